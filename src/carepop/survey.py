@@ -1,0 +1,653 @@
+"""The :class:`Survey`: survey data with its design, and design-based estimates.
+
+A Survey is immutable: it keeps its own copy of the data and never changes the caller's frame.
+Estimates are computed by the small modules in :mod:`carepop.estimation`; this class checks
+input, codes the design once (:mod:`carepop.estimation.stages`) and assembles results.
+
+Equivalent R::
+
+    svydesign(ids = ~psu + ssu, strata = ~strata, fpc = ~fpc + fpc2, weights = ~weight, data = df)
+    svrepdesign(data = df, weights = ~weight, repweights = "prefix", type = "JK1", ...)
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carepop import design_checks as chk
+from carepop.errors import DesignError, EstimationError, example_rows
+from carepop.estimation import ci as ci_mod
+from carepop.estimation.domains import Domains, factor_codes, make_domains, whole_sample
+from carepop.estimation.linear import ratio_estimate
+from carepop.estimation.quantile import SortedDomains
+from carepop.estimation.replicate import (
+    REP_METHODS,
+    ReplicateDesign,
+    default_multipliers,
+    replicate_rank,
+)
+from carepop.estimation.stages import TaylorDesign, make_stage
+from carepop.estimation.taylor import CERTAINTY_TOL
+from carepop.results import Estimates
+
+_REP_ALIASES = {
+    "jk1": "jk1",
+    "jkn": "jkn",
+    "brr": "brr",
+    "fay": "fay",
+    "bootstrap": "bootstrap",
+    "sdr": "sdr",
+    "successive-difference": "sdr",
+}
+
+
+class Survey:
+    """Survey data and its sampling design.
+
+    Parameters
+    ----------
+    data : the responses, one row per sampled unit (pandas; polars/pyarrow frames are converted).
+    weight : column of sampling weights (may be omitted when ``fpc`` is given: ``N_h / n_h``).
+    strata : stratum column (optional).
+    psu : first-stage cluster column (optional; each row is its own PSU when omitted).
+    fpc : first-stage finite population correction: population size per stratum, or sampling
+        fraction when every value is <= 1 (as R). Without it, sampling is taken as with
+        replacement.
+    ssu : second-stage unit column within PSUs (optional), with ``fpc2`` its fpc.
+    lonely_psu : what to do with strata that have one PSU: ``fail`` (default), ``remove``,
+        ``certainty``, ``adjust``, ``average`` (R ``options(survey.lonely.psu=)``).
+    nest : PSU codes restart within strata (R ``nest=TRUE``).
+    value_labels : ``{column: {code: label}}``; defaults to ``data.attrs["value_labels"]`` as set
+        by :func:`carepop.read_data` for SPSS/Stata/SAS files.
+
+    Use :meth:`Survey.replicate` for a design described by replicate weights.
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        weight: str | None = None,
+        strata: str | None = None,
+        psu: str | None = None,
+        fpc: str | None = None,
+        ssu: str | None = None,
+        fpc2: str | None = None,
+        lonely_psu: str = "fail",
+        nest: bool = False,
+        value_labels: dict[str, dict[Any, str]] | None = None,
+        *,
+        _replicate: ReplicateDesign | None = None,
+    ) -> None:
+        df = _as_pandas(data)
+        self._data = df.copy(deep=True)
+        labels = value_labels if value_labels is not None else df.attrs.get("value_labels", {})
+        self.value_labels: dict[str, dict[Any, str]] = dict(labels or {})
+        self.weight, self.strata, self.psu, self.fpc = weight, strata, psu, fpc
+        self.ssu, self.fpc2, self.nest = ssu, fpc2, nest
+        if lonely_psu not in chk.LONELY_POLICIES:
+            raise DesignError(
+                f"Unknown lonely-PSU policy {lonely_psu!r}.",
+                code="bad_option",
+                hint=f"use one of {', '.join(chk.LONELY_POLICIES)}",
+            )
+        self.lonely_psu = lonely_psu
+        chk.check_columns(self._data, [weight, strata, psu, fpc, ssu, fpc2], "design column")
+        if len(self._data) == 0:
+            raise DesignError("The data has no rows.", code="empty_data")
+        self._rep = _replicate
+        self._domain_cache: dict[tuple[str, ...], Domains] = {}
+        if _replicate is not None:
+            self._w = chk.check_weights(self._data, weight) if weight else _replicate.weights.mean(axis=1)
+            self._taylor = None
+            return
+        if ssu is not None and psu is None:
+            raise DesignError(
+                "A second-stage unit needs a first-stage unit.",
+                code="ssu_without_psu",
+                column=ssu,
+                hint="give psu= (--psu) as well as ssu=",
+            )
+        if fpc2 is not None and ssu is None:
+            raise DesignError(
+                "fpc2 is the second stage's fpc and needs ssu=.",
+                code="fpc2_without_ssu",
+                column=fpc2,
+                hint="give ssu= (--ssu) or drop fpc2",
+            )
+        if ssu is not None and fpc is not None and fpc2 is None:
+            raise DesignError(
+                "A two-stage design with a first-stage fpc needs the second stage's fpc too.",
+                code="missing_fpc2",
+                column=ssu,
+                hint="give fpc2= (--fpc2), the number of second-stage units in each PSU (R would "
+                "fail here too), or drop ssu= to use the ultimate-cluster variance",
+            )
+        self._taylor = self._code_design()
+        if weight is None:
+            if self._taylor.stage1.sampling_fraction is None:
+                raise DesignError(
+                    "No weight column given.",
+                    code="missing_weight",
+                    hint="give weight= (--weight), or an fpc from which weights follow",
+                )
+            w = 1 / self._taylor.stage1.sampling_fraction[self._taylor.stage1.unit_group[self._taylor.psu]]
+            if self._taylor.stage2 is not None and self._taylor.stage2.sampling_fraction is not None:
+                s2 = self._taylor.stage2
+                w = w / s2.sampling_fraction[s2.unit_group[s2.unit]]
+            self._w = w
+        else:
+            self._w = chk.check_weights(self._data, weight)
+
+    # ------------------------------------------------------------------ construction helpers
+    @classmethod
+    def replicate(
+        cls,
+        data: Any,
+        repweights: str | Sequence[str],
+        method: str,
+        weight: str | None = None,
+        rho: float | None = None,
+        scale: float | None = None,
+        rscales: Sequence[float] | float | None = None,
+        mse: bool = False,
+        combined_weights: bool = True,
+        value_labels: dict[str, dict[Any, str]] | None = None,
+    ) -> Survey:
+        """A design given by replicate weights (R ``svrepdesign``).
+
+        ``repweights`` is a list of columns or a prefix (every column whose name starts with it,
+        in data order). ``method`` is one of jk1, jkn, brr, fay (needs ``rho``), bootstrap, sdr.
+        ``scale``/``rscales`` override the method's multipliers; ``mse=True`` centres on the
+        full-sample estimate. ``combined_weights=False`` means the replicate columns are
+        adjustment factors to be multiplied by ``weight``.
+        """
+        df = _as_pandas(data)
+        m = _REP_ALIASES.get(str(method).lower())
+        if m is None:
+            raise DesignError(
+                f"Unknown replicate method {method!r}.",
+                code="bad_option",
+                hint=f"use one of {', '.join(REP_METHODS)}",
+            )
+        if isinstance(repweights, str):
+            cols = [c for c in df.columns if str(c).startswith(repweights) and c != weight]
+            if not cols:
+                raise DesignError(
+                    f"No columns start with {repweights!r}.",
+                    code="unknown_column",
+                    column=repweights,
+                    hint="give the replicate-weight prefix or a list of columns",
+                )
+        else:
+            cols = list(repweights)
+            chk.check_columns(df, cols, "replicate-weight column")
+        if weight is not None:
+            chk.check_columns(df, [weight], "weight column")
+        reps = np.column_stack([chk.numeric_column(df, c, "a replicate weight") for c in cols])
+        bad = ~np.isfinite(reps)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise DesignError(
+                f"Replicate weight column {cols[c]!r} has missing values.",
+                code="missing_weight",
+                column=cols[c],
+                rows=example_rows(np.arange(1, len(df) + 1), bad.any(axis=1)),
+                hint="replicate weights must be present for every row",
+            )
+        if (reps < 0).any():
+            r, c = np.argwhere(reps < 0)[0]
+            raise DesignError(
+                f"Replicate weight column {cols[c]!r} has negative values.",
+                code="negative_weight",
+                column=cols[c],
+                rows=example_rows(np.arange(1, len(df) + 1), (reps < 0).any(axis=1)),
+            )
+        if m == "fay":
+            if rho is None or not (0 <= rho < 1):
+                raise DesignError(
+                    "Fay's method needs rho in [0, 1).", code="bad_option", hint="give rho= (--rho), e.g. 0.5"
+                )
+        base = chk.check_weights(df, weight) if weight else None
+        if not combined_weights:
+            if base is None:
+                raise DesignError(
+                    "Non-combined replicate weights need the sampling weight.",
+                    code="missing_weight",
+                    hint="give weight=",
+                )
+            reps = reps * base[:, None]
+        n_rep = reps.shape[1]
+        if n_rep < 2:
+            raise DesignError("At least two replicate weight columns are needed.", code="too_few_replicates")
+        d_scale, d_rscales = default_multipliers(
+            m, n_rep, rho, reps, base if base is not None else reps.mean(axis=1)
+        )
+        if rscales is None:
+            rs = d_rscales
+        else:
+            rs = np.broadcast_to(np.asarray(rscales, dtype=float), (n_rep,)).copy()
+        sc = d_scale if scale is None else float(scale)
+        rep = ReplicateDesign(m, np.ascontiguousarray(reps), sc, rs, bool(mse), rho, tuple(cols))
+        return cls(df, weight=weight, value_labels=value_labels, _replicate=rep)
+
+    def _code_design(self) -> TaylorDesign:
+        df = self._data
+        n = len(df)
+        if self.strata is not None:
+            h = chk.codes(chk.check_no_missing(df, self.strata, "stratum"))
+        else:
+            h = np.zeros(n, dtype=np.int64)
+        H = int(h.max()) + 1
+        if self.psu is not None:
+            psu_key = chk.codes(chk.check_no_missing(df, self.psu, "PSU"))
+            if self.nest and self.strata is not None:
+                psu_key = psu_key * H + h
+                psu_key = pd.factorize(psu_key)[0].astype(np.int64)
+            elif self.strata is not None:
+                chk.check_nested(psu_key, h, self.psu, self.strata, "first-stage")
+        else:
+            psu_key = np.arange(n, dtype=np.int64)
+        stage1 = make_stage(h, psu_key, H, None)
+        pop1 = None
+        if self.fpc is not None:
+            pop1 = chk.popsize_per_group(df, self.fpc, h, H, stage1.n_units, "stratum")
+            stage1 = make_stage(h, psu_key, H, pop1)
+        stage2 = None
+        if self.ssu is not None:
+            ssu_raw = chk.codes(chk.check_no_missing(df, self.ssu, "SSU"))
+            # SSUs are identified within their PSU (R: interaction(ids[,1], ids[,2]))
+            ssu_key = pd.factorize(stage1.unit * (int(ssu_raw.max()) + 1) + ssu_raw)[0].astype(np.int64)
+            P = stage1.n_total_units
+            stage2 = make_stage(stage1.unit, ssu_key, P, None)
+            if self.fpc2 is not None:
+                pop2 = chk.popsize_per_group(df, self.fpc2, stage1.unit, P, stage2.n_units, "PSU")
+                stage2 = make_stage(stage1.unit, ssu_key, P, pop2)
+        self._check_lonely(stage1, h, "stratum", self.strata, 1)
+        if stage2 is not None and stage1.sampling_fraction is not None:
+            self._check_lonely(stage2, stage1.unit, "PSU", self.psu, 2)
+        return TaylorDesign(h, stage1, stage2, self.lonely_psu, H)
+
+    def _check_lonely(self, stage, group_per_row, what, col, stage_no) -> None:
+        lonely = (stage.n_units == 1) & (stage.f >= CERTAINTY_TOL)
+        if not lonely.any():
+            return
+        if self.lonely_psu == "fail" or (stage_no == 2 and self.lonely_psu == "average"):
+            rows = example_rows(np.arange(1, len(self._data) + 1), lonely[group_per_row])
+            unit = "PSU" if stage_no == 1 else "second-stage unit"
+            extra = (
+                " ('average' is not defined at the second stage: R returns NaN)"
+                if self.lonely_psu == "average"
+                else ""
+            )
+            raise DesignError(
+                f"{int(lonely.sum())} {what}(s) have only one {unit} at stage {stage_no}{extra}.",
+                code="lonely_psu",
+                column=col,
+                rows=rows,
+                hint="choose a lonely-PSU policy: lonely_psu='certainty' or 'remove' (no contribution), "
+                "'adjust' (centre at the grand mean) or 'average' (--lonely-psu ...), or merge the "
+                "stratum with a similar one",
+            )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def data(self) -> pd.DataFrame:
+        """A copy of the survey data."""
+        return self._data.copy()
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Sampling weights (a copy)."""
+        return self._w.copy()
+
+    @property
+    def is_replicate(self) -> bool:
+        return self._rep is not None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        if self._rep is not None:
+            return (
+                f"Survey({self.n_rows} rows, {self._rep.method.upper()} replicate design with "
+                f"{self._rep.n_replicates} replicates)"
+            )
+        t = self._taylor
+        parts = [
+            f"{self.n_rows} rows",
+            f"{t.n_strata} strata" if self.strata else "unstratified",
+            f"{t.stage1.n_total_units} PSUs" if self.psu else "no clusters",
+        ]
+        if t.stage2 is not None:
+            parts.append(f"{t.stage2.n_total_units} SSUs")
+        parts.append("fpc" if self.fpc else "with replacement")
+        return f"Survey({', '.join(parts)})"
+
+    @cached_property
+    def degf(self) -> float:
+        """Design degrees of freedom (R ``degf``): #PSUs - #strata, or rank of replicates - 1."""
+        return float(self._df_by_domain(np.zeros(self.n_rows, dtype=np.int64), 1)[0])
+
+    # ------------------------------------------------------------------ estimators
+    def total(
+        self,
+        variable: str | Sequence[str],
+        by: str | Sequence[str] | None = None,
+        *,
+        ci: str | None = None,
+        level: float = 0.95,
+        deff: bool = False,
+        na_rm: bool = False,
+    ) -> Estimates:
+        """Estimated population total (R ``svytotal`` / ``svyby(..., svytotal)``)."""
+        return self._linear("total", variable, None, by, ci, level, deff, na_rm)
+
+    def mean(
+        self,
+        variable: str | Sequence[str],
+        by: str | Sequence[str] | None = None,
+        *,
+        ci: str | None = None,
+        level: float = 0.95,
+        deff: bool = False,
+        na_rm: bool = False,
+    ) -> Estimates:
+        """Estimated population mean (R ``svymean``)."""
+        return self._linear("mean", variable, None, by, ci, level, deff, na_rm)
+
+    def ratio(
+        self,
+        numerator: str,
+        denominator: str,
+        by: str | Sequence[str] | None = None,
+        *,
+        ci: str | None = None,
+        level: float = 0.95,
+        deff: bool = False,
+        na_rm: bool = False,
+    ) -> Estimates:
+        """Ratio of two population totals (R ``svyratio``)."""
+        return self._linear("ratio", numerator, denominator, by, ci, level, deff, na_rm)
+
+    def proportion(
+        self,
+        variable: str,
+        by: str | Sequence[str] | None = None,
+        *,
+        ci: str | None = None,
+        level: float = 0.95,
+        deff: bool = False,
+        na_rm: bool = False,
+    ) -> Estimates:
+        """Proportion in each level of a categorical variable (R ``svymean(~factor(v))``;
+        intervals as ``svyciprop``)."""
+        return self._linear("proportion", variable, None, by, ci, level, deff, na_rm)
+
+    def quantile(
+        self,
+        variable: str,
+        p: float | Sequence[float] = 0.5,
+        by: str | Sequence[str] | None = None,
+        *,
+        ci: str | None = None,
+        level: float = 0.95,
+        na_rm: bool = False,
+    ) -> Estimates:
+        """Quantile(s) with the Woodruff interval (R ``svyquantile``, default rules).
+
+        ``ci`` may be ``None``/``"t"`` (R's default, t with the design df) or ``"wald"``
+        (normal quantiles, R ``df=Inf``).
+        """
+        return self._quantile(variable, p, by, ci, level, na_rm)
+
+    def median(self, variable: str, by: str | Sequence[str] | None = None, **kw: Any) -> Estimates:
+        return self.quantile(variable, 0.5, by, **kw)
+
+    # ------------------------------------------------------------------ internals
+    def _domains(self, by: str | Sequence[str] | None) -> Domains:
+        cols = _as_tuple(by)
+        if not cols:
+            return whole_sample(self.n_rows)
+        chk.check_columns(self._data, cols, "domain column")
+        if cols not in self._domain_cache:
+            self._domain_cache[cols] = make_domains(self._data, cols)
+        return self._domain_cache[cols]
+
+    def _missing_mask(self, values: np.ndarray, name: str, na_rm: bool) -> np.ndarray:
+        miss = np.isnan(values)
+        if miss.any() and not na_rm:
+            raise EstimationError(
+                f"Column {name!r} has {int(miss.sum())} missing value(s).",
+                code="missing_values",
+                column=name,
+                rows=example_rows(np.arange(1, self.n_rows + 1), miss),
+                hint="pass na_rm=True (--na-rm) to estimate over the rows that answered "
+                "(as R na.rm=TRUE: they are left out of the domain, not out of the design)",
+            )
+        return miss
+
+    def _linear(self, kind, variable, denominator, by, ci, level, want_deff, na_rm) -> Estimates:
+        dom = self._domains(by)
+        ci = self._ci_method(ci, kind)
+        variables = [variable] if isinstance(variable, str) else list(variable)
+        chk.check_columns(self._data, variables + ([denominator] if denominator else []), "variable")
+        pieces = []
+        for var in variables:
+            code = dom.code
+            if kind == "proportion":
+                lev_codes, levels = factor_codes(self._data[var])
+                miss = lev_codes < 0
+                if miss.any() and not na_rm:
+                    self._missing_mask(np.where(miss, np.nan, 0.0), var, na_rm)
+                code = np.where(miss, -1, code)
+                y = np.zeros((self.n_rows, len(levels)))
+                ok = lev_codes >= 0
+                y[np.flatnonzero(ok), lev_codes[ok]] = 1.0
+                x = None
+                level_names = [self._label(var, v) for v in levels]
+            else:
+                yv = chk.numeric_column(self._data, var, f"the variable of a {kind}")
+                miss = self._missing_mask(yv, var, na_rm)
+                x = None
+                if denominator is not None:
+                    xv = chk.numeric_column(self._data, denominator, "the denominator of a ratio")
+                    miss = miss | self._missing_mask(xv, denominator, na_rm)
+                    x = np.where(miss, 0.0, xv)
+                code = np.where(miss, -1, code)
+                y = np.where(miss, 0.0, yv)[:, None]
+                level_names = [None]
+            est, var_, deff = ratio_estimate(
+                self._w,
+                code,
+                dom.n,
+                y,
+                x,
+                taylor=self._taylor,
+                rep=self._rep,
+                total=(kind == "total"),
+                want_deff=want_deff,
+            )
+            n = np.bincount(code[code >= 0], minlength=dom.n)
+            df = self._df_by_domain(code, dom.n)
+            vname = f"{var}/{denominator}" if kind == "ratio" else var
+            pieces.append(
+                self._assemble(kind, vname, level_names, dom, est, var_, deff, n, df, ci, level, code)
+            )
+        table = pd.concat(pieces, ignore_index=True)
+        return self._result(table, dom, ci, level)
+
+    def _quantile(self, variable, p, by, ci, level, na_rm) -> Estimates:
+        dom = self._domains(by)
+        if ci not in (None, "t", "wald"):
+            raise EstimationError(
+                f"Interval {ci!r} is not available for quantiles.",
+                code="bad_option",
+                hint="quantiles use the Woodruff interval: ci='t' (default) or 'wald'",
+            )
+        method = "t" if ci is None else ci
+        chk.check_columns(self._data, [variable], "variable")
+        xv = chk.numeric_column(self._data, variable, "the variable of a quantile")
+        miss = self._missing_mask(xv, variable, na_rm)
+        code = np.where(miss, -1, dom.code)
+        x = np.where(miss, 0.0, xv)
+        sd = SortedDomains(x, self._w, code, dom.n)
+        n = np.bincount(code[code >= 0], minlength=dom.n)
+        df = self._df_by_domain(code, dom.n)
+        crit_df = df if method == "t" else np.full(dom.n, np.inf)
+        c = ci_mod.critical(level, crit_df)
+        pieces = []
+        probs = [p] if np.isscalar(p) else list(p)
+        for prob in probs:
+            if not (0 <= prob <= 1):
+                raise EstimationError(f"Quantile probability {prob} is outside [0, 1].", code="bad_option")
+            q = sd.quantile(np.full(dom.n, float(prob)))
+            ind = (x <= q[np.where(code >= 0, code, 0)]).astype(float)
+            phat, pvar, _ = ratio_estimate(
+                self._w, code, dom.n, ind[:, None], None, taylor=self._taylor, rep=self._rep
+            )
+            phat, pse = phat[:, 0], np.sqrt(pvar[:, 0])
+            lo_p, hi_p = phat - c * pse, phat + c * pse
+            lower = np.where(lo_p < 0, np.nan, sd.quantile(np.where(lo_p < 0, 0.0, lo_p)))
+            upper = np.where(hi_p > 1, np.nan, sd.quantile(np.where(hi_p > 1, 1.0, hi_p)))
+            se = (upper - lower) / (2 * c)
+            frame = self._frame(
+                "quantile",
+                variable,
+                [f"{prob:g}"],
+                dom,
+                q[:, None],
+                se[:, None],
+                lower[:, None],
+                upper[:, None],
+                df,
+                np.full((dom.n, 1), np.nan),
+                n,
+            )
+            pieces.append(frame)
+        table = pd.concat(pieces, ignore_index=True)
+        notes = ()
+        if table[["ci_lower", "ci_upper"]].isna().to_numpy().any():
+            notes = (
+                "Some quantile intervals reach beyond the data (a bound of the Woodruff interval "
+                "for p falls outside [0, 1]) and are shown as missing, as in R.",
+            )
+            warnings.warn(notes[0], stacklevel=3)
+        return self._result(table, dom, f"woodruff-{method}", level, notes)
+
+    def _ci_method(self, ci: str | None, kind: str) -> str:
+        method = "wald" if ci is None else ci
+        if method not in ci_mod.CI_METHODS:
+            raise EstimationError(
+                f"Unknown interval method {ci!r}.",
+                code="bad_option",
+                hint=f"use one of {', '.join(ci_mod.CI_METHODS)}",
+            )
+        if method in ci_mod.PROPORTION_ONLY and kind != "proportion":
+            raise EstimationError(
+                f"The {method} interval is for proportions; a {kind} uses wald or t.",
+                code="bad_option",
+                hint="use --proportion for a categorical variable, or --ci wald|t",
+            )
+        return method
+
+    def _assemble(self, kind, vname, level_names, dom, est, var, deff, n, df, ci, level, code):
+        se = np.sqrt(var)
+        nrows = np.broadcast_to(n[:, None], est.shape)
+        lo, hi = ci_mod.interval(ci, est, se, level, df[:, None], n_rows=nrows)
+        if deff is None:
+            deff = np.full(est.shape, np.nan)
+        return self._frame(kind, vname, level_names, dom, est, se, lo, hi, df, deff, n)
+
+    def _frame(self, kind, vname, level_names, dom, est, se, lo, hi, df, deff, n) -> pd.DataFrame:
+        D, k = est.shape
+        out = {
+            "statistic": np.repeat(kind, D * k),
+            "variable": np.repeat(vname, D * k),
+            "level": np.tile(np.asarray(level_names, dtype=object), D),
+        }
+        for col in dom.columns:
+            vals = [self._label(col, v) for v in dom.levels[col]]
+            out[col] = np.repeat(np.asarray(vals, dtype=object), k)
+        out["estimate"] = est.ravel()
+        out["se"] = se.ravel()
+        out["ci_lower"] = lo.ravel()
+        out["ci_upper"] = hi.ravel()
+        out["df"] = np.repeat(df, k).astype(float)
+        out["deff"] = deff.ravel()
+        out["n"] = np.repeat(n, k).astype(np.int64)
+        frame = pd.DataFrame(out)
+        # domains are ordered first, levels within a domain (as R svyby)
+        return frame
+
+    def _result(self, table, dom, ci, level, notes=()) -> Estimates:
+        variance = "taylor" if self._rep is None else self._rep.method
+        return Estimates(table, dom.columns, ci, level, variance, tuple(notes))
+
+    def _label(self, col: str, value: Any) -> Any:
+        labels = self.value_labels.get(col)
+        if labels:
+            if value in labels:
+                return labels[value]
+            if isinstance(value, float) and value.is_integer() and int(value) in labels:
+                return labels[int(value)]
+        if isinstance(value, np.generic):
+            return value.item()
+        return value
+
+    def _df_by_domain(self, code: np.ndarray, D: int) -> np.ndarray:
+        """Degrees of freedom of each domain's design (R ``degf`` of the subset design)."""
+        inside = (code >= 0) & (self._w != 0)
+        if self._rep is not None:
+            if D == 1:
+                return np.array([replicate_rank(self._rep.weights[inside]) - 1.0])
+            # one rank per domain (a loop over domains, only on replicate designs)
+            return np.array([replicate_rank(self._rep.weights[inside & (code == d)]) - 1.0 for d in range(D)])
+        t = self._taylor
+        c = code[inside]
+        n_psu = _count_pairs(t.psu[inside], c, t.stage1.n_total_units, D)
+        n_str = _count_pairs(t.stratum[inside], c, t.n_strata, D)
+        return (n_psu - n_str).astype(float)
+
+
+def _count_pairs(a: np.ndarray, d: np.ndarray, n_a: int, D: int) -> np.ndarray:
+    """Number of distinct values of ``a`` within each domain ``d``."""
+    key = a.astype(np.int64) * D + d
+    if n_a * D <= 20_000_000:
+        seen = np.bincount(key, minlength=n_a * D) > 0
+        return seen.reshape(n_a, D).sum(axis=0)
+    uniq = pd.unique(key)
+    return np.bincount(uniq % D, minlength=D)
+
+
+def _as_tuple(by: str | Sequence[str] | None) -> tuple[str, ...]:
+    if by is None:
+        return ()
+    if isinstance(by, str):
+        return tuple(b.strip() for b in by.split(",") if b.strip()) if "," in by else (by,)
+    return tuple(by)
+
+
+def _as_pandas(data: Any) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return data
+    mod = type(data).__module__
+    if mod.startswith("polars"):
+        return data.to_pandas()
+    if mod.startswith("pyarrow"):
+        return data.to_pandas()
+    try:
+        return pd.DataFrame(data)
+    except Exception as exc:  # pragma: no cover - message only
+        raise EstimationError(
+            f"Cannot use {type(data).__name__} as survey data.",
+            code="bad_data",
+            hint="pass a pandas DataFrame or a file read with carepop.read_data",
+        ) from exc
