@@ -80,7 +80,12 @@ def check_weights(data: pd.DataFrame, name: str) -> np.ndarray:
             hint="weights must be zero or positive; check the weighting step that produced them",
         )
     if not (w > 0).any():
-        raise DesignError(f"Weight column {name!r} is zero in every row.", code="zero_weights", column=name)
+        raise DesignError(
+            f"Weight column {name!r} is zero in every row.",
+            code="zero_weights",
+            column=name,
+            hint="give the sampling weights (inverse selection probabilities)",
+        )
     return w
 
 

@@ -99,7 +99,7 @@ class Survey:
         self.lonely_psu = lonely_psu
         chk.check_columns(self._data, [weight, strata, psu, fpc, ssu, fpc2], "design column")
         if len(self._data) == 0:
-            raise DesignError("The data has no rows.", code="empty_data")
+            raise DesignError("The data has no rows.", code="empty_data", hint="check the file or filter")
         self._rep = _replicate
         self._domain_cache: dict[tuple[str, ...], Domains] = {}
         if _replicate is not None:
@@ -207,6 +207,7 @@ class Survey:
                 code="negative_weight",
                 column=cols[c],
                 rows=example_rows(np.arange(1, len(df) + 1), (reps < 0).any(axis=1)),
+                hint="replicate weights must be zero or positive; check how they were made",
             )
         if m == "fay":
             if rho is None or not (0 <= rho < 1):
@@ -224,7 +225,11 @@ class Survey:
             reps = reps * base[:, None]
         n_rep = reps.shape[1]
         if n_rep < 2:
-            raise DesignError("At least two replicate weight columns are needed.", code="too_few_replicates")
+            raise DesignError(
+                "At least two replicate weight columns are needed.",
+                code="too_few_replicates",
+                hint="check the --repweights prefix: it should match every replicate column",
+            )
         d_scale, d_rscales = default_multipliers(
             m, n_rep, rho, reps, base if base is not None else reps.mean(axis=1)
         )
@@ -507,7 +512,11 @@ class Survey:
         probs = [p] if np.isscalar(p) else list(p)
         for prob in probs:
             if not (0 <= prob <= 1):
-                raise EstimationError(f"Quantile probability {prob} is outside [0, 1].", code="bad_option")
+                raise EstimationError(
+                    f"Quantile probability {prob} is outside [0, 1].",
+                    code="bad_option",
+                    hint="give a probability such as 0.5 for the median",
+                )
             q = sd.quantile(np.full(dom.n, float(prob)))
             ind = (x <= q[np.where(code >= 0, code, 0)]).astype(float)
             phat, pvar, _ = ratio_estimate(
