@@ -149,6 +149,7 @@ def test_replicate_design_errors(strat):
     _raises("bad_option", Survey.replicate, strat, "rw", "fay", weight="pw")  # no rho
     _raises("unknown_column", Survey.replicate, strat, "zz", "jk1", weight="pw")
     _raises("bad_option", Survey.replicate, strat, "rw", "jackknife", weight="pw")
+    _raises("missing_weight", Survey.replicate, strat, "rw", "jk1")  # full-sample weight needed
     strat.loc[5, "rw2"] = -3
     err = _raises("negative_weight", Survey.replicate, strat, "rw", "jk1", weight="pw")
     assert err.column == "rw2" and err.rows == [6]

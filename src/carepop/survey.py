@@ -103,7 +103,7 @@ class Survey:
         self._rep = _replicate
         self._domain_cache: dict[tuple[str, ...], Domains] = {}
         if _replicate is not None:
-            self._w = chk.check_weights(self._data, weight) if weight else _replicate.weights.mean(axis=1)
+            self._w = chk.check_weights(self._data, weight)
             self._taylor = None
             return
         if ssu is not None and psu is None:
@@ -187,8 +187,13 @@ class Survey:
         else:
             cols = list(repweights)
             chk.check_columns(df, cols, "replicate-weight column")
-        if weight is not None:
-            chk.check_columns(df, [weight], "weight column")
+        if weight is None:
+            raise DesignError(
+                "A replicate design needs the full-sample weight.",
+                code="missing_weight",
+                hint="give weight= (--weight): point estimates use it, replicates give the variance",
+            )
+        chk.check_columns(df, [weight], "weight column")
         reps = np.column_stack([chk.numeric_column(df, c, "a replicate weight") for c in cols])
         bad = ~np.isfinite(reps)
         if bad.any():
@@ -214,14 +219,8 @@ class Survey:
                 raise DesignError(
                     "Fay's method needs rho in [0, 1).", code="bad_option", hint="give rho= (--rho), e.g. 0.5"
                 )
-        base = chk.check_weights(df, weight) if weight else None
+        base = chk.check_weights(df, weight)
         if not combined_weights:
-            if base is None:
-                raise DesignError(
-                    "Non-combined replicate weights need the sampling weight.",
-                    code="missing_weight",
-                    hint="give weight=",
-                )
             reps = reps * base[:, None]
         n_rep = reps.shape[1]
         if n_rep < 2:
@@ -230,9 +229,7 @@ class Survey:
                 code="too_few_replicates",
                 hint="check the --repweights prefix: it should match every replicate column",
             )
-        d_scale, d_rscales = default_multipliers(
-            m, n_rep, rho, reps, base if base is not None else reps.mean(axis=1)
-        )
+        d_scale, d_rscales = default_multipliers(m, n_rep, rho, reps, base)
         if rscales is None:
             rs = d_rscales
         else:
