@@ -24,7 +24,7 @@ from carepop import design_checks as chk
 from carepop.errors import DesignError, EstimationError, example_rows
 from carepop.estimation import ci as ci_mod
 from carepop.estimation.domains import Domains, factor_codes, make_domains, whole_sample
-from carepop.estimation.linear import ratio_estimate
+from carepop.estimation.linear import ratio_estimate, taylor_pairs
 from carepop.estimation.quantile import SortedDomains
 from carepop.estimation.replicate import (
     REP_METHODS,
@@ -102,6 +102,8 @@ class Survey:
             raise DesignError("The data has no rows.", code="empty_data", hint="check the file or filter")
         self._rep = _replicate
         self._domain_cache: dict[tuple[str, ...], Domains] = {}
+        self._pairs_cache: dict[tuple[str, ...], Any] = {}
+        self._count_cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
         if _replicate is not None:
             self._w = chk.check_weights(self._data, weight)
             self._taylor = None
@@ -336,7 +338,9 @@ class Survey:
     @cached_property
     def degf(self) -> float:
         """Design degrees of freedom (R ``degf``): #PSUs - #strata, or rank of replicates - 1."""
-        return float(self._df_by_domain(np.zeros(self.n_rows, dtype=np.int64), 1)[0])
+        return float(
+            self._counts(whole_sample(self.n_rows), np.zeros(self.n_rows, dtype=np.int64), False)[1][0]
+        )
 
     # ------------------------------------------------------------------ estimators
     def total(
@@ -443,48 +447,61 @@ class Survey:
         chk.check_columns(self._data, variables + ([denominator] if denominator else []), "variable")
         pieces = []
         for var in variables:
-            code = dom.code
+            y = x = lv = None
             if kind == "proportion":
-                lev_codes, levels = factor_codes(self._data[var])
+                lev_codes, uniques = factor_codes(self._data[var])
                 miss = lev_codes < 0
-                if miss.any() and not na_rm:
+                if miss.any():
                     self._missing_mask(np.where(miss, np.nan, 0.0), var, na_rm)
-                code = np.where(miss, -1, code)
-                y = np.zeros((self.n_rows, len(levels)))
-                ok = lev_codes >= 0
-                y[np.flatnonzero(ok), lev_codes[ok]] = 1.0
-                x = None
-                level_names = [self._label(var, v) for v in levels]
+                lv = (lev_codes, len(uniques))
+                level_names = [self._label(var, v) for v in uniques]
             else:
                 yv = chk.numeric_column(self._data, var, f"the variable of a {kind}")
                 miss = self._missing_mask(yv, var, na_rm)
-                x = None
                 if denominator is not None:
                     xv = chk.numeric_column(self._data, denominator, "the denominator of a ratio")
                     miss = miss | self._missing_mask(xv, denominator, na_rm)
-                    x = np.where(miss, 0.0, xv)
-                code = np.where(miss, -1, code)
-                y = np.where(miss, 0.0, yv)[:, None]
+                    x = np.where(miss, 0.0, xv) if miss.any() else xv
+                y = np.where(miss, 0.0, yv) if miss.any() else yv
                 level_names = [None]
+            any_missing = bool(miss.any())
+            code = np.where(miss, -1, dom.code) if any_missing else dom.code
             est, var_, deff = ratio_estimate(
                 self._w,
                 code,
                 dom.n,
                 y,
                 x,
+                levels=lv,
                 taylor=self._taylor,
+                pairs=self._pairs(dom),
                 rep=self._rep,
                 total=(kind == "total"),
                 want_deff=want_deff,
             )
-            n = np.bincount(code[code >= 0], minlength=dom.n)
-            df = self._df_by_domain(code, dom.n)
+            n, df = self._counts(dom, code, any_missing)
             vname = f"{var}/{denominator}" if kind == "ratio" else var
-            pieces.append(
-                self._assemble(kind, vname, level_names, dom, est, var_, deff, n, df, ci, level, code)
-            )
+            pieces.append(self._assemble(kind, vname, level_names, dom, est, var_, deff, n, df, ci, level))
         table = pd.concat(pieces, ignore_index=True)
         return self._result(table, dom, ci, level)
+
+    def _pairs(self, dom: Domains):
+        """Taylor pair indexes for a set of domains, built once (None for replicate designs)."""
+        if self._taylor is None:
+            return None
+        if dom.columns not in self._pairs_cache:
+            self._pairs_cache[dom.columns] = taylor_pairs(self._taylor, dom.code, dom.n)
+        return self._pairs_cache[dom.columns]
+
+    def _counts(self, dom: Domains, code: np.ndarray, any_missing: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Rows per domain and the domain's design df; cached when no row is left out."""
+        if not any_missing and dom.columns in self._count_cache:
+            return self._count_cache[dom.columns]
+        n = np.bincount(code[code >= 0], minlength=dom.n)
+        df = self._df_by_domain(code, dom)
+        if not any_missing:
+            self._count_cache[dom.columns] = (n, df)
+        return n, df
 
     def _quantile(self, variable, p, by, ci, level, na_rm) -> Estimates:
         dom = self._domains(by)
@@ -498,11 +515,11 @@ class Survey:
         chk.check_columns(self._data, [variable], "variable")
         xv = chk.numeric_column(self._data, variable, "the variable of a quantile")
         miss = self._missing_mask(xv, variable, na_rm)
-        code = np.where(miss, -1, dom.code)
-        x = np.where(miss, 0.0, xv)
+        any_missing = bool(miss.any())
+        code = np.where(miss, -1, dom.code) if any_missing else dom.code
+        x = np.where(miss, 0.0, xv) if any_missing else xv
         sd = SortedDomains(x, self._w, code, dom.n)
-        n = np.bincount(code[code >= 0], minlength=dom.n)
-        df = self._df_by_domain(code, dom.n)
+        n, df = self._counts(dom, code, any_missing)
         crit_df = df if method == "t" else np.full(dom.n, np.inf)
         c = ci_mod.critical(level, crit_df)
         pieces = []
@@ -517,7 +534,7 @@ class Survey:
             q = sd.quantile(np.full(dom.n, float(prob)))
             ind = (x <= q[np.where(code >= 0, code, 0)]).astype(float)
             phat, pvar, _ = ratio_estimate(
-                self._w, code, dom.n, ind[:, None], None, taylor=self._taylor, rep=self._rep
+                self._w, code, dom.n, ind, None, taylor=self._taylor, pairs=self._pairs(dom), rep=self._rep
             )
             phat, pse = phat[:, 0], np.sqrt(pvar[:, 0])
             lo_p, hi_p = phat - c * pse, phat + c * pse
@@ -564,7 +581,7 @@ class Survey:
             )
         return method
 
-    def _assemble(self, kind, vname, level_names, dom, est, var, deff, n, df, ci, level, code):
+    def _assemble(self, kind, vname, level_names, dom, est, var, deff, n, df, ci, level):
         se = np.sqrt(var)
         nrows = np.broadcast_to(n[:, None], est.shape)
         lo, hi = ci_mod.interval(ci, est, se, level, df[:, None], n_rows=nrows)
@@ -608,29 +625,25 @@ class Survey:
             return value.item()
         return value
 
-    def _df_by_domain(self, code: np.ndarray, D: int) -> np.ndarray:
-        """Degrees of freedom of each domain's design (R ``degf`` of the subset design)."""
+    def _df_by_domain(self, code: np.ndarray, dom: Domains) -> np.ndarray:
+        """Degrees of freedom of each domain's design (R ``degf`` of the subset design):
+        PSUs with rows in the domain minus strata with rows in the domain, or, for replicate
+        designs, the rank of the domain's replicate weights minus one."""
+        D = dom.n
         inside = (code >= 0) & (self._w != 0)
         if self._rep is not None:
             if D == 1:
                 return np.array([replicate_rank(self._rep.weights[inside]) - 1.0])
             # one rank per domain (a loop over domains, only on replicate designs)
             return np.array([replicate_rank(self._rep.weights[inside & (code == d)]) - 1.0 for d in range(D)])
-        t = self._taylor
-        c = code[inside]
-        n_psu = _count_pairs(t.psu[inside], c, t.stage1.n_total_units, D)
-        n_str = _count_pairs(t.stratum[inside], c, t.n_strata, D)
-        return (n_psu - n_str).astype(float)
-
-
-def _count_pairs(a: np.ndarray, d: np.ndarray, n_a: int, D: int) -> np.ndarray:
-    """Number of distinct values of ``a`` within each domain ``d``."""
-    key = a.astype(np.int64) * D + d
-    if n_a * D <= 20_000_000:
-        seen = np.bincount(key, minlength=n_a * D) > 0
-        return seen.reshape(n_a, D).sum(axis=0)
-    uniq = pd.unique(key)
-    return np.bincount(uniq % D, minlength=D)
+        p1 = self._pairs(dom)[0]
+        has_pair = np.zeros(p1.n_pairs, dtype=bool)
+        has_pair[p1.row_pair[inside]] = True
+        n_psu = np.bincount(p1.pair_domain[has_pair], minlength=D)
+        has_cell = np.zeros(p1.cell_group.shape[0], dtype=bool)
+        has_cell[p1.pair_cell[has_pair]] = True
+        n_strata = np.bincount(p1.cell_domain[has_cell], minlength=D)
+        return (n_psu - n_strata).astype(float)
 
 
 def _as_tuple(by: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -20,140 +20,228 @@ policy exactly as R's ``options(survey.lonely.psu=)``:
 - ``fail``: rejected when the design is built.
 
 A stratum whose fpc says every PSU was taken (``f_h < 1e-7``) contributes nothing and is never
-lonely. Everything is vectorised: one ``bincount`` pass over the rows per column, then work on
-(unit × domain) totals; no loop over rows, strata or domains.
+lonely.
+
+Speed: the variance only needs totals per (unit, domain) *pair*. :class:`PairIndex` maps each row
+to its pair once per set of domains (cached by the Survey); each estimate is then one
+``bincount`` pass over the rows per column and work on the (much smaller) pair and
+(group, domain) arrays. No loop over rows, strata or domains.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from carepop.estimation.stages import Stage, TaylorDesign
 
-#: above this many (unit x domain) cells, unit totals are formed sparsely (hash on the pairs
-#: present) instead of as a dense array
+#: up to this many (unit x domain) cells, pairs are all cells (no hashing needed)
 DENSE_CELLS = 4_000_000
 CERTAINTY_TOL = 1e-7
 
 
-def taylor_variance(design: TaylorDesign, z: np.ndarray, g: np.ndarray, n_domains: int) -> np.ndarray:
-    """Variance of the domain totals of influence values ``z``.
+@dataclass(frozen=True)
+class PairIndex:
+    """Rows mapped to (unit, domain) pairs, and pairs to (group, domain) cells, for one stage."""
 
-    Parameters
-    ----------
-    design : coded design.
-    z : (n, k) influence values (already weighted), zero where a row does not count.
-    g : (n,) domain code per row, ``-1`` for rows outside every domain.
-    n_domains : number of domains ``D``.
+    row_pair: np.ndarray  # (n,) pair of each row (rows outside every domain: any pair; z is 0)
+    n_pairs: int
+    pair_domain: np.ndarray  # (P,)
+    pair_cell: np.ndarray  # (P,)
+    cell_group: np.ndarray  # (C,)
+    cell_domain: np.ndarray  # (C,)
+    pairs_in_cell: np.ndarray  # (C,) pairs that exist in each cell
+    seg_start: np.ndarray  # (S,) pairs are sorted by cell: first pair of each non-empty cell
+    seg_cell: np.ndarray  # (S,) the cell of each segment
+    seg_len: np.ndarray  # (S,) pairs in each segment
 
-    Returns
-    -------
-    (D, k) array of variances (the diagonal of R's ``svyrecvar`` for each domain).
-    """
-    z = np.asarray(z, dtype=float)
-    if z.ndim == 1:
-        z = z[:, None]
-    keep = g >= 0
-    if not keep.all():
-        z = z[keep]
-        g = g[keep]
-        rows = np.flatnonzero(keep)
-    else:
-        rows = None
-    unit1 = design.stage1.unit if rows is None else design.stage1.unit[rows]
-    v = _stage_variance(design.stage1, unit1, z, g, n_domains, design.lonely_psu, mult=None)
-    s2 = design.stage2
-    if s2 is not None and design.stage1.sampling_fraction is not None:
-        unit2 = s2.unit if rows is None else s2.unit[rows]
-        mult = design.stage1.sampling_fraction[design.stage1.unit_group]  # n_h/N_h per PSU
-        v = v + _stage_variance(s2, unit2, z, g, n_domains, design.lonely_psu, mult=mult)
-    return v
+    def cell_totals(self, T: np.ndarray) -> np.ndarray:
+        """(C, k) sums of pair values ``T`` (P, k) within each cell.
+
+        Pairs are sorted by cell, so the ``bincount`` reads and writes sequentially.
+        """
+        return cell_sums(self.pair_cell, T, self.cell_group.shape[0])
+
+    def spread(self, per_cell: np.ndarray) -> np.ndarray:
+        """(P, k) the value of each pair's cell, from a (C, k) array."""
+        return np.repeat(per_cell[self.seg_cell], self.seg_len, axis=0)
 
 
-def _stage_variance(
-    stage: Stage,
-    unit: np.ndarray,
-    z: np.ndarray,
-    g: np.ndarray,
-    n_domains: int,
-    lonely: str,
-    mult: np.ndarray | None,
-) -> np.ndarray:
-    """One stage's contribution: sum over groups of f n/(n-1) * centred sum of squares."""
-    k = z.shape[1]
+def pair_index(stage: Stage, unit: np.ndarray, code: np.ndarray, n_domains: int) -> PairIndex:
+    """Index the (unit, domain) pairs of a stage for domain codes ``code`` (-1: no domain)."""
     D = n_domains
-    U = stage.n_total_units
+    g = np.where(code >= 0, code, 0)
     key = unit.astype(np.int64) * D + g
+    U = stage.n_total_units
     if U * D <= DENSE_CELLS:
-        # dense (unit, domain) totals; every (group, domain) cell exists
-        T = np.empty((U * D, k))
-        for j in range(k):
-            T[:, j] = np.bincount(key, weights=z[:, j], minlength=U * D)
-        T = T.reshape(U, D, k)
-        S1 = np.add.reduceat(T, stage.group_start, axis=0)  # (G, D, k)
-        n = stage.n_units[:, None, None].astype(float)
-        mean = S1 / n
-        dev = T - mean[stage.unit_group]
-        SS = np.add.reduceat(dev * dev, stage.group_start, axis=0)
-        present = (
-            np.bincount(stage.unit_group[unit] * D + g, minlength=stage.n_groups * D).reshape(
-                stage.n_groups, D
-            )
-            > 0
-        )
+        n_pairs = U * D
+        row_pair = key
+        pair_unit = np.repeat(np.arange(U), D)
+        pair_domain = np.tile(np.arange(D), U)
+    else:
+        row_pair, uniq = pd.factorize(key, sort=False)
+        row_pair = row_pair.astype(np.int64)
+        n_pairs = int(uniq.shape[0])
+        pair_unit = uniq // D
+        pair_domain = uniq % D
+    pair_group = stage.unit_group[pair_unit]
+    cell_key = pair_group * D + pair_domain
+    if stage.n_groups * D <= DENSE_CELLS:
+        pair_cell = cell_key
+        n_cells = stage.n_groups * D
         cell_group = np.repeat(np.arange(stage.n_groups), D)
         cell_domain = np.tile(np.arange(D), stage.n_groups)
-        S1 = S1.reshape(-1, k)
-        SS = SS.reshape(-1, k)
-        present = present.reshape(-1)
     else:
-        # sparse: only the (unit, domain) pairs that occur
-        pair_idx, pair_key = pd.factorize(key, sort=False)
-        P = pair_key.shape[0]
-        Tp = np.empty((P, k))
-        for j in range(k):
-            Tp[:, j] = np.bincount(pair_idx, weights=z[:, j], minlength=P)
-        pair_unit = pair_key // D
-        pair_domain = pair_key % D
-        pair_group = stage.unit_group[pair_unit]
-        cell_idx, cell_key = pd.factorize(pair_group * D + pair_domain, sort=False)
-        C = cell_key.shape[0]
-        cell_group = cell_key // D
-        cell_domain = cell_key % D
-        S1 = np.empty((C, k))
-        for j in range(k):
-            S1[:, j] = np.bincount(cell_idx, weights=Tp[:, j], minlength=C)
-        n_cell = stage.n_units[cell_group].astype(float)
-        mean = S1 / n_cell[:, None]
-        dev = Tp - mean[cell_idx]
-        SS = np.empty((C, k))
-        for j in range(k):
-            SS[:, j] = np.bincount(cell_idx, weights=dev[:, j] ** 2, minlength=C)
-        # units of the group with no row in the domain are zeros: each adds mean^2
-        pairs_in_cell = np.bincount(cell_idx, minlength=C)
-        SS += (n_cell - pairs_in_cell)[:, None] * mean**2
-        present = np.ones(C, dtype=bool)
+        pair_cell, cuniq = pd.factorize(cell_key, sort=False)
+        pair_cell = pair_cell.astype(np.int64)
+        n_cells = int(cuniq.shape[0])
+        cell_group = cuniq // D
+        cell_domain = cuniq % D
+    # sort pairs by cell so that sums within cells are sums over contiguous segments
+    order = np.argsort(pair_cell, kind="stable")
+    new_id = np.empty(n_pairs, dtype=np.int64)
+    new_id[order] = np.arange(n_pairs)
+    row_pair = new_id[row_pair]
+    pair_domain = pair_domain[order]
+    pair_cell = pair_cell[order]
+    pairs_in_cell = np.bincount(pair_cell, minlength=n_cells)
+    seg_cell = np.flatnonzero(pairs_in_cell)
+    seg_len = pairs_in_cell[seg_cell]
+    seg_start = np.concatenate([[0], np.cumsum(seg_len)[:-1]]).astype(np.int64)
+    if n_pairs == U * D:
+        # dense: every unit of a group is a pair in each of the group's cells
+        pairs_in_cell = stage.n_units[cell_group]
+    return PairIndex(
+        row_pair,
+        n_pairs,
+        pair_domain,
+        pair_cell,
+        cell_group,
+        cell_domain,
+        pairs_in_cell,
+        seg_start,
+        seg_cell,
+        seg_len,
+    )
 
-    n = stage.n_units[cell_group].astype(float)
-    f = stage.f[cell_group]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where((n > 1)[:, None], (f * n / np.maximum(n - 1, 1))[:, None] * SS, 0.0)
+
+def cell_sums(index: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
+    """(n_cells, k) sums of the rows of ``values`` (m, k) by ``index`` (m,): one ``bincount``."""
+    if values.ndim == 1:
+        values = values[:, None]
+    k = values.shape[1]
+    if k == 1:
+        return np.bincount(index, weights=values[:, 0], minlength=n_cells)[:, None]
+    flat_index = (index[:, None] * k + np.arange(k)).ravel()
+    return np.bincount(flat_index, weights=values.ravel(), minlength=n_cells * k).reshape(n_cells, k)
+
+
+def pair_totals(pairs: PairIndex, values: np.ndarray) -> np.ndarray:
+    """(P, k) totals of each column of ``values`` (n, k) over the rows of each pair."""
+    return cell_sums(pairs.row_pair, values, pairs.n_pairs)
+
+
+def pair_totals_by_level(
+    pairs: PairIndex, weights: np.ndarray, level: np.ndarray, n_levels: int
+) -> np.ndarray:
+    """(P, L) totals of ``weights`` over the rows of each pair in each level (level -1: none).
+
+    One pass for all levels of a categorical variable: the totals of ``w * 1{level = l}``.
+    """
+    ok = level >= 0
+    key = pairs.row_pair * n_levels + np.where(ok, level, 0)
+    flat = np.bincount(key, weights=np.where(ok, weights, 0.0), minlength=pairs.n_pairs * n_levels)
+    return flat.reshape(pairs.n_pairs, n_levels)
+
+
+def stage_variance(
+    stage: Stage,
+    pairs: PairIndex,
+    T: np.ndarray,
+    n_domains: int,
+    lonely: str,
+    mult: np.ndarray | None = None,
+    present: np.ndarray | None = None,
+) -> np.ndarray:
+    """One stage's contribution to the (D, k) variances from pair totals ``T`` (P, k).
+
+    ``mult`` multiplies each group's term (``n_h/N_h`` for the second stage); ``present`` marks
+    the (group, domain) cells that have rows in the domain (used by the ``average`` policy).
+    """
+    D = n_domains
+    C = pairs.cell_group.shape[0]
+    n = stage.n_units[pairs.cell_group].astype(float)
+    S1 = pairs.cell_totals(T)
+    mean = S1 / n[:, None]
+    dev = T - pairs.spread(mean)
+    np.multiply(dev, dev, out=dev)
+    SS = pairs.cell_totals(dev)
+    # units of the group with no row in the domain are zeros: each adds mean^2
+    SS += (n - pairs.pairs_in_cell)[:, None] * mean**2
+
+    f = stage.f[pairs.cell_group]
+    v = np.where((n > 1)[:, None], (f * n / np.maximum(n - 1, 1))[:, None] * SS, 0.0)
     single = n == 1
     if lonely == "adjust":
         v = np.where(single[:, None], f[:, None] * S1**2, v)
     certain = f < CERTAINTY_TOL
     v[certain] = 0.0
-    ok = ~(single & ~certain) if lonely == "average" else np.ones_like(single)
+    ok = ~(single & ~certain) if lonely == "average" else np.ones(C, dtype=bool)
     if mult is not None:
-        v = v * mult[cell_group][:, None]
-    out = np.zeros((D, k))
-    for j in range(k):
-        out[:, j] = np.bincount(cell_domain[ok], weights=v[ok, j], minlength=D)
+        v = v * mult[pairs.cell_group][:, None]
+    out = cell_sums(pairs.cell_domain[ok], v[ok], D)
     if lonely == "average":
-        n_present = np.bincount(cell_domain[present], minlength=D).astype(float)
-        n_ok = np.bincount(cell_domain[present & ok], minlength=D).astype(float)
+        pres = present if present is not None else np.ones(C, dtype=bool)
+        n_present = np.bincount(pairs.cell_domain[pres], minlength=D).astype(float)
+        n_ok = np.bincount(pairs.cell_domain[pres & ok], minlength=D).astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(n_present > 0, n_present / n_ok, 1.0)
         out = out * scale[:, None]
     return out
+
+
+def cells_present(design: TaylorDesign, pairs: PairIndex, code: np.ndarray, n_domains: int) -> np.ndarray:
+    """(C,) which stage-1 (stratum, domain) cells have rows in the domain (R's strata present in
+    the subset design)."""
+    inside = code >= 0
+    has = np.zeros(pairs.cell_group.shape[0], dtype=bool)
+    has[pairs.pair_cell[pairs.row_pair[inside]]] = True
+    return has
+
+
+def taylor_variance(design: TaylorDesign, z: np.ndarray, code: np.ndarray, n_domains: int) -> np.ndarray:
+    """Variance of the domain totals of row influence values ``z`` (n, k) (reference path).
+
+    Rows with ``code == -1`` are outside every domain and must have ``z == 0``.
+    """
+    z = np.asarray(z, dtype=float)
+    if z.ndim == 1:
+        z = z[:, None]
+    p1 = pair_index(design.stage1, design.stage1.unit, code, n_domains)
+    p2 = None
+    if design.stage2 is not None and design.stage1.sampling_fraction is not None:
+        p2 = pair_index(design.stage2, design.stage2.unit, code, n_domains)
+    return variance_from_pairs(
+        design, p1, p2, pair_totals(p1, z), None if p2 is None else pair_totals(p2, z), code, n_domains
+    )
+
+
+def variance_from_pairs(
+    design: TaylorDesign,
+    p1: PairIndex,
+    p2: PairIndex | None,
+    T1: np.ndarray,
+    T2: np.ndarray | None,
+    code: np.ndarray,
+    n_domains: int,
+) -> np.ndarray:
+    """Stage 1 plus (when the first stage has an fpc) stage 2 variance from pair totals."""
+    present = cells_present(design, p1, code, n_domains) if design.lonely_psu == "average" else None
+    v = stage_variance(design.stage1, p1, T1, n_domains, design.lonely_psu, present=present)
+    if p2 is not None and T2 is not None:
+        assert design.stage2 is not None and design.stage1.sampling_fraction is not None
+        mult = design.stage1.sampling_fraction[design.stage1.unit_group]  # n_h/N_h per PSU
+        v = v + stage_variance(design.stage2, p2, T2, n_domains, design.lonely_psu, mult=mult)
+    return v
