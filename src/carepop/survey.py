@@ -24,7 +24,7 @@ from carepop import design_checks as chk
 from carepop.errors import DesignError, EstimationError, example_rows
 from carepop.estimation import ci as ci_mod
 from carepop.estimation.domains import Domains, factor_codes, make_domains, whole_sample
-from carepop.estimation.linear import ratio_estimate, taylor_pairs
+from carepop.estimation.linear import ratio_estimate
 from carepop.estimation.quantile import SortedDomains
 from carepop.estimation.replicate import (
     REP_METHODS,
@@ -33,7 +33,7 @@ from carepop.estimation.replicate import (
     replicate_rank,
 )
 from carepop.estimation.stages import TaylorDesign, make_stage
-from carepop.estimation.taylor import CERTAINTY_TOL
+from carepop.estimation.taylor import CERTAINTY_TOL, design_pairs
 from carepop.results import Estimates
 
 _REP_ALIASES = {
@@ -104,6 +104,7 @@ class Survey:
         self._domain_cache: dict[tuple[str, ...], Domains] = {}
         self._pairs_cache: dict[tuple[str, ...], Any] = {}
         self._count_cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._level_cache: dict[str, tuple[np.ndarray, pd.Index]] = {}
         if _replicate is not None:
             self._w = chk.check_weights(self._data, weight)
             self._taylor = None
@@ -449,7 +450,7 @@ class Survey:
         for var in variables:
             y = x = lv = None
             if kind == "proportion":
-                lev_codes, uniques = factor_codes(self._data[var])
+                lev_codes, uniques = self._levels(var)
                 miss = lev_codes < 0
                 if miss.any():
                     self._missing_mask(np.where(miss, np.nan, 0.0), var, na_rm)
@@ -485,12 +486,18 @@ class Survey:
         table = pd.concat(pieces, ignore_index=True)
         return self._result(table, dom, ci, level)
 
+    def _levels(self, var: str) -> tuple[np.ndarray, pd.Index]:
+        """Level codes of a categorical variable (R factor order), coded once."""
+        if var not in self._level_cache:
+            self._level_cache[var] = factor_codes(self._data[var])
+        return self._level_cache[var]
+
     def _pairs(self, dom: Domains):
         """Taylor pair indexes for a set of domains, built once (None for replicate designs)."""
         if self._taylor is None:
             return None
         if dom.columns not in self._pairs_cache:
-            self._pairs_cache[dom.columns] = taylor_pairs(self._taylor, dom.code, dom.n)
+            self._pairs_cache[dom.columns] = design_pairs(self._taylor, dom.code, dom.n)
         return self._pairs_cache[dom.columns]
 
     def _counts(self, dom: Domains, code: np.ndarray, any_missing: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -636,7 +643,7 @@ class Survey:
                 return np.array([replicate_rank(self._rep.weights[inside]) - 1.0])
             # one rank per domain (a loop over domains, only on replicate designs)
             return np.array([replicate_rank(self._rep.weights[inside & (code == d)]) - 1.0 for d in range(D)])
-        p1 = self._pairs(dom)[0]
+        p1 = self._pairs(dom).p1
         has_pair = np.zeros(p1.n_pairs, dtype=bool)
         has_pair[p1.row_pair[inside]] = True
         n_psu = np.bincount(p1.pair_domain[has_pair], minlength=D)

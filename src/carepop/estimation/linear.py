@@ -26,9 +26,10 @@ import numpy as np
 from carepop.estimation.replicate import ReplicateDesign, replicate_sums, replicate_variance
 from carepop.estimation.stages import TaylorDesign
 from carepop.estimation.taylor import (
+    DesignPairs,
     PairIndex,
     cell_sums,
-    pair_index,
+    design_pairs,
     pair_totals,
     pair_totals_by_level,
     variance_from_pairs,
@@ -48,17 +49,6 @@ def domain_sums(code: np.ndarray, n_domains: int, values: np.ndarray) -> np.ndar
     return out
 
 
-def taylor_pairs(
-    design: TaylorDesign, code: np.ndarray, n_domains: int
-) -> tuple[PairIndex, PairIndex | None]:
-    """Pair indexes for the stages that enter the variance."""
-    p1 = pair_index(design.stage1, design.stage1.unit, code, n_domains)
-    p2 = None
-    if design.stage2 is not None and design.stage1.sampling_fraction is not None:
-        p2 = pair_index(design.stage2, design.stage2.unit, code, n_domains)
-    return p1, p2
-
-
 def indicators(level: np.ndarray, n_levels: int) -> np.ndarray:
     """(n, L) 0/1 matrix of a level code (-1: all zero)."""
     y = np.zeros((level.shape[0], n_levels))
@@ -76,7 +66,7 @@ def ratio_estimate(
     *,
     levels: tuple[np.ndarray, int] | None = None,
     taylor: TaylorDesign | None = None,
-    pairs: tuple[PairIndex, PairIndex | None] | None = None,
+    pairs: DesignPairs | None = None,
     rep: ReplicateDesign | None = None,
     total: bool = False,
     want_deff: bool = False,
@@ -88,8 +78,7 @@ def ratio_estimate(
     ``total=True`` a total. Rows with ``code == -1`` are outside every domain (they stay in the
     design as zeros). ``pairs`` are the cached Taylor pair indexes for ``code``'s domains.
     """
-    inside = code >= 0
-    we = np.where(inside, w, 0.0)
+    we = np.where(code >= 0, w, 0.0) if (code < 0).any() else w
     if y is not None and y.ndim == 1:
         y = y[:, None]
     if x is not None and x.ndim == 1:
@@ -100,8 +89,8 @@ def ratio_estimate(
         est, var = _replicate(rep, we, code, n_domains, yy, x, total)
     else:
         assert taylor is not None
-        p1, p2 = pairs if pairs is not None else taylor_pairs(taylor, code, n_domains)
-        est, var = _taylor(taylor, p1, p2, we, code, n_domains, y, x, levels, total)
+        pairs = pairs if pairs is not None else design_pairs(taylor, code, n_domains)
+        est, var = _taylor(taylor, pairs, we, code, n_domains, y, x, levels, total)
 
     deff = None
     if want_deff:
@@ -110,44 +99,46 @@ def ratio_estimate(
     return est, var, deff
 
 
-def _taylor(design, p1, p2, we, code, D, y, x, levels, total):
-    def num(p: PairIndex) -> np.ndarray:
-        if levels is not None:
-            return pair_totals_by_level(p, we, levels[0], levels[1])
-        return pair_totals(p, we[:, None] * y)
-
-    def den(p: PairIndex, A: np.ndarray) -> np.ndarray:
-        if x is not None:
-            return pair_totals(p, we[:, None] * x)
-        if levels is not None:
-            return (A @ np.ones(A.shape[1]))[:, None]  # weight of the rows that have a level
-        return pair_totals(p, we)
-
-    def by_domain(p: PairIndex, A: np.ndarray) -> np.ndarray:
-        return cell_sums(p.pair_domain, A, D)
-
-    A1 = num(p1)
-    Ty = by_domain(p1, A1)
-    if total:
-        est, T1 = Ty, A1
-        T2 = num(p2) if p2 is not None else None
+def _taylor(design, pairs: DesignPairs, we, code, D, y, x, levels, total):
+    """Pair-level work in (k, P) layout: one contiguous array per variable or level."""
+    base = pairs.finest  # the one pass over the rows: totals for the finest (unit, domain) pairs
+    if levels is not None:
+        A = pair_totals_by_level(base, we, levels[0], levels[1])
     else:
-        B1 = den(p1, A1)
-        Tx = by_domain(p1, B1)
+        A = pair_totals(base, (we[:, None] * y).T)
+    if total:
+        B = None
+    elif x is not None:
+        B = pair_totals(base, (we[:, None] * x).T)
+    elif levels is not None:
+        B = A.sum(axis=0, keepdims=True)  # weight of the rows that have a level
+    else:
+        B = pair_totals(base, we)
+    A1 = pairs.to_stage1(A)
+    B1 = None if B is None else pairs.to_stage1(B)
+    p1 = pairs.p1
+    Ty = cell_sums(p1.pair_domain, A1, D)
+    if total:
+        est, T1, T2 = Ty, A1, (A if pairs.p2 is not None else None)
+    else:
+        Tx = cell_sums(p1.pair_domain, B1, D)
         with np.errstate(divide="ignore", invalid="ignore"):
             est = Ty / Tx
+            inv = 1.0 / Tx
 
-            def influence(p: PairIndex, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-                d = p.pair_domain
-                return (A - est[d] * B) / Tx[d]
+        def influence(p: PairIndex, A_: np.ndarray, B_: np.ndarray) -> np.ndarray:
+            d = p.pair_domain
+            out = np.empty_like(A_)
+            for j in range(A_.shape[0]):
+                b = B_[j if B_.shape[0] > 1 else 0]
+                i = inv[j if inv.shape[0] > 1 else 0]
+                out[j] = (A_[j] - est[j][d] * b) * i[d]
+            return out
 
-            T1 = influence(p1, A1, B1)
-            T2 = None
-            if p2 is not None:
-                A2 = num(p2)
-                T2 = influence(p2, A2, den(p2, A2))
-    var = variance_from_pairs(design, p1, p2, T1, T2, code, D)
-    return est, var
+        T1 = influence(p1, A1, B1)
+        T2 = influence(pairs.p2, A, B) if pairs.p2 is not None else None
+    var = variance_from_pairs(design, pairs, T1, T2, code, D)
+    return est.T, var.T
 
 
 def _replicate(rep, we, code, D, y, x, total):

@@ -58,15 +58,15 @@ class PairIndex:
     seg_len: np.ndarray  # (S,) pairs in each segment
 
     def cell_totals(self, T: np.ndarray) -> np.ndarray:
-        """(C, k) sums of pair values ``T`` (P, k) within each cell.
+        """(k, C) sums of pair values ``T`` (k, P) within each cell.
 
         Pairs are sorted by cell, so the ``bincount`` reads and writes sequentially.
         """
         return cell_sums(self.pair_cell, T, self.cell_group.shape[0])
 
     def spread(self, per_cell: np.ndarray) -> np.ndarray:
-        """(P, k) the value of each pair's cell, from a (C, k) array."""
-        return np.repeat(per_cell[self.seg_cell], self.seg_len, axis=0)
+        """(k, P) the value of each pair's cell, from a (k, C) array."""
+        return np.repeat(per_cell[:, self.seg_cell], self.seg_len, axis=1)
 
 
 def pair_index(stage: Stage, unit: np.ndarray, code: np.ndarray, n_domains: int) -> PairIndex:
@@ -128,32 +128,35 @@ def pair_index(stage: Stage, unit: np.ndarray, code: np.ndarray, n_domains: int)
 
 
 def cell_sums(index: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
-    """(n_cells, k) sums of the rows of ``values`` (m, k) by ``index`` (m,): one ``bincount``."""
-    if values.ndim == 1:
-        values = values[:, None]
-    k = values.shape[1]
-    if k == 1:
-        return np.bincount(index, weights=values[:, 0], minlength=n_cells)[:, None]
-    flat_index = (index[:, None] * k + np.arange(k)).ravel()
-    return np.bincount(flat_index, weights=values.ravel(), minlength=n_cells * k).reshape(n_cells, k)
+    """(k, n_cells) sums of ``values`` (k, m) by ``index`` (m,): one ``bincount`` per row of
+    ``values`` (k is the number of variables or levels, never the number of units or domains)."""
+    values = np.atleast_2d(values)
+    out = np.empty((values.shape[0], n_cells))
+    for j in range(values.shape[0]):
+        out[j] = np.bincount(index, weights=values[j], minlength=n_cells)
+    return out
 
 
 def pair_totals(pairs: PairIndex, values: np.ndarray) -> np.ndarray:
-    """(P, k) totals of each column of ``values`` (n, k) over the rows of each pair."""
+    """(k, P) totals of ``values`` (k, n) over the rows of each pair."""
     return cell_sums(pairs.row_pair, values, pairs.n_pairs)
 
 
 def pair_totals_by_level(
     pairs: PairIndex, weights: np.ndarray, level: np.ndarray, n_levels: int
 ) -> np.ndarray:
-    """(P, L) totals of ``weights`` over the rows of each pair in each level (level -1: none).
+    """(L, P) totals of ``weights`` over the rows of each pair in each level (level -1: none).
 
     One pass for all levels of a categorical variable: the totals of ``w * 1{level = l}``.
     """
     ok = level >= 0
-    key = pairs.row_pair * n_levels + np.where(ok, level, 0)
-    flat = np.bincount(key, weights=np.where(ok, weights, 0.0), minlength=pairs.n_pairs * n_levels)
-    return flat.reshape(pairs.n_pairs, n_levels)
+    if ok.all():
+        key = level * pairs.n_pairs + pairs.row_pair
+    else:
+        key = np.where(ok, level, 0) * pairs.n_pairs + pairs.row_pair
+        weights = np.where(ok, weights, 0.0)
+    flat = np.bincount(key, weights=weights, minlength=pairs.n_pairs * n_levels)
+    return flat.reshape(n_levels, pairs.n_pairs)
 
 
 def stage_variance(
@@ -165,7 +168,7 @@ def stage_variance(
     mult: np.ndarray | None = None,
     present: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One stage's contribution to the (D, k) variances from pair totals ``T`` (P, k).
+    """One stage's contribution to the (k, D) variances from pair totals ``T`` (k, P).
 
     ``mult`` multiplies each group's term (``n_h/N_h`` for the second stage); ``present`` marks
     the (group, domain) cells that have rows in the domain (used by the ``average`` policy).
@@ -174,31 +177,31 @@ def stage_variance(
     C = pairs.cell_group.shape[0]
     n = stage.n_units[pairs.cell_group].astype(float)
     S1 = pairs.cell_totals(T)
-    mean = S1 / n[:, None]
+    mean = S1 / n
     dev = T - pairs.spread(mean)
     np.multiply(dev, dev, out=dev)
     SS = pairs.cell_totals(dev)
     # units of the group with no row in the domain are zeros: each adds mean^2
-    SS += (n - pairs.pairs_in_cell)[:, None] * mean**2
+    SS += (n - pairs.pairs_in_cell) * mean**2
 
     f = stage.f[pairs.cell_group]
-    v = np.where((n > 1)[:, None], (f * n / np.maximum(n - 1, 1))[:, None] * SS, 0.0)
+    v = np.where(n > 1, f * n / np.maximum(n - 1, 1) * SS, 0.0)
     single = n == 1
     if lonely == "adjust":
-        v = np.where(single[:, None], f[:, None] * S1**2, v)
+        v = np.where(single, f * S1**2, v)
     certain = f < CERTAINTY_TOL
-    v[certain] = 0.0
+    v[:, certain] = 0.0
     ok = ~(single & ~certain) if lonely == "average" else np.ones(C, dtype=bool)
     if mult is not None:
-        v = v * mult[pairs.cell_group][:, None]
-    out = cell_sums(pairs.cell_domain[ok], v[ok], D)
+        v = v * mult[pairs.cell_group]
+    out = cell_sums(pairs.cell_domain[ok], v[:, ok], D)
     if lonely == "average":
         pres = present if present is not None else np.ones(C, dtype=bool)
         n_present = np.bincount(pairs.cell_domain[pres], minlength=D).astype(float)
         n_ok = np.bincount(pairs.cell_domain[pres & ok], minlength=D).astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(n_present > 0, n_present / n_ok, 1.0)
-        out = out * scale[:, None]
+        out = out * scale
     return out
 
 
@@ -211,37 +214,68 @@ def cells_present(design: TaylorDesign, pairs: PairIndex, code: np.ndarray, n_do
     return has
 
 
+@dataclass(frozen=True)
+class DesignPairs:
+    """Pair indexes of the stages that enter the variance, for one set of domains.
+
+    ``up`` maps each stage-2 pair to the stage-1 pair that contains it (SSUs are nested in PSUs),
+    so stage-1 totals are sums of stage-2 totals and the rows are read once per estimate.
+    """
+
+    p1: PairIndex
+    p2: PairIndex | None
+    up: np.ndarray | None
+
+    @property
+    def finest(self) -> PairIndex:
+        return self.p2 if self.p2 is not None else self.p1
+
+    def to_stage1(self, T: np.ndarray) -> np.ndarray:
+        """Stage-1 pair totals from totals over the finest pairs."""
+        if self.p2 is None:
+            return T
+        return cell_sums(self.up, T, self.p1.n_pairs)
+
+
+def design_pairs(design: TaylorDesign, code: np.ndarray, n_domains: int) -> DesignPairs:
+    """Index the (unit, domain) pairs of every stage that enters the variance."""
+    p1 = pair_index(design.stage1, design.stage1.unit, code, n_domains)
+    if design.stage2 is None or design.stage1.sampling_fraction is None:
+        return DesignPairs(p1, None, None)
+    p2 = pair_index(design.stage2, design.stage2.unit, code, n_domains)
+    rep_row = np.full(p2.n_pairs, -1, dtype=np.int64)
+    rep_row[p2.row_pair] = np.arange(code.shape[0])
+    # pairs with no row (dense indexing) hold zeros: where they are added does not matter
+    up = np.where(rep_row >= 0, p1.row_pair[np.maximum(rep_row, 0)], 0)
+    return DesignPairs(p1, p2, up)
+
+
 def taylor_variance(design: TaylorDesign, z: np.ndarray, code: np.ndarray, n_domains: int) -> np.ndarray:
-    """Variance of the domain totals of row influence values ``z`` (n, k) (reference path).
+    """(k, D) variance of the domain totals of row influence values ``z`` (k, n).
 
     Rows with ``code == -1`` are outside every domain and must have ``z == 0``.
     """
-    z = np.asarray(z, dtype=float)
-    if z.ndim == 1:
-        z = z[:, None]
-    p1 = pair_index(design.stage1, design.stage1.unit, code, n_domains)
-    p2 = None
-    if design.stage2 is not None and design.stage1.sampling_fraction is not None:
-        p2 = pair_index(design.stage2, design.stage2.unit, code, n_domains)
+    z = np.atleast_2d(np.asarray(z, dtype=float))
+    pairs = design_pairs(design, code, n_domains)
+    T = pair_totals(pairs.finest, z)
     return variance_from_pairs(
-        design, p1, p2, pair_totals(p1, z), None if p2 is None else pair_totals(p2, z), code, n_domains
+        design, pairs, pairs.to_stage1(T), T if pairs.p2 is not None else None, code, n_domains
     )
 
 
 def variance_from_pairs(
     design: TaylorDesign,
-    p1: PairIndex,
-    p2: PairIndex | None,
+    pairs: DesignPairs,
     T1: np.ndarray,
     T2: np.ndarray | None,
     code: np.ndarray,
     n_domains: int,
 ) -> np.ndarray:
     """Stage 1 plus (when the first stage has an fpc) stage 2 variance from pair totals."""
-    present = cells_present(design, p1, code, n_domains) if design.lonely_psu == "average" else None
-    v = stage_variance(design.stage1, p1, T1, n_domains, design.lonely_psu, present=present)
-    if p2 is not None and T2 is not None:
+    present = cells_present(design, pairs.p1, code, n_domains) if design.lonely_psu == "average" else None
+    v = stage_variance(design.stage1, pairs.p1, T1, n_domains, design.lonely_psu, present=present)
+    if pairs.p2 is not None and T2 is not None:
         assert design.stage2 is not None and design.stage1.sampling_fraction is not None
         mult = design.stage1.sampling_fraction[design.stage1.unit_group]  # n_h/N_h per PSU
-        v = v + stage_variance(design.stage2, p2, T2, n_domains, design.lonely_psu, mult=mult)
+        v = v + stage_variance(design.stage2, pairs.p2, T2, n_domains, design.lonely_psu, mult=mult)
     return v
