@@ -467,7 +467,7 @@ class Survey:
                 level_names = [None]
             any_missing = bool(miss.any())
             code = np.where(miss, -1, dom.code) if any_missing else dom.code
-            est, var_, deff = ratio_estimate(
+            lin = ratio_estimate(
                 self._w,
                 code,
                 dom.n,
@@ -479,10 +479,11 @@ class Survey:
                 rep=self._rep,
                 total=(kind == "total"),
                 want_deff=want_deff,
+                want_logit=(ci == "logit"),
             )
             n, df = self._counts(dom, code, any_missing)
             vname = f"{var}/{denominator}" if kind == "ratio" else var
-            pieces.append(self._assemble(kind, vname, level_names, dom, est, var_, deff, n, df, ci, level))
+            pieces.append(self._assemble(kind, vname, level_names, dom, lin, n, df, ci, level))
         table = pd.concat(pieces, ignore_index=True)
         return self._result(table, dom, ci, level)
 
@@ -540,7 +541,7 @@ class Survey:
                 )
             q = sd.quantile(np.full(dom.n, float(prob)))
             ind = (x <= q[np.where(code >= 0, code, 0)]).astype(float)
-            phat, pvar, _ = ratio_estimate(
+            phat, pvar, _, _ = ratio_estimate(
                 self._w, code, dom.n, ind, None, taylor=self._taylor, pairs=self._pairs(dom), rep=self._rep
             )
             phat, pse = phat[:, 0], np.sqrt(pvar[:, 0])
@@ -588,10 +589,12 @@ class Survey:
             )
         return method
 
-    def _assemble(self, kind, vname, level_names, dom, est, var, deff, n, df, ci, level):
-        se = np.sqrt(var)
+    def _assemble(self, kind, vname, level_names, dom, lin, n, df, ci, level):
+        est, deff = lin.est, lin.deff
+        se = np.sqrt(lin.var)
         nrows = np.broadcast_to(n[:, None], est.shape)
-        lo, hi = ci_mod.interval(ci, est, se, level, df[:, None], n_rows=nrows)
+        se_logit = None if lin.logit_var is None else np.sqrt(lin.logit_var)
+        lo, hi = ci_mod.interval(ci, est, se, level, df[:, None], n_rows=nrows, se_logit=se_logit)
         if deff is None:
             deff = np.full(est.shape, np.nan)
         return self._frame(kind, vname, level_names, dom, est, se, lo, hi, df, deff, n)
@@ -619,6 +622,15 @@ class Survey:
 
     def _result(self, table, dom, ci, level, notes=()) -> Estimates:
         variance = "taylor" if self._rep is None else self._rep.method
+        notes = list(notes)
+        empty = table["n"] == 0
+        if empty.any():
+            where = table.loc[empty, list(dom.columns)].drop_duplicates().head(5).to_dict(orient="records")
+            notes.append(
+                f"{int(empty.sum())} estimate(s) are for domains with no rows with a value "
+                f"(e.g. {where}); they are missing, not zero."
+            )
+            warnings.warn(notes[-1], stacklevel=4)
         return Estimates(table, dom.columns, ci, level, variance, tuple(notes))
 
     def _label(self, col: str, value: Any) -> Any:

@@ -3,8 +3,9 @@
 - ``wald``: ``est ± z se`` — R ``confint(svymean(...))`` (``df = Inf``).
 - ``t``: ``est ± t_{df} se`` with the design degrees of freedom — R ``confint(..., df=degf(design))``.
 - ``logit``: for a proportion, a Wald interval on the logit scale, back-transformed,
-  ``expit(logit(p) ± t_{df} se / (p (1-p)))`` — R ``svyciprop(method="logit")`` (which uses
-  ``df = degf(design)``).
+  ``expit(logit(p) ± t_{df} se_logit)`` — R ``svyciprop(method="logit")`` (which uses
+  ``df = degf(design)``); ``se_logit = se / (p (1-p))`` for Taylor designs, the replicate SE
+  of the replicates' logits for replicate designs (as R's ``svyglm`` gives each).
 - ``beta``: Korn–Graubard: with the effective sample size
   ``n* = p(1-p)/var * (t_{n-1, a/2} / t_{df, a/2})^2``,
   ``(qbeta(a/2, n* p, n*(1-p)+1), qbeta(1-a/2, n* p+1, n*(1-p)))`` — R ``svyciprop(method="beta")``.
@@ -40,8 +41,12 @@ def interval(
     level: float,
     df: np.ndarray,
     n_rows: np.ndarray | None = None,
+    se_logit: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds for ``method`` (see module docstring)."""
+    """Lower and upper bounds for ``method`` (see module docstring).
+
+    ``se_logit`` is the standard error of ``logit(est)`` (default: delta method from ``se``).
+    """
     est = np.asarray(est, dtype=float)
     se = np.asarray(se, dtype=float)
     if method == "wald":
@@ -51,7 +56,7 @@ def interval(
         c = critical(level, df)
         return est - c * se, est + c * se
     if method == "logit":
-        return _logit(est, se, level, df)
+        return _logit(est, se, level, df, se_logit)
     if method == "beta":
         if n_rows is None:
             raise ValueError("beta interval needs the number of rows")
@@ -61,11 +66,12 @@ def interval(
     raise ValueError(f"unknown interval method {method!r}")
 
 
-def _logit(p, se, level, df):
+def _logit(p, se, level, df, se_eta=None):
     c = critical(level, df)
     with np.errstate(divide="ignore", invalid="ignore"):
         eta = np.log(p / (1 - p))
-        se_eta = se / (p * (1 - p))
+        if se_eta is None:
+            se_eta = se / (p * (1 - p))
         lo = _expit(eta - c * se_eta)
         hi = _expit(eta + c * se_eta)
     edge = (p <= 0) | (p >= 1)

@@ -21,6 +21,8 @@ the total of ``r_i = (y_i - R_d x_i)/T_d(x)`` (for a total ``r_i = y_i``), where
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from carepop.estimation.replicate import ReplicateDesign, replicate_sums, replicate_variance
@@ -34,6 +36,15 @@ from carepop.estimation.taylor import (
     pair_totals_by_level,
     variance_from_pairs,
 )
+
+
+class Linear(NamedTuple):
+    """Estimates of a linear statistic by domain, each (D, k)."""
+
+    est: np.ndarray
+    var: np.ndarray
+    deff: np.ndarray | None
+    logit_var: np.ndarray | None
 
 
 def domain_sums(code: np.ndarray, n_domains: int, values: np.ndarray) -> np.ndarray:
@@ -70,13 +81,19 @@ def ratio_estimate(
     rep: ReplicateDesign | None = None,
     total: bool = False,
     want_deff: bool = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Estimate, variance and (optionally) deff, each (D, k).
+    want_logit: bool = False,
+) -> Linear:
+    """Estimate, variance and (optionally) deff and logit-scale variance, each (D, k).
 
     ``y`` (n, k) are the values, or ``levels=(level_code, L)`` for the L indicators of a
     categorical variable (y ignored). ``x=None`` with ``total=False`` is a mean (x = 1);
     ``total=True`` a total. Rows with ``code == -1`` are outside every domain (they stay in the
     design as zeros). ``pairs`` are the cached Taylor pair indexes for ``code``'s domains.
+
+    ``want_logit`` adds the variance of ``logit(estimate)`` as R's ``svyciprop(method="logit")``
+    gets it from ``svyglm``: the delta method ``var / (p(1-p))^2`` for Taylor designs (exactly
+    the sandwich variance of an intercept-only logistic model), and for replicate designs the
+    replicate variance of the replicates' logits (svyglm refits each replicate).
     """
     we = np.where(code >= 0, w, 0.0) if (code < 0).any() else w
     if y is not None and y.ndim == 1:
@@ -84,19 +101,30 @@ def ratio_estimate(
     if x is not None and x.ndim == 1:
         x = x[:, None]
 
+    logit_var = None
     if rep is not None:
         yy = indicators(*levels) if levels is not None else y
-        est, var = _replicate(rep, we, code, n_domains, yy, x, total)
+        est, var, thetas = _replicate(rep, we, code, n_domains, yy, x, total)
+        if want_logit:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logit_var = replicate_variance(rep, _logit(thetas), _logit(est))
     else:
         assert taylor is not None
         pairs = pairs if pairs is not None else design_pairs(taylor, code, n_domains)
         est, var = _taylor(taylor, pairs, we, code, n_domains, y, x, levels, total)
+        if want_logit:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logit_var = var / (est * (1 - est)) ** 2
 
     deff = None
     if want_deff:
         yy = indicators(*levels) if levels is not None else y
         deff = var / _srs_variance(we, code, n_domains, yy, x, est, total)
-    return est, var, deff
+    return Linear(est, var, deff, logit_var)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    return np.log(p / (1 - p))
 
 
 def _taylor(design, pairs: DesignPairs, we, code, D, y, x, levels, total):
@@ -153,7 +181,7 @@ def _replicate(rep, we, code, D, y, x, total):
         with np.errstate(divide="ignore", invalid="ignore"):
             est = Ty / Tx
             thetas = Ry / Rx
-    return est, replicate_variance(rep, thetas, est)
+    return est, replicate_variance(rep, thetas, est), thetas
 
 
 def _srs_variance(we, code, D, y, x, est, total) -> np.ndarray:
