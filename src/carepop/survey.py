@@ -21,30 +21,15 @@ import numpy as np
 import pandas as pd
 
 from carepop import design_checks as chk
+from carepop.design_coding import code_design, replicate_design, weights_from_fpc
 from carepop.errors import DesignError, EstimationError, example_rows
 from carepop.estimation import ci as ci_mod
 from carepop.estimation.domains import Domains, factor_codes, make_domains, whole_sample
 from carepop.estimation.linear import ratio_estimate
 from carepop.estimation.quantile import SortedDomains
-from carepop.estimation.replicate import (
-    REP_METHODS,
-    ReplicateDesign,
-    default_multipliers,
-    replicate_rank,
-)
-from carepop.estimation.stages import TaylorDesign, make_stage
-from carepop.estimation.taylor import CERTAINTY_TOL, design_pairs
+from carepop.estimation.replicate import ReplicateDesign, replicate_rank
+from carepop.estimation.taylor import design_pairs
 from carepop.results import Estimates
-
-_REP_ALIASES = {
-    "jk1": "jk1",
-    "jkn": "jkn",
-    "brr": "brr",
-    "fay": "fay",
-    "bootstrap": "bootstrap",
-    "sdr": "sdr",
-    "successive-difference": "sdr",
-}
 
 
 class Survey:
@@ -109,43 +94,8 @@ class Survey:
             self._w = chk.check_weights(self._data, weight)
             self._taylor = None
             return
-        if ssu is not None and psu is None:
-            raise DesignError(
-                "A second-stage unit needs a first-stage unit.",
-                code="ssu_without_psu",
-                column=ssu,
-                hint="give psu= (--psu) as well as ssu=",
-            )
-        if fpc2 is not None and ssu is None:
-            raise DesignError(
-                "fpc2 is the second stage's fpc and needs ssu=.",
-                code="fpc2_without_ssu",
-                column=fpc2,
-                hint="give ssu= (--ssu) or drop fpc2",
-            )
-        if ssu is not None and fpc is not None and fpc2 is None:
-            raise DesignError(
-                "A two-stage design with a first-stage fpc needs the second stage's fpc too.",
-                code="missing_fpc2",
-                column=ssu,
-                hint="give fpc2= (--fpc2), the number of second-stage units in each PSU (R would "
-                "fail here too), or drop ssu= to use the ultimate-cluster variance",
-            )
-        self._taylor = self._code_design()
-        if weight is None:
-            if self._taylor.stage1.sampling_fraction is None:
-                raise DesignError(
-                    "No weight column given.",
-                    code="missing_weight",
-                    hint="give weight= (--weight), or an fpc from which weights follow",
-                )
-            w = 1 / self._taylor.stage1.sampling_fraction[self._taylor.stage1.unit_group[self._taylor.psu]]
-            if self._taylor.stage2 is not None and self._taylor.stage2.sampling_fraction is not None:
-                s2 = self._taylor.stage2
-                w = w / s2.sampling_fraction[s2.unit_group[s2.unit]]
-            self._w = w
-        else:
-            self._w = chk.check_weights(self._data, weight)
+        self._taylor = code_design(self._data, strata, psu, fpc, ssu, fpc2, nest, lonely_psu)
+        self._w = chk.check_weights(self._data, weight) if weight else weights_from_fpc(self._taylor)
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
@@ -171,134 +121,8 @@ class Survey:
         adjustment factors to be multiplied by ``weight``.
         """
         df = _as_pandas(data)
-        m = _REP_ALIASES.get(str(method).lower())
-        if m is None:
-            raise DesignError(
-                f"Unknown replicate method {method!r}.",
-                code="bad_option",
-                hint=f"use one of {', '.join(REP_METHODS)}",
-            )
-        if isinstance(repweights, str):
-            cols = [c for c in df.columns if str(c).startswith(repweights) and c != weight]
-            if not cols:
-                raise DesignError(
-                    f"No columns start with {repweights!r}.",
-                    code="unknown_column",
-                    column=repweights,
-                    hint="give the replicate-weight prefix or a list of columns",
-                )
-        else:
-            cols = list(repweights)
-            chk.check_columns(df, cols, "replicate-weight column")
-        if weight is None:
-            raise DesignError(
-                "A replicate design needs the full-sample weight.",
-                code="missing_weight",
-                hint="give weight= (--weight): point estimates use it, replicates give the variance",
-            )
-        chk.check_columns(df, [weight], "weight column")
-        reps = np.column_stack([chk.numeric_column(df, c, "a replicate weight") for c in cols])
-        bad = ~np.isfinite(reps)
-        if bad.any():
-            r, c = np.argwhere(bad)[0]
-            raise DesignError(
-                f"Replicate weight column {cols[c]!r} has missing values.",
-                code="missing_weight",
-                column=cols[c],
-                rows=example_rows(np.arange(1, len(df) + 1), bad.any(axis=1)),
-                hint="replicate weights must be present for every row",
-            )
-        if (reps < 0).any():
-            r, c = np.argwhere(reps < 0)[0]
-            raise DesignError(
-                f"Replicate weight column {cols[c]!r} has negative values.",
-                code="negative_weight",
-                column=cols[c],
-                rows=example_rows(np.arange(1, len(df) + 1), (reps < 0).any(axis=1)),
-                hint="replicate weights must be zero or positive; check how they were made",
-            )
-        if m == "fay":
-            if rho is None or not (0 <= rho < 1):
-                raise DesignError(
-                    "Fay's method needs rho in [0, 1).", code="bad_option", hint="give rho= (--rho), e.g. 0.5"
-                )
-        base = chk.check_weights(df, weight)
-        if not combined_weights:
-            reps = reps * base[:, None]
-        n_rep = reps.shape[1]
-        if n_rep < 2:
-            raise DesignError(
-                "At least two replicate weight columns are needed.",
-                code="too_few_replicates",
-                hint="check the --repweights prefix: it should match every replicate column",
-            )
-        d_scale, d_rscales = default_multipliers(m, n_rep, rho, reps, base)
-        if rscales is None:
-            rs = d_rscales
-        else:
-            rs = np.broadcast_to(np.asarray(rscales, dtype=float), (n_rep,)).copy()
-        sc = d_scale if scale is None else float(scale)
-        rep = ReplicateDesign(m, np.ascontiguousarray(reps), sc, rs, bool(mse), rho, tuple(cols))
+        rep = replicate_design(df, repweights, method, weight, rho, scale, rscales, mse, combined_weights)
         return cls(df, weight=weight, value_labels=value_labels, _replicate=rep)
-
-    def _code_design(self) -> TaylorDesign:
-        df = self._data
-        n = len(df)
-        if self.strata is not None:
-            h = chk.codes(chk.check_no_missing(df, self.strata, "stratum"))
-        else:
-            h = np.zeros(n, dtype=np.int64)
-        H = int(h.max()) + 1
-        if self.psu is not None:
-            psu_key = chk.codes(chk.check_no_missing(df, self.psu, "PSU"))
-            if self.nest and self.strata is not None:
-                psu_key = psu_key * H + h
-                psu_key = pd.factorize(psu_key)[0].astype(np.int64)
-            elif self.strata is not None:
-                chk.check_nested(psu_key, h, self.psu, self.strata, "first-stage")
-        else:
-            psu_key = np.arange(n, dtype=np.int64)
-        stage1 = make_stage(h, psu_key, H, None)
-        pop1 = None
-        if self.fpc is not None:
-            pop1 = chk.popsize_per_group(df, self.fpc, h, H, stage1.n_units, "stratum")
-            stage1 = make_stage(h, psu_key, H, pop1)
-        stage2 = None
-        if self.ssu is not None:
-            ssu_raw = chk.codes(chk.check_no_missing(df, self.ssu, "SSU"))
-            # SSUs are identified within their PSU (R: interaction(ids[,1], ids[,2]))
-            ssu_key = pd.factorize(stage1.unit * (int(ssu_raw.max()) + 1) + ssu_raw)[0].astype(np.int64)
-            P = stage1.n_total_units
-            stage2 = make_stage(stage1.unit, ssu_key, P, None)
-            if self.fpc2 is not None:
-                pop2 = chk.popsize_per_group(df, self.fpc2, stage1.unit, P, stage2.n_units, "PSU")
-                stage2 = make_stage(stage1.unit, ssu_key, P, pop2)
-        self._check_lonely(stage1, h, "stratum", self.strata, 1)
-        if stage2 is not None and stage1.sampling_fraction is not None:
-            self._check_lonely(stage2, stage1.unit, "PSU", self.psu, 2)
-        return TaylorDesign(h, stage1, stage2, self.lonely_psu, H)
-
-    def _check_lonely(self, stage, group_per_row, what, col, stage_no) -> None:
-        lonely = (stage.n_units == 1) & (stage.f >= CERTAINTY_TOL)
-        if not lonely.any():
-            return
-        if self.lonely_psu == "fail" or (stage_no == 2 and self.lonely_psu == "average"):
-            rows = example_rows(np.arange(1, len(self._data) + 1), lonely[group_per_row])
-            unit = "PSU" if stage_no == 1 else "second-stage unit"
-            extra = (
-                " ('average' is not defined at the second stage: R returns NaN)"
-                if self.lonely_psu == "average"
-                else ""
-            )
-            raise DesignError(
-                f"{int(lonely.sum())} {what}(s) have only one {unit} at stage {stage_no}{extra}.",
-                code="lonely_psu",
-                column=col,
-                rows=rows,
-                hint="choose a lonely-PSU policy: lonely_psu='certainty' or 'remove' (no contribution), "
-                "'adjust' (centre at the grand mean) or 'average' (--lonely-psu ...), or merge the "
-                "stratum with a similar one",
-            )
 
     # ------------------------------------------------------------------ properties
     @property
