@@ -65,7 +65,11 @@ def make_domains(data: pd.DataFrame, by: Sequence[str]) -> Domains:
             )
         combined = combined * len(uniques) + codes
         uniques_per_col.append(uniques)
-    present, code = np.unique(combined, return_inverse=True)
+    if len(by) == 1:
+        # every level of a single column occurs: the factor codes are the domain codes
+        present, code = np.arange(len(uniques_per_col[0])), combined
+    else:
+        present, code = np.unique(combined, return_inverse=True)
     # decode combination numbers back to per-column values
     levels = {}
     rem = present.copy()

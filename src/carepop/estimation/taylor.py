@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from carepop.estimation.stages import Stage, TaylorDesign
 
@@ -44,7 +43,11 @@ CERTAINTY_TOL = 1e-7
 
 @dataclass(frozen=True)
 class PairIndex:
-    """Rows mapped to (unit, domain) pairs, and pairs to (group, domain) cells, for one stage."""
+    """Rows mapped to (unit, domain) pairs, and pairs to (group, domain) cells, for one stage.
+
+    Pairs are numbered in (unit, domain) order and units are numbered group by group, so the
+    pairs of one group are contiguous and the look-ups below stay within a small window.
+    """
 
     row_pair: np.ndarray  # (n,) pair of each row (rows outside every domain: any pair; z is 0)
     n_pairs: int
@@ -53,20 +56,14 @@ class PairIndex:
     cell_group: np.ndarray  # (C,)
     cell_domain: np.ndarray  # (C,)
     pairs_in_cell: np.ndarray  # (C,) pairs that exist in each cell
-    seg_start: np.ndarray  # (S,) pairs are sorted by cell: first pair of each non-empty cell
-    seg_cell: np.ndarray  # (S,) the cell of each segment
-    seg_len: np.ndarray  # (S,) pairs in each segment
 
     def cell_totals(self, T: np.ndarray) -> np.ndarray:
-        """(k, C) sums of pair values ``T`` (k, P) within each cell.
-
-        Pairs are sorted by cell, so the ``bincount`` reads and writes sequentially.
-        """
+        """(k, C) sums of pair values ``T`` (k, P) within each cell."""
         return cell_sums(self.pair_cell, T, self.cell_group.shape[0])
 
     def spread(self, per_cell: np.ndarray) -> np.ndarray:
         """(k, P) the value of each pair's cell, from a (k, C) array."""
-        return np.repeat(per_cell[:, self.seg_cell], self.seg_len, axis=1)
+        return per_cell[:, self.pair_cell]
 
 
 def pair_index(stage: Stage, unit: np.ndarray, code: np.ndarray, n_domains: int) -> PairIndex:
@@ -81,8 +78,8 @@ def pair_index(stage: Stage, unit: np.ndarray, code: np.ndarray, n_domains: int)
         pair_unit = np.repeat(np.arange(U), D)
         pair_domain = np.tile(np.arange(D), U)
     else:
-        row_pair, uniq = pd.factorize(key, sort=False)
-        row_pair = row_pair.astype(np.int64)
+        uniq, row_pair = np.unique(key, return_inverse=True)  # sorted: (unit, domain) order
+        row_pair = row_pair.astype(np.int64).reshape(-1)
         n_pairs = int(uniq.shape[0])
         pair_unit = uniq // D
         pair_domain = uniq % D
@@ -94,37 +91,17 @@ def pair_index(stage: Stage, unit: np.ndarray, code: np.ndarray, n_domains: int)
         cell_group = np.repeat(np.arange(stage.n_groups), D)
         cell_domain = np.tile(np.arange(D), stage.n_groups)
     else:
-        pair_cell, cuniq = pd.factorize(cell_key, sort=False)
-        pair_cell = pair_cell.astype(np.int64)
+        cuniq, pair_cell = np.unique(cell_key, return_inverse=True)
+        pair_cell = pair_cell.astype(np.int64).reshape(-1)
         n_cells = int(cuniq.shape[0])
         cell_group = cuniq // D
         cell_domain = cuniq % D
-    # sort pairs by cell so that sums within cells are sums over contiguous segments
-    order = np.argsort(pair_cell, kind="stable")
-    new_id = np.empty(n_pairs, dtype=np.int64)
-    new_id[order] = np.arange(n_pairs)
-    row_pair = new_id[row_pair]
-    pair_domain = pair_domain[order]
-    pair_cell = pair_cell[order]
-    pairs_in_cell = np.bincount(pair_cell, minlength=n_cells)
-    seg_cell = np.flatnonzero(pairs_in_cell)
-    seg_len = pairs_in_cell[seg_cell]
-    seg_start = np.concatenate([[0], np.cumsum(seg_len)[:-1]]).astype(np.int64)
     if n_pairs == U * D:
         # dense: every unit of a group is a pair in each of the group's cells
         pairs_in_cell = stage.n_units[cell_group]
-    return PairIndex(
-        row_pair,
-        n_pairs,
-        pair_domain,
-        pair_cell,
-        cell_group,
-        cell_domain,
-        pairs_in_cell,
-        seg_start,
-        seg_cell,
-        seg_len,
-    )
+    else:
+        pairs_in_cell = np.bincount(pair_cell, minlength=n_cells)
+    return PairIndex(row_pair, n_pairs, pair_domain, pair_cell, cell_group, cell_domain, pairs_in_cell)
 
 
 def cell_sums(index: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
