@@ -27,30 +27,12 @@ Tolerance ``RTOL = 1e-12`` (carepop agrees with R to about 1e-14; see test_golde
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from golden import DATA, RTOL, close, col, nan  # noqa: F401  (shared golden-test helpers)
 
 from carepop import Survey
-
-DATA = Path(__file__).parent / "data"
-RTOL = 1e-12
-nan = float("nan")
-
-
-def close(actual, expected, rtol=RTOL):
-    np.testing.assert_allclose(
-        np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol, atol=0, equal_nan=True
-    )
-
-
-def col(est, name, level=None):
-    t = est.to_pandas()
-    if level is not None:
-        t = t[t["level"] == level]
-    return t[name].to_numpy(dtype=float)
 
 
 def vals(est, names=("estimate", "se")):

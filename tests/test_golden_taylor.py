@@ -26,31 +26,14 @@ convergence limits R's own accuracy to about 1e-10, so those bounds use ``RTOL_I
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from golden import DATA, RTOL, close, col, nan  # noqa: F401  (shared golden-test helpers)
 
 from carepop import CarepopError, Survey
 
-DATA = Path(__file__).parent / "data"
-RTOL = 1e-12
 RTOL_IRLS = 1e-8
-nan = float("nan")
-
-
-def close(actual, expected, rtol=RTOL):
-    np.testing.assert_allclose(
-        np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol, atol=0, equal_nan=True
-    )
-
-
-def col(est, name, level=None):
-    t = est.to_pandas()
-    if level is not None:
-        t = t[t["level"] == level]
-    return t[name].to_numpy(dtype=float)
 
 
 @pytest.fixture(scope="module")
