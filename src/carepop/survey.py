@@ -12,6 +12,7 @@ Equivalent R::
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Sequence
 from functools import cached_property
@@ -24,6 +25,7 @@ from carepop import design_checks as chk
 from carepop.design_coding import code_design, replicate_design, weights_from_fpc
 from carepop.errors import DesignError, EstimationError, example_rows
 from carepop.estimation import ci as ci_mod
+from carepop.estimation.calibration import Calibration, CalStep
 from carepop.estimation.domains import Domains, factor_codes, make_domains, whole_sample
 from carepop.estimation.linear import ratio_estimate
 from carepop.estimation.quantile import SortedDomains
@@ -86,6 +88,7 @@ class Survey:
         if len(self._data) == 0:
             raise DesignError("The data has no rows.", code="empty_data", hint="check the file or filter")
         self._rep = _replicate
+        self._calibration: Calibration | None = None
         self._domain_cache: dict[tuple[str, ...], Domains] = {}
         self._pairs_cache: dict[tuple[str, ...], Any] = {}
         self._count_cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
@@ -123,6 +126,29 @@ class Survey:
         df = _as_pandas(data)
         rep = replicate_design(df, repweights, method, weight, rho, scale, rscales, mse, combined_weights)
         return cls(df, weight=weight, value_labels=value_labels, _replicate=rep)
+
+    def _derive(
+        self,
+        weights: np.ndarray,
+        column: str,
+        steps: tuple[CalStep, ...] = (),
+        rep: ReplicateDesign | None = None,
+    ) -> Survey:
+        """A new Survey: same design, these weights (stored in ``column``), the calibration
+        steps so far plus ``steps``, and (for replicate designs) the adjusted replicates."""
+        new = copy.copy(self)
+        data = self._data.copy(deep=False)
+        data[column] = weights
+        new._data = data
+        new.weight = column
+        new._w = np.asarray(weights, dtype=float)
+        if steps:
+            before = self._calibration.steps if self._calibration is not None else ()
+            new._calibration = Calibration(before + tuple(steps))
+        if rep is not None:
+            new._rep = rep
+        new._count_cache = {}
+        return new
 
     # ------------------------------------------------------------------ properties
     @property
@@ -301,6 +327,7 @@ class Survey:
                 taylor=self._taylor,
                 pairs=self._pairs(dom),
                 rep=self._rep,
+                calibration=self._calibration,
                 total=(kind == "total"),
                 want_deff=want_deff,
                 want_logit=(ci == "logit"),
@@ -366,7 +393,15 @@ class Survey:
             q = sd.quantile(np.full(dom.n, float(prob)))
             ind = (x <= q[np.where(code >= 0, code, 0)]).astype(float)
             phat, pvar, _, _ = ratio_estimate(
-                self._w, code, dom.n, ind, None, taylor=self._taylor, pairs=self._pairs(dom), rep=self._rep
+                self._w,
+                code,
+                dom.n,
+                ind,
+                None,
+                taylor=self._taylor,
+                pairs=self._pairs(dom),
+                rep=self._rep,
+                calibration=self._calibration,
             )
             phat, pse = phat[:, 0], np.sqrt(pvar[:, 0])
             lo_p, hi_p = phat - c * pse, phat + c * pse

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from carepop.estimation.calibration import Calibration
 from carepop.estimation.replicate import ReplicateDesign, replicate_sums, replicate_variance
 from carepop.estimation.stages import TaylorDesign
 from carepop.estimation.taylor import (
@@ -82,6 +83,7 @@ def ratio_estimate(
     total: bool = False,
     want_deff: bool = False,
     want_logit: bool = False,
+    calibration: Calibration | None = None,
 ) -> Linear:
     """Estimate, variance and (optionally) deff and logit-scale variance, each (D, k).
 
@@ -111,7 +113,7 @@ def ratio_estimate(
     else:
         assert taylor is not None
         pairs = pairs if pairs is not None else design_pairs(taylor, code, n_domains)
-        est, var = _taylor(taylor, pairs, we, code, n_domains, y, x, levels, total)
+        est, var = _taylor(taylor, pairs, we, code, n_domains, y, x, levels, total, calibration)
         if want_logit:
             with np.errstate(divide="ignore", invalid="ignore"):
                 logit_var = var / (est * (1 - est)) ** 2
@@ -127,7 +129,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _taylor(design, pairs: DesignPairs, we, code, D, y, x, levels, total):
+def _taylor(design, pairs: DesignPairs, we, code, D, y, x, levels, total, calibration=None):
     """Pair-level work in (k, P) layout: one contiguous array per variable or level."""
     base = pairs.finest  # the one pass over the rows: totals for the finest (unit, domain) pairs
     if levels is not None:
@@ -165,8 +167,33 @@ def _taylor(design, pairs: DesignPairs, we, code, D, y, x, levels, total):
 
         T1 = influence(p1, A1, B1)
         T2 = influence(pairs.p2, A, B) if pairs.p2 is not None else None
-    var = variance_from_pairs(design, pairs, T1, T2, code, D)
+    gammas = None
+    if calibration is not None:
+        gammas = _calibration_gammas(
+            calibration, we, code, D, y, x, levels, total, est, Tx if not total else None
+        )
+    var = variance_from_pairs(design, pairs, T1, T2, code, D, calibration, gammas)
     return est.T, var.T
+
+
+def _calibration_gammas(calibration, we, code, D, y, x, levels, total, est, Tx):
+    """``G_d`` of the calibration steps for the influence of each domain's estimate."""
+    if levels is not None:
+        num = indicators(*levels).T * we
+    else:
+        num = (we[:, None] * y).T
+    hy = calibration.domain_hx(code, D, num)
+    if total:
+        return calibration.gammas(hy)
+    den = (
+        (we[:, None] * x).T
+        if x is not None
+        else (num.sum(axis=0, keepdims=True) if levels is not None else we[None, :])
+    )
+    hxd = calibration.domain_hx(code, D, den)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hx = [(a - est[:, None, :] * b) / Tx[:, None, :] for a, b in zip(hy, hxd, strict=True)]
+    return calibration.gammas(hx)
 
 
 def _replicate(rep, we, code, D, y, x, total):

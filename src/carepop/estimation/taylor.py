@@ -51,6 +51,7 @@ class PairIndex:
 
     row_pair: np.ndarray  # (n,) pair of each row (rows outside every domain: any pair; z is 0)
     n_pairs: int
+    pair_unit: np.ndarray  # (P,)
     pair_domain: np.ndarray  # (P,)
     pair_cell: np.ndarray  # (P,)
     cell_group: np.ndarray  # (C,)
@@ -101,7 +102,9 @@ def pair_index(stage: Stage, unit: np.ndarray, code: np.ndarray, n_domains: int)
         pairs_in_cell = stage.n_units[cell_group]
     else:
         pairs_in_cell = np.bincount(pair_cell, minlength=n_cells)
-    return PairIndex(row_pair, n_pairs, pair_domain, pair_cell, cell_group, cell_domain, pairs_in_cell)
+    return PairIndex(
+        row_pair, n_pairs, pair_unit, pair_domain, pair_cell, cell_group, cell_domain, pairs_in_cell
+    )
 
 
 def cell_sums(index: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
@@ -144,15 +147,23 @@ def stage_variance(
     lonely: str,
     mult: np.ndarray | None = None,
     present: np.ndarray | None = None,
+    cal: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """One stage's contribution to the (k, D) variances from pair totals ``T`` (k, P).
 
     ``mult`` multiplies each group's term (``n_h/N_h`` for the second stage); ``present`` marks
     the (group, domain) cells that have rows in the domain (used by the ``average`` policy).
+    ``cal = (M, Mbar, S, G)`` makes the unit totals ``T - M . G_d`` of calibration residuals
+    (:mod:`carepop.estimation.calibration`); it needs every (group, domain) cell indexed.
     """
     D = n_domains
     C = pairs.cell_group.shape[0]
     n = stage.n_units[pairs.cell_group].astype(float)
+    if cal is not None and pairs.n_pairs == stage.n_total_units * D:
+        # every (unit, domain) pair is indexed: form the residual totals directly, as R does
+        M, G = cal[0], cal[3]
+        T = T - np.einsum("qu,kqd->kud", M, G).reshape(T.shape[0], -1)
+        cal = None
     S1 = pairs.cell_totals(T)
     mean = S1 / n
     dev = T - pairs.spread(mean)
@@ -160,6 +171,8 @@ def stage_variance(
     SS = pairs.cell_totals(dev)
     # units of the group with no row in the domain are zeros: each adds mean^2
     SS += (n - pairs.pairs_in_cell) * mean**2
+    if cal is not None:
+        S1, SS = _calibrated_sums(stage, pairs, T, S1, SS, *cal)
 
     f = stage.f[pairs.cell_group]
     v = np.where(n > 1, f * n / np.maximum(n - 1, 1) * SS, 0.0)
@@ -180,6 +193,24 @@ def stage_variance(
             scale = np.where(n_present > 0, n_present / n_ok, 1.0)
         out = out * scale
     return out
+
+
+def _calibrated_sums(stage, pairs, T, S1, SS, M, Mbar, S, G):
+    """Group-domain sum and centred sum of squares of ``T_pd - M_p . G_d`` from those of ``T``."""
+    cg, cd = pairs.cell_group, pairs.cell_domain
+    if cg.shape[0] != stage.n_groups * G.shape[2]:
+        raise ValueError("calibrated variance needs every (group, domain) cell")
+    n = stage.n_units[cg].astype(float)
+    S1 = S1 - np.einsum("qc,kqc->kc", Mbar[:, cg] * n, G[:, :, cd])
+    pair_group = stage.unit_group[pairs.pair_unit]
+    Mdev = M[:, pairs.pair_unit] - Mbar[:, pair_group]  # (q, P)
+    SS = SS.copy()
+    for k in range(T.shape[0]):
+        cross = cell_sums(pairs.pair_cell, T[k] * Mdev, cg.shape[0])  # (q, C)
+        SS[k] -= 2 * np.einsum("qc,qc->c", cross, G[k][:, cd])
+        quad = np.einsum("qd,gqr,rd->gd", G[k], S, G[k])  # (groups, domains)
+        SS[k] += quad[cg, cd]
+    return S1, SS
 
 
 def cells_present(design: TaylorDesign, pairs: PairIndex, code: np.ndarray, n_domains: int) -> np.ndarray:
@@ -247,12 +278,26 @@ def variance_from_pairs(
     T2: np.ndarray | None,
     code: np.ndarray,
     n_domains: int,
+    calibration=None,
+    gammas: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Stage 1 plus (when the first stage has an fpc) stage 2 variance from pair totals."""
-    present = cells_present(design, pairs.p1, code, n_domains) if design.lonely_psu == "average" else None
-    v = stage_variance(design.stage1, pairs.p1, T1, n_domains, design.lonely_psu, present=present)
+    """Stage 1 plus (when the first stage has an fpc) stage 2 variance from pair totals.
+
+    With ``calibration`` (a :class:`carepop.estimation.calibration.Calibration`) and the
+    domains' ``gammas``, the variance is that of the calibration residuals. R keeps every row of
+    a calibrated design in a domain analysis, so then every stratum counts as present.
+    """
+    cal1 = cal2 = None
+    if calibration is not None:
+        cal1 = (*calibration.unit_stats(1, design.stage1), gammas)
+        if pairs.p2 is not None:
+            cal2 = (*calibration.unit_stats(2, design.stage2), gammas)
+    present = None
+    if design.lonely_psu == "average" and calibration is None:
+        present = cells_present(design, pairs.p1, code, n_domains)
+    v = stage_variance(design.stage1, pairs.p1, T1, n_domains, design.lonely_psu, present=present, cal=cal1)
     if pairs.p2 is not None and T2 is not None:
         assert design.stage2 is not None and design.stage1.sampling_fraction is not None
         mult = design.stage1.sampling_fraction[design.stage1.unit_group]  # n_h/N_h per PSU
-        v = v + stage_variance(design.stage2, pairs.p2, T2, n_domains, design.lonely_psu, mult=mult)
+        v = v + stage_variance(design.stage2, pairs.p2, T2, n_domains, design.lonely_psu, mult=mult, cal=cal2)
     return v

@@ -1,0 +1,163 @@
+"""Population margins: read, match to the data's categories, and check.
+
+A margin gives the population total of each category of one variable. It may be a mapping
+``{category: total}``, a pandas Series indexed by category, a DataFrame with columns
+``value,total`` (or the variable's name and ``Freq``, as R's ``postStratify`` takes), or the path
+of a CSV with columns ``value,total``. Categories are matched to the data's values, or to their
+value labels (so an SPSS file's labels can be used).
+
+Mismatches are errors, never silent: a category in the data with no population total, a
+population category with no respondent (unless its total is 0), negative or missing totals, and
+margins whose grand totals disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carepop.errors import CarepopError, example_rows
+
+#: margins of one survey must have the same grand total to this relative tolerance
+TOTAL_RTOL = 1e-6
+
+
+class MarginError(CarepopError):
+    """A population margin that does not fit the data."""
+
+
+def read_margin(population: Any, variable: str) -> pd.Series:
+    """The margin as a Series ``category -> total`` (categories as given)."""
+    if isinstance(population, (str, Path)):
+        path = Path(population)
+        if not path.exists():
+            raise MarginError(
+                f"Margin file {str(path)!r} not found.",
+                code="file_not_found",
+                column=variable,
+                hint="give a CSV with columns value,total",
+            )
+        population = pd.read_csv(path)
+    if isinstance(population, pd.DataFrame):
+        cols = list(population.columns)
+        if {"value", "total"} <= set(cols):
+            s = pd.Series(population["total"].to_numpy(), index=population["value"].to_numpy())
+        elif variable in cols and "Freq" in cols:
+            s = pd.Series(population["Freq"].to_numpy(), index=population[variable].to_numpy())
+        else:
+            raise MarginError(
+                f"The margin for {variable!r} has columns {cols}.",
+                code="bad_margin",
+                column=variable,
+                hint="a margin table needs columns value,total (or the variable's name and Freq)",
+            )
+    elif isinstance(population, pd.Series):
+        s = population
+    elif isinstance(population, Mapping):
+        s = pd.Series(list(population.values()), index=list(population.keys()))
+    else:
+        raise MarginError(
+            f"Cannot read a margin for {variable!r} from {type(population).__name__}.",
+            code="bad_margin",
+            column=variable,
+            hint="give a dict {category: total}, a Series, a DataFrame or a CSV path",
+        )
+    totals = pd.to_numeric(s, errors="coerce")
+    bad = totals.isna() | (totals < 0)
+    if bad.any():
+        raise MarginError(
+            f"The margin for {variable!r} has missing or negative totals for {list(s.index[bad])[:5]}.",
+            code="bad_margin",
+            column=variable,
+            hint="every category needs a population total of zero or more",
+        )
+    if s.index.has_duplicates:
+        raise MarginError(
+            f"The margin for {variable!r} lists a category twice.",
+            code="bad_margin",
+            column=variable,
+            rows=list(s.index[s.index.duplicated()])[:5],
+            hint="give each category once",
+        )
+    return totals.astype(float)
+
+
+def match_margin(
+    codes: np.ndarray,
+    levels: pd.Index,
+    labels: Mapping[Any, str] | None,
+    margin: pd.Series,
+    variable: str,
+) -> np.ndarray:
+    """Population total of each data level (array aligned with ``levels``), checked.
+
+    ``codes`` are the data's level codes per row (-1 missing), ``levels`` the level values.
+    """
+    rows = np.arange(1, codes.shape[0] + 1)
+    if (codes < 0).any():
+        raise MarginError(
+            f"Column {variable!r} has missing values, so those rows cannot be weighted to its margin.",
+            code="missing_values",
+            column=variable,
+            rows=example_rows(rows, codes < 0),
+            hint="impute or recode the missing values (e.g. a category 'Unknown' with its own total)",
+        )
+    keys = {_key(k): float(v) for k, v in margin.items()}
+    totals = np.full(len(levels), np.nan)
+    used: set[str] = set()
+    for i, lev in enumerate(levels):
+        for cand in (lev, (labels or {}).get(lev), (labels or {}).get(_intish(lev))):
+            if cand is not None and _key(cand) in keys:
+                totals[i] = keys[_key(cand)]
+                used.add(_key(cand))
+                break
+    missing = np.isnan(totals)
+    if missing.any():
+        absent = [levels[i] for i in np.flatnonzero(missing)]
+        raise MarginError(
+            f"Categories of {variable!r} in the data have no population total: {absent[:5]}.",
+            code="margin_missing_category",
+            column=variable,
+            rows=example_rows(rows, np.isin(codes, np.flatnonzero(missing))),
+            hint="add them to the margin (values or labels as in the data), or recode them in the data",
+        )
+    extra = [k for k, v in margin.items() if _key(k) not in used and float(v) > 0]
+    if extra:
+        raise MarginError(
+            f"The margin for {variable!r} has categories with no respondent: {extra[:5]}.",
+            code="category_not_in_sample",
+            column=variable,
+            hint="collapse them with a neighbouring category in both the data and the margin",
+        )
+    return totals
+
+
+def check_grand_totals(totals: Mapping[str, float]) -> float:
+    """All margins must add up to the same population; returns it."""
+    values = np.array(list(totals.values()), dtype=float)
+    if values.size and (np.abs(values - values[0]) > TOTAL_RTOL * np.abs(values[0])).any():
+        detail = ", ".join(f"{k}: {v:,.6g}" for k, v in totals.items())
+        raise MarginError(
+            f"The margins add up to different population totals ({detail}).",
+            code="margins_disagree",
+            hint="margins from different sources or years must be made consistent before raking "
+            "(e.g. scale them to one total)",
+        )
+    return float(values[0]) if values.size else float("nan")
+
+
+def _key(v: Any) -> str:
+    v = _intish(v)
+    return str(v).strip()
+
+
+def _intish(v: Any) -> Any:
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return int(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    return v

@@ -1,0 +1,131 @@
+"""Raking (iterative proportional fitting) to several margins (R ``rake``).
+
+Starting from the current (design) weights, each pass post-stratifies to every margin in turn;
+passes repeat until the weighted cross-table of all margin variables changes by less than
+``epsilon`` between passes (R's default 1 unit; values below 1 are a fraction of the weight
+total) or ``maxit`` passes (R's default 10) have run. Not converging is an error naming the
+margins, unless ``force=True``.
+
+Variance: as R, the influence values are swept ten times through the margins,
+``x <- x - w_m ave_m(x / w_m)`` with ``w_m`` the weights right after margin m in the last pass and
+``ave_m`` the plain mean within each category of margin m. That sweep is linear, so it is a
+:class:`~carepop.estimation.calibration.CalStep` whose matrix ``K`` is the sweep run on the
+identity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from carepop.estimation.calibration import CalStep
+from carepop.survey import Survey
+from carepop.weighting.margins import MarginError, check_grand_totals, match_margin, read_margin
+from carepop.weighting.poststratify import _with_weights, indicator_matrix
+
+R_SWEEPS = 10  # R survey:::svyrecvar sweeps a raking adjustment ten times
+
+
+def rake(
+    survey: Survey,
+    margins: Mapping[str, Any],
+    *,
+    maxit: int = 10,
+    epsilon: float = 1.0,
+    force: bool = False,
+    column: str = "weight_rake",
+) -> Survey:
+    """Rake ``survey``'s weights to ``margins`` ``{variable: population margin}``.
+
+    R: ``rake(design, list(~v1, ~v2), list(pop1, pop2), control = list(maxit=, epsilon=))``.
+    """
+    if not margins:
+        raise MarginError("No margins to rake to.", code="bad_margin", hint="give {variable: margin}")
+    codes, totals = [], {}
+    for var, pop in margins.items():
+        c, levels = survey._levels(var)
+        t = match_margin(c, levels, survey.value_labels.get(var), read_margin(pop, var), var)
+        codes.append((var, c, levels, t))
+        totals[var] = float(t.sum())
+    check_grand_totals(totals)
+
+    w = survey.weights
+    new, psw, converged, it = _ipf(w, codes, maxit, epsilon)
+    if not converged and not force:
+        raise MarginError(
+            f"Raking did not converge in {it} passes (margins {', '.join(margins)}).",
+            code="no_convergence",
+            hint="raise maxit, loosen epsilon, or collapse sparse categories; force=True keeps the "
+            "last weights",
+        )
+    rep = None
+    steps: tuple[CalStep, ...] = ()
+    if survey._rep is not None:
+        reps = survey._rep.weights
+        rw = np.column_stack([_ipf(reps[:, r], codes, maxit, epsilon)[0] for r in range(reps.shape[1])])
+        rep = _with_weights(survey._rep, rw)
+    else:
+        steps = (rake_step([c for _, c, _, _ in codes], [len(lv) for _, _, lv, _ in codes], psw),)
+    return survey._derive(new, column, steps=steps, rep=rep)
+
+
+def _ipf(w, codes, maxit, epsilon):
+    """R's raking loop; returns final weights, the weights after each margin in the last pass,
+    whether it converged and the passes run."""
+    cross = np.zeros(w.shape[0], dtype=np.int64)
+    for _, c, levels, _ in codes:
+        cross = cross * len(levels) + c
+    n_cells = int(cross.max()) + 1
+    eps = epsilon * w.sum() if epsilon < 1 else epsilon
+    old = np.bincount(cross, weights=w, minlength=n_cells)
+    cur = w.copy()
+    psw: list[np.ndarray] = []
+    it = 0
+    converged = False
+    while it < maxit:
+        psw = []
+        for var, c, levels, t in codes:
+            W = np.bincount(c, weights=cur, minlength=len(levels))
+            if ((W <= 0) & (t > 0)).any():
+                raise MarginError(
+                    f"Categories of {var!r} have population but no weight: "
+                    f"{list(levels[(W <= 0) & (t > 0)])[:5]}.",
+                    code="zero_weight_cell",
+                    column=var,
+                    hint="collapse them with a neighbouring category in data and margin",
+                )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cur = cur * np.where(W > 0, t / W, 0.0)[c]
+            psw.append(cur)
+        new = np.bincount(cross, weights=cur, minlength=n_cells)
+        if np.max(np.abs(old - new)) < eps:
+            converged = True
+            break
+        old = new
+        it += 1
+    return cur, psw, converged, it
+
+
+def rake_step(codes: list[np.ndarray], n_levels: list[int], psw: list[np.ndarray]) -> CalStep:
+    """R's raking residual (ten sweeps through the margins) as a :class:`CalStep`."""
+    Z = np.hstack([indicator_matrix(c, L) * p[:, None] for c, L, p in zip(codes, n_levels, psw, strict=True)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        H = np.hstack(
+            [
+                indicator_matrix(c, L) * np.where(p > 0, 1.0 / p, 0.0)[:, None]
+                for c, L, p in zip(codes, n_levels, psw, strict=True)
+            ]
+        )
+    Q = H.T @ Z  # Q[l, l'] = sum over rows in l and l' of psw_{m(l')} / psw_{m(l)}
+    counts = np.concatenate([np.bincount(c, minlength=L) for c, L in zip(codes, n_levels, strict=True)])
+    blocks = np.cumsum([0] + n_levels)
+    L = Z.shape[1]
+    K = np.zeros((L, L))
+    eye = np.eye(L)
+    for _ in range(R_SWEEPS):
+        for m in range(len(codes)):
+            sl = slice(blocks[m], blocks[m + 1])
+            K[sl] = K[sl] + (eye[sl] - Q[sl] @ K) / counts[sl, None]
+    return CalStep("rake", Z, H, K)
