@@ -52,6 +52,12 @@ class Lonely(str, Enum):
     average = "average"
 
 
+class CalFun(str, Enum):
+    linear = "linear"
+    raking = "raking"
+    logit = "logit"
+
+
 class RepMethod(str, Enum):
     jk1 = "jk1"
     jkn = "jkn"
@@ -91,6 +97,29 @@ def estimate(
         str | None, typer.Option(help="Replicate rscales: one number or a comma-separated list.")
     ] = None,
     mse: Annotated[bool, typer.Option(help="Centre replicates on the full-sample estimate.")] = False,
+    poststratify: Annotated[
+        list[str] | None, typer.Option(help="Post-stratify: VAR=FILE (CSV value,total).")
+    ] = None,
+    rake: Annotated[list[str] | None, typer.Option(help="Rake to a margin: VAR=FILE (repeatable).")] = None,
+    calibrate_cat: Annotated[
+        list[str] | None, typer.Option(help="Calibrate to a categorical margin: VAR=FILE (repeatable).")
+    ] = None,
+    calibrate_num: Annotated[
+        list[str] | None, typer.Option(help="Calibrate to a numeric total: VAR=TOTAL (repeatable).")
+    ] = None,
+    calfun: Annotated[CalFun | None, typer.Option(help="Calibration distance.")] = None,
+    bounds: Annotated[str | None, typer.Option(help="Bounds L,U on the g-weights.")] = None,
+    trim: Annotated[str | None, typer.Option(help="Trim weights to L,U (R trimWeights).")] = None,
+    replicates: Annotated[
+        str | None, typer.Option(help="Create replicate weights: METHOD[:R] (jk1, jkn, brr, fay, bootstrap).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for bootstrap replicates.")] = None,
+    nonresponse_classes: Annotated[
+        str | None, typer.Option(help="Non-response weighting classes: COL[,COL...].")
+    ] = None,
+    respondent: Annotated[
+        str | None, typer.Option(help="Respondent indicator column (1 = responded).")
+    ] = None,
     mean: Annotated[str | None, typer.Option(help="Estimate the mean of this column.")] = None,
     total: Annotated[str | None, typer.Option(help="Estimate the total of this column.")] = None,
     proportion: Annotated[
@@ -110,7 +139,7 @@ def estimate(
 ) -> None:
     """Design-based estimates with standard errors and intervals, overall or by domain."""
     from carepop.io import read_data
-    from carepop.survey import Survey
+    from carepop.weighting.pipeline import apply_weighting
 
     try:
         asked = {
@@ -131,39 +160,39 @@ def estimate(
                 f"--level {level} is not between 0 and 1.", code="bad_option", hint="e.g. 0.95"
             )
         df = read_data(data)
-        if repweights is not None or rep_method is not None:
-            if repweights is None or rep_method is None:
-                raise CarepopError(
-                    "A replicate design needs both --repweights and --rep-method.",
-                    code="bad_option",
-                    hint="e.g. --repweights repw --rep-method jk1",
-                )
-            for opt, val in (("--strata", strata), ("--psu", psu), ("--fpc", fpc), ("--ssu", ssu)):
-                if val is not None:
-                    raise CarepopError(
-                        f"{opt} does not apply to a replicate-weight design.",
-                        code="bad_option",
-                        hint="the replicate weights already carry the design",
-                    )
-            rs = None
-            if rscales is not None:
-                rs = [float(x) for x in rscales.split(",")]
-                rs = rs[0] if len(rs) == 1 else rs
-            survey = Survey.replicate(
-                df, repweights, rep_method.value, weight=weight, rho=rho, scale=scale, rscales=rs, mse=mse
-            )
-        else:
-            survey = Survey(
-                df,
-                weight=weight,
-                strata=strata,
-                psu=psu,
-                fpc=fpc,
-                ssu=ssu,
-                fpc2=fpc2,
-                lonely_psu=lonely_psu.value,
-                nest=nest,
-            )
+        survey = _survey(
+            df,
+            weight,
+            strata,
+            psu,
+            fpc,
+            ssu,
+            fpc2,
+            nest,
+            lonely_psu,
+            repweights,
+            rep_method,
+            rho,
+            scale,
+            rscales,
+            mse,
+        )
+        wspec = _weighting_spec(
+            poststratify,
+            rake,
+            calibrate_cat,
+            calibrate_num,
+            calfun,
+            bounds,
+            trim,
+            replicates,
+            rho,
+            seed,
+            nonresponse_classes,
+            respondent,
+        )
+        if not wspec.empty:
+            survey, _ = apply_weighting(survey, wspec)
         kind, spec = next(iter(asked.items()))
         cimeth = ci.value if ci is not None else None
         by_cols = [b.strip() for b in by.split(",") if b.strip()] if by else None
@@ -198,6 +227,262 @@ def estimate(
     else:
         _write_atomic(out, text)
         typer.echo(f"wrote {len(result)} estimate(s) to {out}", err=True)
+
+
+def _survey(
+    df,
+    weight,
+    strata,
+    psu,
+    fpc,
+    ssu,
+    fpc2,
+    nest,
+    lonely_psu,
+    repweights,
+    rep_method,
+    rho,
+    scale,
+    rscales,
+    mse,
+):
+    """The Survey the design options describe (Taylor, or replicate weights)."""
+    from carepop.survey import Survey
+
+    if repweights is not None or rep_method is not None:
+        if repweights is None or rep_method is None:
+            raise CarepopError(
+                "A replicate design needs both --repweights and --rep-method.",
+                code="bad_option",
+                hint="e.g. --repweights repw --rep-method jk1",
+            )
+        for opt, val in (("--strata", strata), ("--psu", psu), ("--fpc", fpc), ("--ssu", ssu)):
+            if val is not None:
+                raise CarepopError(
+                    f"{opt} does not apply to a replicate-weight design.",
+                    code="bad_option",
+                    hint="the replicate weights already carry the design",
+                )
+        rs = None
+        if rscales is not None:
+            rs = [float(x) for x in rscales.split(",")]
+            rs = rs[0] if len(rs) == 1 else rs
+        return Survey.replicate(
+            df, repweights, rep_method.value, weight=weight, rho=rho, scale=scale, rscales=rs, mse=mse
+        )
+    return Survey(
+        df,
+        weight=weight,
+        strata=strata,
+        psu=psu,
+        fpc=fpc,
+        ssu=ssu,
+        fpc2=fpc2,
+        lonely_psu=lonely_psu.value,
+        nest=nest,
+    )
+
+
+def _pairs(values: list[str] | None, opt: str, form: str) -> list[tuple[str, str]]:
+    out = []
+    for v in values or []:
+        if "=" not in v:
+            raise CarepopError(
+                f"{opt} expects {form}, got {v!r}.", code="bad_option", hint=f"e.g. {opt} {form}"
+            )
+        key, _, val = v.partition("=")
+        out.append((key.strip(), val.strip()))
+    return out
+
+
+def _two_numbers(text: str | None, opt: str) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(x) for x in text.split(","))
+    except ValueError:
+        raise CarepopError(
+            f"{opt} expects L,U, got {text!r}.", code="bad_option", hint=f"e.g. {opt} 0.5,2"
+        ) from None
+    return lo, hi
+
+
+def _weighting_spec(
+    poststratify,
+    rake,
+    calibrate_cat,
+    calibrate_num,
+    calfun,
+    bounds,
+    trim,
+    replicates,
+    rho,
+    seed,
+    nonresponse_classes,
+    respondent,
+):
+    from carepop.weighting.pipeline import WeightingSpec
+
+    num = []
+    for var, val in _pairs(calibrate_num, "--calibrate-num", "VAR=TOTAL"):
+        try:
+            num.append((var, float(val)))
+        except ValueError:
+            raise CarepopError(
+                f"--calibrate-num {var}={val}: the total is not a number.",
+                code="bad_option",
+                hint="e.g. --calibrate-num api99=3914069",
+            ) from None
+    return WeightingSpec(
+        nonresponse_classes=[c.strip() for c in nonresponse_classes.split(",")]
+        if nonresponse_classes
+        else [],
+        respondent=respondent,
+        replicates=replicates,
+        rho=rho,
+        seed=seed,
+        poststratify=_pairs(poststratify, "--poststratify", "VAR=FILE"),
+        rake=_pairs(rake, "--rake", "VAR=FILE"),
+        calibrate_cat=_pairs(calibrate_cat, "--calibrate-cat", "VAR=FILE"),
+        calibrate_num=num,
+        calfun=(calfun.value if calfun is not None else "linear"),
+        bounds=_two_numbers(bounds, "--bounds"),
+        trim=_two_numbers(trim, "--trim"),
+    )
+
+
+@app.command()
+def weight(
+    data: Annotated[Path, typer.Argument(help="Survey data: CSV, Parquet, SPSS .sav, Stata .dta, SAS.")],
+    out: Annotated[Path, typer.Option(help="Write the weighted data here: .csv, .parquet or .sav.")],
+    weight: Annotated[str | None, typer.Option(help="Sampling (design) weight column.")] = None,
+    strata: Annotated[str | None, typer.Option(help="Stratum column.")] = None,
+    psu: Annotated[str | None, typer.Option(help="First-stage cluster (PSU) column.")] = None,
+    fpc: Annotated[str | None, typer.Option(help="First-stage fpc column.")] = None,
+    ssu: Annotated[str | None, typer.Option(help="Second-stage unit column.")] = None,
+    fpc2: Annotated[str | None, typer.Option(help="Second-stage fpc column.")] = None,
+    nest: Annotated[bool, typer.Option(help="PSU codes restart within strata.")] = False,
+    lonely_psu: Annotated[Lonely, typer.Option(help="Policy for strata with one PSU.")] = Lonely.fail,
+    repweights: Annotated[
+        str | None, typer.Option(help="Prefix of existing replicate-weight columns.")
+    ] = None,
+    rep_method: Annotated[RepMethod | None, typer.Option(help="Method of the existing replicates.")] = None,
+    rho: Annotated[float | None, typer.Option(help="Fay's rho.")] = None,
+    poststratify: Annotated[
+        list[str] | None, typer.Option(help="Post-stratify: VAR=FILE (CSV value,total).")
+    ] = None,
+    rake: Annotated[list[str] | None, typer.Option(help="Rake to a margin: VAR=FILE (repeatable).")] = None,
+    calibrate_cat: Annotated[
+        list[str] | None, typer.Option(help="Calibrate to a categorical margin: VAR=FILE (repeatable).")
+    ] = None,
+    calibrate_num: Annotated[
+        list[str] | None, typer.Option(help="Calibrate to a numeric total: VAR=TOTAL (repeatable).")
+    ] = None,
+    calfun: Annotated[CalFun | None, typer.Option(help="Calibration distance.")] = None,
+    bounds: Annotated[str | None, typer.Option(help="Bounds L,U on the g-weights.")] = None,
+    trim: Annotated[str | None, typer.Option(help="Trim weights to L,U (R trimWeights).")] = None,
+    replicates: Annotated[
+        str | None, typer.Option(help="Create replicate weights: METHOD[:R] (jk1, jkn, brr, fay, bootstrap).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for bootstrap replicates.")] = None,
+    nonresponse_classes: Annotated[
+        str | None, typer.Option(help="Non-response weighting classes: COL[,COL...].")
+    ] = None,
+    respondent: Annotated[
+        str | None, typer.Option(help="Respondent indicator column (1 = responded).")
+    ] = None,
+    weight_column: Annotated[str, typer.Option(help="Name of the new weight column.")] = "weight_final",
+) -> None:
+    """Weight a survey (non-response, replicates, post-stratify, rake, calibrate, trim) and write
+    the data with the new weight and replicate columns."""
+    from carepop.io import read_data
+    from carepop.weighting.pipeline import apply_weighting
+
+    try:
+        if out.suffix.lower() not in (".csv", ".parquet", ".sav"):
+            raise CarepopError(
+                f"Cannot write {out.suffix or 'that'} files.",
+                code="unknown_format",
+                hint="use --out FILE.csv, FILE.parquet or FILE.sav",
+            )
+        df = read_data(data)
+        survey = _survey(
+            df,
+            weight,
+            strata,
+            psu,
+            fpc,
+            ssu,
+            fpc2,
+            nest,
+            lonely_psu,
+            repweights,
+            rep_method,
+            rho,
+            None,
+            None,
+            False,
+        )
+        wspec = _weighting_spec(
+            poststratify,
+            rake,
+            calibrate_cat,
+            calibrate_num,
+            calfun,
+            bounds,
+            trim,
+            replicates,
+            rho,
+            seed,
+            nonresponse_classes,
+            respondent,
+        )
+        if wspec.empty:
+            raise CarepopError(
+                "No weighting step asked for.",
+                code="bad_option",
+                hint="give e.g. --rake VAR=FILE, --poststratify VAR=FILE or --replicates jk1",
+            )
+        weighted, reports = apply_weighting(survey, wspec)
+    except CarepopError as err:
+        _fail(err)
+        return
+    frame = weighted.data
+    frame[weight_column] = weighted.weights
+    if weighted.weight not in (weight_column, weight) and weighted.weight in frame.columns:
+        frame = frame.drop(columns=weighted.weight)
+    if weighted.is_replicate:
+        rep = weighted._rep
+        for j, col in enumerate(rep.columns):
+            frame[col] = rep.weights[:, j]
+    _write_frame_atomic(out, frame, weighted.value_labels)
+    for report in reports:
+        typer.echo(report.to_string(index=False), err=True)
+    typer.echo(f"wrote {len(frame)} rows with weight {weight_column!r} to {out}", err=True)
+
+
+def _write_frame_atomic(path: Path, frame, value_labels) -> None:
+    """Write a data frame as CSV, Parquet or SPSS through a temporary file, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        elif suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            import pyreadstat
+
+            labels = {k: v for k, v in (value_labels or {}).items() if k in frame.columns}
+            pyreadstat.write_sav(frame, tmp, variable_value_labels=labels)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _split_pair(spec: str, opt: str, form: str) -> tuple[str, str]:
