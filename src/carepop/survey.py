@@ -338,10 +338,18 @@ class Survey:
         table = pd.concat(pieces, ignore_index=True)
         return self._result(table, dom, ci, level)
 
-    def _levels(self, var: str) -> tuple[np.ndarray, pd.Index]:
-        """Level codes of a categorical variable (R factor order), coded once."""
+    def _levels(self, var: str | tuple[str, ...]) -> tuple[np.ndarray, pd.Index]:
+        """Level codes of a categorical variable (R factor order), coded once. A tuple of
+        columns is their cross-classification (levels are tuples of values)."""
         if var not in self._level_cache:
-            self._level_cache[var] = factor_codes(self._data[var])
+            if isinstance(var, tuple):
+                chk.check_columns(self._data, var, "variable")
+                dom = make_domains(self._data, var)
+                levels = pd.Index(list(dom.levels.itertuples(index=False, name=None)), tupleize_cols=False)
+                self._level_cache[var] = (dom.code, levels)
+            else:
+                chk.check_columns(self._data, [var], "variable")
+                self._level_cache[var] = factor_codes(self._data[var])
         return self._level_cache[var]
 
     def _pairs(self, dom: Domains):

@@ -87,10 +87,10 @@ def model_matrix(survey: Survey, population: Mapping[str, Any], total: float | N
     """Auxiliary matrix (n, p) and population totals (p,) in R's ``model.matrix`` coding."""
     data = survey._data
     cols, totals, grand = [], [], {}
+    n = data.shape[0]
     for var, pop in population.items():
-        chk.check_columns(data, [var], "calibration variable")
-        s = data[var]
-        numeric = not isinstance(pop, (Mapping, str)) and np.ndim(pop) == 0
+        chk.check_columns(data, list(var) if isinstance(var, tuple) else [var], "calibration variable")
+        numeric = not isinstance(pop, (Mapping, str)) and np.ndim(pop) == 0 and not isinstance(var, tuple)
         if numeric:
             v = chk.numeric_column(data, var, "a calibration variable")
             if np.isnan(v).any():
@@ -107,8 +107,8 @@ def model_matrix(survey: Survey, population: Mapping[str, Any], total: float | N
         codes, levels = survey._levels(var)
         t = match_margin(codes, levels, survey.value_labels.get(var), read_margin(pop, var), var)
         grand[var] = float(t.sum())
-        ind = np.zeros((s.shape[0], len(levels)))
-        ind[np.arange(s.shape[0]), codes] = 1.0
+        ind = np.zeros((n, len(levels)))
+        ind[np.arange(n), codes] = 1.0
         cols.append(ind[:, 1:])  # treatment coding: the first level is the reference
         totals.extend(t[1:])
     N = check_grand_totals(grand) if grand else None

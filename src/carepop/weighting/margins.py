@@ -30,8 +30,12 @@ class MarginError(CarepopError):
     """A population margin that does not fit the data."""
 
 
-def read_margin(population: Any, variable: str) -> pd.Series:
-    """The margin as a Series ``category -> total`` (categories as given)."""
+def read_margin(population: Any, variable: str | tuple[str, ...]) -> pd.Series:
+    """The margin as a Series ``category -> total`` (categories as given).
+
+    For a cross-classified margin (``variable`` a tuple of columns, e.g. ``("la_code", "sex")``)
+    a table has one column per variable and ``total``; categories are tuples.
+    """
     if isinstance(population, (str, Path)):
         path = Path(population)
         if not path.exists():
@@ -44,7 +48,10 @@ def read_margin(population: Any, variable: str) -> pd.Series:
         population = pd.read_csv(path)
     if isinstance(population, pd.DataFrame):
         cols = list(population.columns)
-        if {"value", "total"} <= set(cols):
+        if isinstance(variable, tuple) and set(variable) | {"total"} <= set(cols):
+            keys = list(population[list(variable)].itertuples(index=False, name=None))
+            s = pd.Series(population["total"].to_numpy(), index=pd.Index(keys, tupleize_cols=False))
+        elif {"value", "total"} <= set(cols):
             s = pd.Series(population["total"].to_numpy(), index=population["value"].to_numpy())
         elif variable in cols and "Freq" in cols:
             s = pd.Series(population["Freq"].to_numpy(), index=population[variable].to_numpy())
@@ -110,7 +117,12 @@ def match_margin(
     totals = np.full(len(levels), np.nan)
     used: set[str] = set()
     for i, lev in enumerate(levels):
-        for cand in (lev, (labels or {}).get(lev), (labels or {}).get(_intish(lev))):
+        cands = (
+            (lev,)
+            if isinstance(lev, tuple)
+            else (lev, (labels or {}).get(lev), (labels or {}).get(_intish(lev)))
+        )
+        for cand in cands:
             if cand is not None and _key(cand) in keys:
                 totals[i] = keys[_key(cand)]
                 used.add(_key(cand))
@@ -144,13 +156,15 @@ def check_grand_totals(totals: Mapping[str, float]) -> float:
         raise MarginError(
             f"The margins add up to different population totals ({detail}).",
             code="margins_disagree",
-            hint="margins from different sources or years must be made consistent before raking "
-            "(e.g. scale them to one total)",
+            hint="margins from different sources or years must be made consistent first; census tables "
+            "differ slightly by ONS perturbation: harmonise=True scales every margin to the first's total",
         )
     return float(values[0]) if values.size else float("nan")
 
 
 def _key(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "|".join(_key(x) for x in v)
     v = _intish(v)
     return str(v).strip()
 

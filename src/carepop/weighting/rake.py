@@ -35,11 +35,14 @@ def rake(
     maxit: int = 10,
     epsilon: float = 1.0,
     force: bool = False,
+    harmonise: bool = False,
     column: str = "weight_rake",
 ) -> Survey:
     """Rake ``survey``'s weights to ``margins`` ``{variable: population margin}``.
 
     R: ``rake(design, list(~v1, ~v2), list(pop1, pop2), control = list(maxit=, epsilon=))``.
+    ``harmonise=True`` scales every margin to the first margin's total (for margins, such as
+    census tables, that differ only by rounding or perturbation); otherwise they must agree.
     """
     if not margins:
         raise MarginError("No margins to rake to.", code="bad_margin", hint="give {variable: margin}")
@@ -49,7 +52,11 @@ def rake(
         t = match_margin(c, levels, survey.value_labels.get(var), read_margin(pop, var), var)
         codes.append((var, c, levels, t))
         totals[var] = float(t.sum())
-    check_grand_totals(totals)
+    if harmonise:
+        first = next(iter(totals.values()))
+        codes = [(v, c, lv, t * first / t.sum()) for v, c, lv, t in codes]
+    else:
+        check_grand_totals(totals)
 
     w = survey.weights
     new, psw, converged, it = _ipf(w, codes, maxit, epsilon)
