@@ -71,14 +71,25 @@ def pair_index(stage: Stage, unit: np.ndarray, code: np.ndarray, n_domains: int)
     """Index the (unit, domain) pairs of a stage for domain codes ``code`` (-1: no domain)."""
     D = n_domains
     g = np.where(code >= 0, code, 0)
-    key = unit.astype(np.int64) * D + g
     U = stage.n_total_units
-    if U * D <= DENSE_CELLS:
+    n = unit.shape[0]
+    unit_domain = np.zeros(U, dtype=np.int64)
+    unit_domain[unit] = g
+    if D > 1 and (unit_domain[unit] == g).all():
+        # every unit lies in one domain (e.g. households within a local authority): the pairs are
+        # the units themselves
+        n_pairs = U
+        row_pair = unit.astype(np.int64)
+        pair_unit = np.arange(U)
+        pair_domain = unit_domain
+    elif U * D <= min(DENSE_CELLS, max(4 * n, 1 << 16)):
+        # all (unit, domain) cells, when there are not many more of them than rows
         n_pairs = U * D
-        row_pair = key
+        row_pair = unit.astype(np.int64) * D + g
         pair_unit = np.repeat(np.arange(U), D)
         pair_domain = np.tile(np.arange(D), U)
     else:
+        key = unit.astype(np.int64) * D + g
         uniq, row_pair = np.unique(key, return_inverse=True)  # sorted: (unit, domain) order
         row_pair = row_pair.astype(np.int64).reshape(-1)
         n_pairs = int(uniq.shape[0])
