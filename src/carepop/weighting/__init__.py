@@ -1,8 +1,24 @@
 """Weighting: each method a plain function ``Survey -> Survey`` that records the adjustment so
 later variances use it (calibration residuals, as R ``survey``)."""
 
+from carepop.weighting.base import design_weights
 from carepop.weighting.calibrate import calibrate
+from carepop.weighting.diagnostics import weight_diagnostics
+from carepop.weighting.nonresponse import PropensityReport, nonresponse_classes, response_propensity
 from carepop.weighting.poststratify import poststratify
 from carepop.weighting.rake import rake
+from carepop.weighting.replicates import replicate_weights
+from carepop.weighting.trim import trim_weights
 
-__all__ = ["calibrate", "poststratify", "rake"]
+__all__ = [
+    "PropensityReport",
+    "calibrate",
+    "design_weights",
+    "nonresponse_classes",
+    "poststratify",
+    "rake",
+    "replicate_weights",
+    "response_propensity",
+    "trim_weights",
+    "weight_diagnostics",
+]
