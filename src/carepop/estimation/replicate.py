@@ -126,6 +126,7 @@ def replicate_rank(weights: np.ndarray) -> int:
     """
     if weights.shape[0] == 0:
         return 0
-    g = weights.T @ weights
+    # the smaller of the two cross-products has the same non-zero eigenvalues
+    g = weights.T @ weights if weights.shape[1] <= weights.shape[0] else weights @ weights.T
     ev = np.linalg.eigvalsh(g)
     return int(np.sum(ev > 1e-10 * ev.max())) if ev.max() > 0 else 0
