@@ -124,3 +124,60 @@ def test_weight_errors_write_nothing(margins, tmp_path):
     res = runner.invoke(app, ["weight", SRS, "--weight", "pw", "--rake", "stype", "--out", str(out)])
     assert res.exit_code == 2 and "VAR=FILE" in res.stderr
     assert not out.exists()
+
+
+def test_replicates_then_nonresponse_then_estimate(tmp_path):
+    """Replicates are made from the design first, so the non-response adjustment is redone in
+    every replicate; the written file then estimates as a replicate design."""
+    d = pd.read_csv(DATA / "apistrat.csv")
+    d["resp"] = (d.index % 4 != 0).astype(int)
+    src = tmp_path / "nr.csv"
+    d.to_csv(src, index=False)
+    out = tmp_path / "weighted.csv"
+    res = runner.invoke(
+        app,
+        [
+            "weight",
+            str(src),
+            "--weight",
+            "pw",
+            "--strata",
+            "stype",
+            "--nonresponse-classes",
+            "stype",
+            "--respondent",
+            "resp",
+            "--replicates",
+            "jkn",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(out)
+    assert (frame.loc[frame["resp"] == 0, "weight_final"] == 0).all()
+    close(frame.groupby("stype")["weight_final"].sum().to_numpy(), d.groupby("stype")["pw"].sum().to_numpy())
+    reps = [c for c in frame.columns if c.startswith("repw_")]
+    assert len(reps) == 200
+    # each replicate is adjusted too: its respondents carry the replicate's class totals
+    for c in reps[:3]:
+        assert (frame.loc[frame["resp"] == 0, c] == 0).all()
+    res = runner.invoke(
+        app,
+        [
+            "estimate",
+            str(out),
+            "--weight",
+            "weight_final",
+            "--repweights",
+            "repw_",
+            "--rep-method",
+            "jkn",
+            "--mean",
+            "api00",
+            "--format",
+            "json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)[0]["se"] > 0

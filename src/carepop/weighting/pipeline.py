@@ -1,8 +1,8 @@
 """One weighting run, in the order a statistician applies the steps.
 
-1. non-response adjustment in weighting classes (``nonresponse_classes``);
-2. replicate weights created from the design (``replicate_weights``), so that every later step
+1. replicate weights created from the design (``replicate_weights``), so that every later step
    is applied to each replicate too and the replicate variance knows about it;
+2. non-response adjustment in weighting classes (``nonresponse_classes``);
 3. post-stratification, raking, calibration (each records its residuals for Taylor variance);
 4. trimming (R ``trimWeights``).
 
@@ -54,6 +54,11 @@ def apply_weighting(survey: Survey, spec: WeightingSpec) -> tuple[Survey, list[p
 
     reports: list[pd.DataFrame] = []
     s = survey
+    if spec.replicates:
+        method, _, count = spec.replicates.partition(":")
+        s = wt.replicate_weights(
+            s, method, replicates=int(count) if count else None, rho=spec.rho, seed=spec.seed
+        )
     if spec.nonresponse_classes:
         if spec.respondent is None:
             raise CarepopError(
@@ -63,11 +68,6 @@ def apply_weighting(survey: Survey, spec: WeightingSpec) -> tuple[Survey, list[p
             )
         s, report = wt.nonresponse_classes(s, spec.nonresponse_classes, spec.respondent)
         reports.append(report)
-    if spec.replicates:
-        method, _, count = spec.replicates.partition(":")
-        s = wt.replicate_weights(
-            s, method, replicates=int(count) if count else None, rho=spec.rho, seed=spec.seed
-        )
     for var, pop in spec.poststratify:
         s = wt.poststratify(s, var, pop)
     if spec.rake:
