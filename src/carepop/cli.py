@@ -67,6 +67,42 @@ class RepMethod(str, Enum):
     sdr = "sdr"
 
 
+# options shared by `estimate` and `weight`
+DataArg = Annotated[Path, typer.Argument(help="Survey data: CSV, Parquet, SPSS .sav, Stata .dta, SAS.")]
+WeightOpt = Annotated[str | None, typer.Option(help="Sampling (design) weight column.")]
+StrataOpt = Annotated[str | None, typer.Option(help="Stratum column.")]
+PsuOpt = Annotated[str | None, typer.Option(help="First-stage cluster (PSU) column.")]
+FpcOpt = Annotated[
+    str | None, typer.Option(help="First-stage fpc column: population size, or fraction if all <= 1.")
+]
+SsuOpt = Annotated[str | None, typer.Option(help="Second-stage unit column.")]
+Fpc2Opt = Annotated[str | None, typer.Option(help="Second-stage fpc column.")]
+NestOpt = Annotated[bool, typer.Option(help="PSU codes restart within strata.")]
+LonelyOpt = Annotated[Lonely, typer.Option(help="Policy for strata with one PSU.")]
+RepweightsOpt = Annotated[
+    str | None, typer.Option(help="Prefix of replicate-weight columns (a replicate design).")
+]
+RepMethodOpt = Annotated[RepMethod | None, typer.Option(help="Method of the replicate weights.")]
+RhoOpt = Annotated[float | None, typer.Option(help="Fay's rho.")]
+PostStratOpt = Annotated[list[str] | None, typer.Option(help="Post-stratify: VAR=FILE (CSV value,total).")]
+RakeOpt = Annotated[list[str] | None, typer.Option(help="Rake to a margin: VAR=FILE (repeatable).")]
+CalCatOpt = Annotated[
+    list[str] | None, typer.Option(help="Calibrate to a categorical margin: VAR=FILE (repeatable).")
+]
+CalNumOpt = Annotated[
+    list[str] | None, typer.Option(help="Calibrate to a numeric total: VAR=TOTAL (repeatable).")
+]
+CalFunOpt = Annotated[CalFun | None, typer.Option(help="Calibration distance.")]
+BoundsOpt = Annotated[str | None, typer.Option(help="Bounds L,U on the g-weights.")]
+TrimOpt = Annotated[str | None, typer.Option(help="Trim weights to L,U (R trimWeights).")]
+ReplicatesOpt = Annotated[
+    str | None, typer.Option(help="Create replicate weights: METHOD[:R] (jk1, jkn, brr, fay, bootstrap).")
+]
+SeedOpt = Annotated[int | None, typer.Option(help="Seed for bootstrap replicates.")]
+NonresponseOpt = Annotated[str | None, typer.Option(help="Non-response weighting classes: COL[,COL...].")]
+RespondentOpt = Annotated[str | None, typer.Option(help="Respondent indicator column (1 = responded).")]
+
+
 def _fail(err: CarepopError) -> None:
     typer.echo(f"error: {err}", err=True)
     raise typer.Exit(EXIT_INPUT)
@@ -74,22 +110,18 @@ def _fail(err: CarepopError) -> None:
 
 @app.command()
 def estimate(
-    data: Annotated[Path, typer.Argument(help="Survey data: CSV, Parquet, SPSS .sav, Stata .dta, SAS.")],
-    weight: Annotated[str | None, typer.Option(help="Sampling weight column.")] = None,
-    strata: Annotated[str | None, typer.Option(help="Stratum column.")] = None,
-    psu: Annotated[str | None, typer.Option(help="First-stage cluster (PSU) column.")] = None,
-    fpc: Annotated[
-        str | None, typer.Option(help="First-stage fpc column: population size, or fraction if all <= 1.")
-    ] = None,
-    ssu: Annotated[str | None, typer.Option(help="Second-stage unit column.")] = None,
-    fpc2: Annotated[str | None, typer.Option(help="Second-stage fpc column.")] = None,
-    nest: Annotated[bool, typer.Option(help="PSU codes restart within strata.")] = False,
-    lonely_psu: Annotated[Lonely, typer.Option(help="Policy for strata with one PSU.")] = Lonely.fail,
-    repweights: Annotated[
-        str | None, typer.Option(help="Prefix of replicate-weight columns (a replicate design).")
-    ] = None,
-    rep_method: Annotated[RepMethod | None, typer.Option(help="Replicate method.")] = None,
-    rho: Annotated[float | None, typer.Option(help="Fay's rho.")] = None,
+    data: DataArg,
+    weight: WeightOpt = None,
+    strata: StrataOpt = None,
+    psu: PsuOpt = None,
+    fpc: FpcOpt = None,
+    ssu: SsuOpt = None,
+    fpc2: Fpc2Opt = None,
+    nest: NestOpt = False,
+    lonely_psu: LonelyOpt = Lonely.fail,
+    repweights: RepweightsOpt = None,
+    rep_method: RepMethodOpt = None,
+    rho: RhoOpt = None,
     scale: Annotated[
         float | None, typer.Option(help="Replicate variance scale (overrides method's).")
     ] = None,
@@ -97,29 +129,17 @@ def estimate(
         str | None, typer.Option(help="Replicate rscales: one number or a comma-separated list.")
     ] = None,
     mse: Annotated[bool, typer.Option(help="Centre replicates on the full-sample estimate.")] = False,
-    poststratify: Annotated[
-        list[str] | None, typer.Option(help="Post-stratify: VAR=FILE (CSV value,total).")
-    ] = None,
-    rake: Annotated[list[str] | None, typer.Option(help="Rake to a margin: VAR=FILE (repeatable).")] = None,
-    calibrate_cat: Annotated[
-        list[str] | None, typer.Option(help="Calibrate to a categorical margin: VAR=FILE (repeatable).")
-    ] = None,
-    calibrate_num: Annotated[
-        list[str] | None, typer.Option(help="Calibrate to a numeric total: VAR=TOTAL (repeatable).")
-    ] = None,
-    calfun: Annotated[CalFun | None, typer.Option(help="Calibration distance.")] = None,
-    bounds: Annotated[str | None, typer.Option(help="Bounds L,U on the g-weights.")] = None,
-    trim: Annotated[str | None, typer.Option(help="Trim weights to L,U (R trimWeights).")] = None,
-    replicates: Annotated[
-        str | None, typer.Option(help="Create replicate weights: METHOD[:R] (jk1, jkn, brr, fay, bootstrap).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for bootstrap replicates.")] = None,
-    nonresponse_classes: Annotated[
-        str | None, typer.Option(help="Non-response weighting classes: COL[,COL...].")
-    ] = None,
-    respondent: Annotated[
-        str | None, typer.Option(help="Respondent indicator column (1 = responded).")
-    ] = None,
+    poststratify: PostStratOpt = None,
+    rake: RakeOpt = None,
+    calibrate_cat: CalCatOpt = None,
+    calibrate_num: CalNumOpt = None,
+    calfun: CalFunOpt = None,
+    bounds: BoundsOpt = None,
+    trim: TrimOpt = None,
+    replicates: ReplicatesOpt = None,
+    seed: SeedOpt = None,
+    nonresponse_classes: NonresponseOpt = None,
+    respondent: RespondentOpt = None,
     mean: Annotated[str | None, typer.Option(help="Estimate the mean of this column.")] = None,
     total: Annotated[str | None, typer.Option(help="Estimate the total of this column.")] = None,
     proportion: Annotated[
@@ -353,44 +373,30 @@ def _weighting_spec(
 
 @app.command()
 def weight(
-    data: Annotated[Path, typer.Argument(help="Survey data: CSV, Parquet, SPSS .sav, Stata .dta, SAS.")],
+    data: DataArg,
     out: Annotated[Path, typer.Option(help="Write the weighted data here: .csv, .parquet or .sav.")],
-    weight: Annotated[str | None, typer.Option(help="Sampling (design) weight column.")] = None,
-    strata: Annotated[str | None, typer.Option(help="Stratum column.")] = None,
-    psu: Annotated[str | None, typer.Option(help="First-stage cluster (PSU) column.")] = None,
-    fpc: Annotated[str | None, typer.Option(help="First-stage fpc column.")] = None,
-    ssu: Annotated[str | None, typer.Option(help="Second-stage unit column.")] = None,
-    fpc2: Annotated[str | None, typer.Option(help="Second-stage fpc column.")] = None,
-    nest: Annotated[bool, typer.Option(help="PSU codes restart within strata.")] = False,
-    lonely_psu: Annotated[Lonely, typer.Option(help="Policy for strata with one PSU.")] = Lonely.fail,
-    repweights: Annotated[
-        str | None, typer.Option(help="Prefix of existing replicate-weight columns.")
-    ] = None,
-    rep_method: Annotated[RepMethod | None, typer.Option(help="Method of the existing replicates.")] = None,
-    rho: Annotated[float | None, typer.Option(help="Fay's rho.")] = None,
-    poststratify: Annotated[
-        list[str] | None, typer.Option(help="Post-stratify: VAR=FILE (CSV value,total).")
-    ] = None,
-    rake: Annotated[list[str] | None, typer.Option(help="Rake to a margin: VAR=FILE (repeatable).")] = None,
-    calibrate_cat: Annotated[
-        list[str] | None, typer.Option(help="Calibrate to a categorical margin: VAR=FILE (repeatable).")
-    ] = None,
-    calibrate_num: Annotated[
-        list[str] | None, typer.Option(help="Calibrate to a numeric total: VAR=TOTAL (repeatable).")
-    ] = None,
-    calfun: Annotated[CalFun | None, typer.Option(help="Calibration distance.")] = None,
-    bounds: Annotated[str | None, typer.Option(help="Bounds L,U on the g-weights.")] = None,
-    trim: Annotated[str | None, typer.Option(help="Trim weights to L,U (R trimWeights).")] = None,
-    replicates: Annotated[
-        str | None, typer.Option(help="Create replicate weights: METHOD[:R] (jk1, jkn, brr, fay, bootstrap).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for bootstrap replicates.")] = None,
-    nonresponse_classes: Annotated[
-        str | None, typer.Option(help="Non-response weighting classes: COL[,COL...].")
-    ] = None,
-    respondent: Annotated[
-        str | None, typer.Option(help="Respondent indicator column (1 = responded).")
-    ] = None,
+    weight: WeightOpt = None,
+    strata: StrataOpt = None,
+    psu: PsuOpt = None,
+    fpc: FpcOpt = None,
+    ssu: SsuOpt = None,
+    fpc2: Fpc2Opt = None,
+    nest: NestOpt = False,
+    lonely_psu: LonelyOpt = Lonely.fail,
+    repweights: RepweightsOpt = None,
+    rep_method: RepMethodOpt = None,
+    rho: RhoOpt = None,
+    poststratify: PostStratOpt = None,
+    rake: RakeOpt = None,
+    calibrate_cat: CalCatOpt = None,
+    calibrate_num: CalNumOpt = None,
+    calfun: CalFunOpt = None,
+    bounds: BoundsOpt = None,
+    trim: TrimOpt = None,
+    replicates: ReplicatesOpt = None,
+    seed: SeedOpt = None,
+    nonresponse_classes: NonresponseOpt = None,
+    respondent: RespondentOpt = None,
     weight_column: Annotated[str, typer.Option(help="Name of the new weight column.")] = "weight_final",
 ) -> None:
     """Weight a survey (non-response, replicates, post-stratify, rake, calibrate, trim) and write
