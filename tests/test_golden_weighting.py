@@ -22,6 +22,18 @@ from carepop.weighting import calibrate, poststratify, rake
 STYPE = {"E": 4421, "H": 755, "M": 1018}
 SCHWIDE = {"No": 1072, "Yes": 5122}
 POP = {"stype": STYPE, "api99": 3914069}
+R_CAL_BETA = [
+    0.917798786417674,
+    0.767778525603769,
+    0.678514985345331,
+    0.868226513643156,
+    0.492388693677847,
+    0.391507126465108,
+    0.953170640776981,
+    0.93800498422485,
+    0.891213815385245,
+]
+R_CAL_MEDIAN = [664, 696, 23.8662079146753, 9.48912119173447]
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +185,22 @@ def test_margin_from_csv_and_labels(srs, tmp_path):
     a = poststratify(srs, "stype", path)
     b = poststratify(srs, "stype", STYPE)
     close(a.weights, b.weights, rtol=0)
+
+
+def test_calibrated_domain_intervals():
+    """R keeps every row of a calibrated design in a domain analysis, so svyciprop's
+    nrow(design) is the whole sample there. R::
+
+        d1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
+        g <- calibrate(d1, ~stype + api99, pop)
+        b <- svyby(~I(sch.wide == "Yes"), ~stype, g, svyciprop, vartype = "ci", method = "beta")
+        c(coef(b), b$ci_l, b$ci_u)
+        q <- svyby(~api00, ~awards, g, svyquantile, quantiles = 0.5, ci = TRUE); c(coef(q), SE(q))
+    """
+    s = Survey(pd.read_csv(DATA / "apiclus1.csv"), weight="pw", psu="dnum", fpc="fpc")
+    g = calibrate(s, POP)
+    t = g.proportion("sch.wide", by="stype", ci="beta").to_pandas()
+    yes = t[t["level"] == "Yes"]
+    close([*yes["estimate"], *yes["ci_lower"], *yes["ci_upper"]], R_CAL_BETA)
+    q = g.quantile("api00", 0.5, by="awards").to_pandas()
+    close([*q["estimate"], *q["se"]], R_CAL_MEDIAN)

@@ -459,7 +459,10 @@ class Survey:
     def _assemble(self, kind, vname, level_names, dom, lin, n, df, ci, level):
         est, deff = lin.est, lin.deff
         se = np.sqrt(lin.var)
-        nrows = np.broadcast_to(n[:, None], est.shape)
+        # R's svyciprop(method="beta") uses nrow(design): the domain's rows, except that a
+        # calibrated design keeps every row in a domain analysis (weights set to zero)
+        rows = np.full_like(n, self.n_rows) if self._calibration is not None else n
+        nrows = np.broadcast_to(rows[:, None], est.shape)
         se_logit = None if lin.logit_var is None else np.sqrt(lin.logit_var)
         lo, hi = ci_mod.interval(ci, est, se, level, df[:, None], n_rows=nrows, se_logit=se_logit)
         if deff is None:
