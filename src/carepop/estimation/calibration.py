@@ -31,13 +31,108 @@ from carepop.estimation.stages import Stage
 
 
 @dataclass(frozen=True)
-class CalStep:
-    """One adjustment ``x <- x - Z K (H' x)`` (see module docstring)."""
+class Block:
+    """An indicator block of a step: row i has ``z[i]`` (in Z) and ``h[i]`` (in H) in the column
+    of its level ``codes[i]`` and zeros elsewhere (post-strata, raking margins, classes)."""
 
-    kind: str  # "greg", "poststratify" or "rake"
-    Z: np.ndarray  # (n, q)
-    H: np.ndarray  # (n, r)
+    codes: np.ndarray  # (n,) 0..L-1
+    n_levels: int
+    z: np.ndarray  # (n,)
+    h: np.ndarray  # (n,)
+
+
+@dataclass(frozen=True)
+class CalStep:
+    """One adjustment ``x <- x - Z K (H' x)`` (see module docstring).
+
+    ``Z``/``H`` are dense (n, q)/(n, r) arrays (GREG), or ``None`` with the step given as indicator
+    ``blocks``, which keeps memory at O(n) per block and turns every product into ``bincount``s.
+    """
+
+    kind: str
+    Z: np.ndarray | None
+    H: np.ndarray | None
     K: np.ndarray  # (q, r)
+    blocks: tuple[Block, ...] = ()
+
+    @property
+    def q(self) -> int:
+        return self.Z.shape[1] if self.Z is not None else sum(b.n_levels for b in self.blocks)
+
+    @property
+    def r(self) -> int:
+        return self.H.shape[1] if self.H is not None else sum(b.n_levels for b in self.blocks)
+
+    def hx(self, code: np.ndarray, n_domains: int, V: np.ndarray) -> np.ndarray:
+        """``H' v`` summed over each domain's rows, for each row of ``V`` (k, n): (k, r, D)."""
+        keep = code >= 0
+        c = code[keep]
+        Vk = V[:, keep]
+        out = np.empty((V.shape[0], self.r, n_domains))
+        if self.H is not None:
+            Hk = self.H[keep]
+            for a in range(V.shape[0]):
+                for j in range(Hk.shape[1]):
+                    out[a, j] = np.bincount(c, weights=Vk[a] * Hk[:, j], minlength=n_domains)
+            return out
+        off = 0
+        for b in self.blocks:
+            L = b.n_levels
+            key = c * L + b.codes[keep]
+            for a in range(V.shape[0]):
+                t = np.bincount(key, weights=Vk[a] * b.h[keep], minlength=n_domains * L)
+                out[a, off : off + L] = t.reshape(n_domains, L).T
+            off += L
+        return out
+
+    def unit_totals(self, unit: np.ndarray, n_units: int) -> np.ndarray:
+        """Totals of the columns of ``Z`` over each sampling unit: (q, U)."""
+        if self.Z is not None:
+            M = np.empty((self.Z.shape[1], n_units))
+            for j in range(self.Z.shape[1]):
+                M[j] = np.bincount(unit, weights=self.Z[:, j], minlength=n_units)
+            return M
+        parts = []
+        for b in self.blocks:
+            t = np.bincount(unit * b.n_levels + b.codes, weights=b.z, minlength=n_units * b.n_levels)
+            parts.append(t.reshape(n_units, b.n_levels).T)
+        return np.vstack(parts)
+
+    def h_cross_z(self, other: CalStep) -> np.ndarray:
+        """``H_self' Z_other`` (r, q_other)."""
+        if self.H is not None and other.Z is not None:
+            return self.H.T @ other.Z
+        rows = []
+        for hb in _as_blocks(self, "h"):
+            cols = []
+            for zb in _as_blocks(other, "z"):
+                cols.append(_block_cross(hb, zb))
+            rows.append(np.hstack(cols))
+        return np.vstack(rows)
+
+
+def _as_blocks(step: CalStep, which: str) -> list:
+    """Blocks of a step; a dense matrix is a list of ('dense', matrix) pseudo-blocks."""
+    if step.blocks:
+        return list(step.blocks)
+    return [("dense", step.H if which == "h" else step.Z)]
+
+
+def _block_cross(a, b) -> np.ndarray:
+    """Cross-product of an H block (or dense H) with a Z block (or dense Z)."""
+    if isinstance(a, Block) and isinstance(b, Block):
+        key = a.codes * b.n_levels + b.codes
+        t = np.bincount(key, weights=a.h * b.z, minlength=a.n_levels * b.n_levels)
+        return t.reshape(a.n_levels, b.n_levels)
+    if isinstance(a, Block):
+        Z = b[1]
+        return np.column_stack(
+            [np.bincount(a.codes, weights=a.h * Z[:, j], minlength=a.n_levels) for j in range(Z.shape[1])]
+        )
+    H = a[1]
+    return np.vstack(
+        [np.bincount(b.codes, weights=H[:, i] * b.z, minlength=b.n_levels) for i in range(H.shape[1])]
+    )
 
 
 @dataclass
@@ -48,14 +143,10 @@ class Calibration:
     _unit_stats: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
     _cross: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
 
-    @property
-    def Z(self) -> np.ndarray:
-        return np.hstack([s.Z for s in self.steps])
-
     def cross(self, j: int, i: int) -> np.ndarray:
         """``H_j' Z_i`` (r_j x q_i), for the chain."""
         if (j, i) not in self._cross:
-            self._cross[(j, i)] = self.steps[j].H.T @ self.steps[i].Z
+            self._cross[(j, i)] = self.steps[j].h_cross_z(self.steps[i])
         return self._cross[(j, i)]
 
     def gammas(self, hx: list[np.ndarray]) -> np.ndarray:
@@ -70,39 +161,32 @@ class Calibration:
 
     def unit_stats(self, stage_no: int, stage: Stage) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Unit totals ``M`` (q, U) of ``Z``, their group means (q, G) and centred cross-products
-        ``S`` (G, q, q) for a stage."""
+        ``S`` (G, q, q) for a stage. Units of a group are contiguous, so ``S`` is one matrix
+        product per group."""
         if stage_no not in self._unit_stats:
-            Z = self.Z
-            U = stage.n_total_units
-            M = np.empty((Z.shape[1], U))
-            for j in range(Z.shape[1]):
-                M[j] = np.bincount(stage.unit, weights=Z[:, j], minlength=U)
+            U, G = stage.n_total_units, stage.n_groups
+            M = np.vstack([st.unit_totals(stage.unit, U) for st in self.steps])
             n = stage.n_units.astype(float)
-            Mbar = np.empty((Z.shape[1], stage.n_groups))
-            for j in range(Z.shape[1]):
-                Mbar[j] = np.bincount(stage.unit_group, weights=M[j], minlength=stage.n_groups) / n
+            Mbar = np.empty((M.shape[0], G))
+            for j in range(M.shape[0]):
+                Mbar[j] = np.bincount(stage.unit_group, weights=M[j], minlength=G) / n
             dev = M - Mbar[:, stage.unit_group]  # (q, U)
-            q = Z.shape[1]
-            S = np.empty((stage.n_groups, q, q))
-            for a in range(q):
-                for b in range(a, q):
-                    s = np.bincount(stage.unit_group, weights=dev[a] * dev[b], minlength=stage.n_groups)
-                    S[:, a, b] = s
-                    S[:, b, a] = s
+            q = M.shape[0]
+            S = np.empty((G, q, q))
+            if G <= 4096:
+                ends = stage.group_start + stage.n_units
+                for g in range(G):  # a loop over strata (or PSUs), each one BLAS product
+                    block = dev[:, stage.group_start[g] : ends[g]]
+                    S[g] = block @ block.T
+            else:
+                for a in range(q):
+                    for b in range(a, q):
+                        t = np.bincount(stage.unit_group, weights=dev[a] * dev[b], minlength=G)
+                        S[:, a, b] = t
+                        S[:, b, a] = t
             self._unit_stats[stage_no] = (M, Mbar, S)
         return self._unit_stats[stage_no]
 
     def domain_hx(self, code: np.ndarray, n_domains: int, V: np.ndarray) -> list[np.ndarray]:
         """``H_j' v`` summed over each domain's rows, for each row of ``V`` (k, n): (k, r_j, D)."""
-        keep = code >= 0
-        c = code[keep]
-        Vk = V[:, keep]
-        out = []
-        for step in self.steps:
-            Hk = step.H[keep]
-            res = np.empty((V.shape[0], Hk.shape[1], n_domains))
-            for a in range(V.shape[0]):
-                for r in range(Hk.shape[1]):
-                    res[a, r] = np.bincount(c, weights=Vk[a] * Hk[:, r], minlength=n_domains)
-            out.append(res)
-        return out
+        return [step.hx(code, n_domains, V) for step in self.steps]

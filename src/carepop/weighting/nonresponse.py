@@ -56,7 +56,7 @@ import pandas as pd
 
 from carepop import design_checks as chk
 from carepop.errors import CarepopError, example_rows
-from carepop.estimation.calibration import CalStep
+from carepop.estimation.calibration import Block, CalStep
 from carepop.survey import Survey
 from carepop.weighting.poststratify import _with_weights, indicator_matrix
 
@@ -325,11 +325,11 @@ def _class_adjustment(
             fr = np.clip(fr, clip[0], clip[1])
         rep = _with_weights(survey._rep, reps * rf[:, None] * fr[group])
         return survey._derive(new, column, rep=rep), f, fixed
-    ind = indicator_matrix(group, n_groups) * (~fixed)[group][:, None]
+    free = (~fixed)[group].astype(float)
     Wnew = np.bincount(group, weights=new, minlength=n_groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         K = np.diag(np.where(Wnew > 0, 1.0 / Wnew, 0.0))
-    step = CalStep("nonresponse", ind * (new - d)[:, None], ind, K)
+    step = CalStep("nonresponse", None, None, K, blocks=(Block(group, n_groups, (new - d) * free, free),))
     return survey._derive(new, column, steps=(step,)), f, fixed
 
 

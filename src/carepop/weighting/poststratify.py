@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from carepop.estimation.calibration import CalStep
+from carepop.estimation.calibration import Block, CalStep
 from carepop.survey import Survey
 from carepop.weighting.margins import MarginError, match_margin, read_margin
 
@@ -59,12 +59,11 @@ def poststratify(survey: Survey, variable: str, population: Any, *, column: str 
 
 def poststrat_step(codes: np.ndarray, n_levels: int, old: np.ndarray, new: np.ndarray) -> CalStep:
     """R's post-stratification residual as a :class:`CalStep` (see module docstring)."""
-    ind = indicator_matrix(codes, n_levels)
     psw = np.where((new == 0) & (old == 0), 1.0, new)  # as R: rows with no weight at all
     W_old = np.bincount(codes, weights=old, minlength=n_levels)
     with np.errstate(divide="ignore", invalid="ignore"):
         K = np.diag(np.where(W_old > 0, 1.0 / W_old, 0.0))
-    return CalStep("poststratify", ind * psw[:, None], ind * (old / psw)[:, None], K)
+    return CalStep("poststratify", None, None, K, blocks=(Block(codes, n_levels, psw, old / psw),))
 
 
 def _with_weights(rep, weights):

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from carepop.estimation.calibration import CalStep
+from carepop.estimation.calibration import Block, CalStep
 from carepop.survey import Survey
 from carepop.weighting.margins import MarginError, check_grand_totals, match_margin, read_margin
-from carepop.weighting.poststratify import _with_weights, indicator_matrix
+from carepop.weighting.poststratify import _with_weights
 
 R_SWEEPS = 10  # R survey:::svyrecvar sweeps a raking adjustment ten times
 
@@ -117,22 +117,21 @@ def _ipf(w, codes, maxit, epsilon):
 
 def rake_step(codes: list[np.ndarray], n_levels: list[int], psw: list[np.ndarray]) -> CalStep:
     """R's raking residual (ten sweeps through the margins) as a :class:`CalStep`."""
-    Z = np.hstack([indicator_matrix(c, L) * p[:, None] for c, L, p in zip(codes, n_levels, psw, strict=True)])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        H = np.hstack(
-            [
-                indicator_matrix(c, L) * np.where(p > 0, 1.0 / p, 0.0)[:, None]
-                for c, L, p in zip(codes, n_levels, psw, strict=True)
-            ]
-        )
-    Q = H.T @ Z  # Q[l, l'] = sum over rows in l and l' of psw_{m(l')} / psw_{m(l)}
+    blocks = tuple(
+        Block(c, L, p, np.where(p > 0, 1.0 / np.where(p > 0, p, 1.0), 0.0))
+        for c, L, p in zip(codes, n_levels, psw, strict=True)
+    )
+    # Q[l, l'] = sum over rows in l and l' of psw_{m(l')} / psw_{m(l)}: H'Z of the step
+    Q = CalStep("rake", None, None, np.zeros((0, 0)), blocks=blocks).h_cross_z(
+        CalStep("rake", None, None, np.zeros((0, 0)), blocks=blocks)
+    )
     counts = np.concatenate([np.bincount(c, minlength=L) for c, L in zip(codes, n_levels, strict=True)])
-    blocks = np.cumsum([0] + n_levels)
-    L = Z.shape[1]
+    edges = np.cumsum([0] + n_levels)
+    L = int(edges[-1])
     K = np.zeros((L, L))
     eye = np.eye(L)
     for _ in range(R_SWEEPS):
         for m in range(len(codes)):
-            sl = slice(blocks[m], blocks[m + 1])
+            sl = slice(edges[m], edges[m + 1])
             K[sl] = K[sl] + (eye[sl] - Q[sl] @ K) / counts[sl, None]
-    return CalStep("rake", Z, H, K)
+    return CalStep("rake", None, None, K, blocks=blocks)
