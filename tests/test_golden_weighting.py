@@ -204,3 +204,16 @@ def test_calibrated_domain_intervals():
     close([*yes["estimate"], *yes["ci_lower"], *yes["ci_upper"]], R_CAL_BETA)
     q = g.quantile("api00", 0.5, by="awards").to_pandas()
     close([*q["estimate"], *q["se"]], R_CAL_MEDIAN)
+
+
+def test_zero_weight_cell_fails_clearly():
+    d = pd.read_csv(DATA / "apisrs.csv")
+    d.loc[d["stype"] == "H", "pw"] = 0.0
+    s = Survey(d, weight="pw", fpc="fpc")
+    for call in (
+        lambda: poststratify(s, "stype", STYPE),
+        lambda: rake(s, {"stype": STYPE, "sch.wide": SCHWIDE}),
+    ):
+        with pytest.raises(CarepopError) as info:
+            call()
+        assert info.value.code == "zero_weight_cell" and info.value.column == "stype" and info.value.hint
