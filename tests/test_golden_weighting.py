@@ -12,6 +12,7 @@ docstring with ``sprintf("%.15g", ...)``, after::
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from golden import DATA, close
@@ -217,3 +218,11 @@ def test_zero_weight_cell_fails_clearly():
         with pytest.raises(CarepopError) as info:
             call()
         assert info.value.code == "zero_weight_cell" and info.value.column == "stype" and info.value.hint
+
+
+def test_raking_that_does_not_converge_names_the_margin(srs):
+    with pytest.raises(CarepopError) as info:
+        rake(srs, {"stype": STYPE, "sch.wide": SCHWIDE}, maxit=1, epsilon=1e-12)
+    assert info.value.code == "no_convergence" and info.value.column in ("stype", "sch.wide")
+    r = rake(srs, {"stype": STYPE, "sch.wide": SCHWIDE}, maxit=1, epsilon=1e-12, force=True)
+    assert np.isfinite(r.weights).all()

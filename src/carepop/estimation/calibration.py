@@ -159,10 +159,9 @@ class Calibration:
             out.append(np.einsum("qr,krd->kqd", step.K, h))
         return np.concatenate(out, axis=1)
 
-    def unit_stats(self, stage_no: int, stage: Stage) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Unit totals ``M`` (q, U) of ``Z``, their group means (q, G) and centred cross-products
-        ``S`` (G, q, q) for a stage. Units of a group are contiguous, so ``S`` is one matrix
-        product per group."""
+    def unit_stats(self, stage_no: int, stage: Stage) -> tuple:
+        """Unit totals ``M`` (q, U) of ``Z``, their group means (q, G), and a function giving the
+        centred cross-products ``S`` (G, q, q) (formed only if the variance needs them)."""
         if stage_no not in self._unit_stats:
             U, G = stage.n_total_units, stage.n_groups
             M = np.vstack([st.unit_totals(stage.unit, U) for st in self.steps])
@@ -170,23 +169,38 @@ class Calibration:
             Mbar = np.empty((M.shape[0], G))
             for j in range(M.shape[0]):
                 Mbar[j] = np.bincount(stage.unit_group, weights=M[j], minlength=G) / n
-            dev = M - Mbar[:, stage.unit_group]  # (q, U)
-            q = M.shape[0]
-            S = np.empty((G, q, q))
-            if G <= 4096:
-                ends = stage.group_start + stage.n_units
-                for g in range(G):  # a loop over strata (or PSUs), each one BLAS product
-                    block = dev[:, stage.group_start[g] : ends[g]]
-                    S[g] = block @ block.T
-            else:
-                for a in range(q):
-                    for b in range(a, q):
-                        t = np.bincount(stage.unit_group, weights=dev[a] * dev[b], minlength=G)
-                        S[:, a, b] = t
-                        S[:, b, a] = t
-            self._unit_stats[stage_no] = (M, Mbar, S)
+            cache: dict[str, np.ndarray] = {}
+
+            def cross_products() -> np.ndarray:
+                if "S" not in cache:
+                    cache["S"] = _group_cross_products(stage, M, Mbar)
+                return cache["S"]
+
+            self._unit_stats[stage_no] = (M, Mbar, cross_products)
         return self._unit_stats[stage_no]
 
     def domain_hx(self, code: np.ndarray, n_domains: int, V: np.ndarray) -> list[np.ndarray]:
         """``H_j' v`` summed over each domain's rows, for each row of ``V`` (k, n): (k, r_j, D)."""
         return [step.hx(code, n_domains, V) for step in self.steps]
+
+
+def _group_cross_products(stage: Stage, M: np.ndarray, Mbar: np.ndarray) -> np.ndarray:
+    """``S_h = sum_{u in h} (M_u - Mbar_h)(M_u - Mbar_h)'`` for every group h: (G, q, q).
+
+    Units of a group are contiguous, so this is one matrix product per group."""
+    G = stage.n_groups
+    dev = M - Mbar[:, stage.unit_group]  # (q, U)
+    q = M.shape[0]
+    S = np.empty((G, q, q))
+    if G <= 4096:
+        ends = stage.group_start + stage.n_units
+        for g in range(G):  # a loop over strata (or PSUs), each one BLAS product
+            block = dev[:, stage.group_start[g] : ends[g]]
+            S[g] = block @ block.T
+    else:
+        for a in range(q):
+            for b in range(a, q):
+                t = np.bincount(stage.unit_group, weights=dev[a] * dev[b], minlength=G)
+                S[:, a, b] = t
+                S[:, b, a] = t
+    return S

@@ -164,7 +164,8 @@ def stage_variance(
 
     ``mult`` multiplies each group's term (``n_h/N_h`` for the second stage); ``present`` marks
     the (group, domain) cells that have rows in the domain (used by the ``average`` policy).
-    ``cal = (M, Mbar, S, G)`` makes the unit totals ``T - M . G_d`` of calibration residuals
+    ``cal = (M, Mbar, S, G)`` (``S()`` gives the cross-products) makes the unit totals
+    ``T - M . G_d`` of calibration residuals
     (:mod:`carepop.estimation.calibration`); it needs every (group, domain) cell indexed.
     """
     D = n_domains
@@ -206,8 +207,9 @@ def stage_variance(
     return out
 
 
-def _calibrated_sums(stage, pairs, T, S1, SS, M, Mbar, S, G):
+def _calibrated_sums(stage, pairs, T, S1, SS, M, Mbar, cross_products, G):
     """Group-domain sum and centred sum of squares of ``T_pd - M_p . G_d`` from those of ``T``."""
+    S = cross_products()
     cg, cd = pairs.cell_group, pairs.cell_domain
     if cg.shape[0] != stage.n_groups * G.shape[2]:
         raise ValueError("calibrated variance needs every (group, domain) cell")

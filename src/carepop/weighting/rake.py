@@ -61,9 +61,16 @@ def rake(
     w = survey.weights
     new, psw, converged, it = _ipf(w, codes, maxit, epsilon)
     if not converged and not force:
+        misses = {
+            var: float(np.max(np.abs(np.bincount(c, weights=new, minlength=len(lv)) - t) / np.maximum(t, 1)))
+            for var, c, lv, t in codes
+        }
+        worst = max(misses, key=misses.get)
         raise MarginError(
-            f"Raking did not converge in {it} passes (margins {', '.join(margins)}).",
+            f"Raking did not converge in {it} passes: margin {worst!r} is still off by up to "
+            f"{misses[worst]:.3g} (relative) after the last pass.",
             code="no_convergence",
+            column=worst,
             hint="raise maxit, loosen epsilon, or collapse sparse categories; force=True keeps the "
             "last weights",
         )
