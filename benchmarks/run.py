@@ -702,8 +702,23 @@ def write_report(path: Path, run: dict) -> None:
         "survey may be faster on multistage designs.",
         "",
     ]
+    lines += raking_summary()
     path.write_text("\n".join(lines))
     log(f"wrote {path}")
+
+
+def raking_summary() -> list[str]:
+    """The targets table of the raking benchmark (benchmarks/rake_bench.py), when it has been run."""
+    rake = Path(__file__).resolve().parent / "RAKE_RESULTS.md"
+    if not rake.exists():
+        return []
+    text = rake.read_text().splitlines()
+    start = next((i for i, t in enumerate(text) if t.startswith("## Targets")), None)
+    if start is None:
+        return []
+    end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
+    body = [t for t in text[start + 1 : end]]
+    return ["## Raking (from RAKE_RESULTS.md, written by `benchmarks/rake_bench.py`)", "", "#" + text[start], *body]
 
 
 # --------------------------------------------------------------------------- main
