@@ -718,7 +718,12 @@ def raking_summary() -> list[str]:
         return []
     end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
     body = [t for t in text[start + 1 : end]]
-    return ["## Raking (from RAKE_RESULTS.md, written by `benchmarks/rake_bench.py`)", "", "#" + text[start], *body]
+    return [
+        "## Raking (from RAKE_RESULTS.md, written by `benchmarks/rake_bench.py`)",
+        "",
+        "#" + text[start],
+        *body,
+    ]
 
 
 # --------------------------------------------------------------------------- main
