@@ -30,6 +30,15 @@ app = typer.Typer(
 EXIT_INPUT = 2
 
 
+def _add_subcommands() -> None:
+    from carepop.design.cli import design_app
+
+    app.add_typer(design_app, name="design")
+
+
+_add_subcommands()
+
+
 class Fmt(str, Enum):
     json = "json"
     csv = "csv"

@@ -1,0 +1,1 @@
+"""Sample design: sample sizes and allocation across strata."""

@@ -1,0 +1,133 @@
+"""``carepop design``: sample size, allocation and selection from the command line.
+
+carepop design size --proportion P --moe M [--relative] [--level L] [--population N]
+    [--deff D] [--response-rate R] [--format json|table]
+carepop design allocate FRAME --strata COL --size COL --n N [--method ...] [--sd COL] [--cost COL]
+    [--min-n K] [--max-n K] [--out FILE]
+carepop design select FRAME --n N --method srs|systematic|pps_systematic|pps_wor [--size COL]
+    [--strata COL] [--seed N] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from carepop.errors import CarepopError
+
+design_app = typer.Typer(no_args_is_help=True, help="Sample size, allocation over strata and selection.")
+
+
+class SelectMethod(str, Enum):
+    srs = "srs"
+    systematic = "systematic"
+    pps_systematic = "pps_systematic"
+    pps_wor = "pps_wor"
+
+
+class AllocMethod(str, Enum):
+    equal = "equal"
+    proportional = "proportional"
+    neyman = "neyman"
+    optimal = "optimal"
+    power = "power"
+
+
+def _fail(err: CarepopError) -> None:
+    typer.echo(f"error: {err}", err=True)
+    raise typer.Exit(2)
+
+
+@design_app.command()
+def size(
+    proportion: Annotated[float, typer.Option(help="Expected proportion p.")] = 0.5,
+    moe: Annotated[
+        float, typer.Option(help="Margin of error (absolute, or relative with --relative).")
+    ] = 0.05,
+    relative: Annotated[bool, typer.Option(help="The margin of error is relative to p.")] = False,
+    level: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+    population: Annotated[
+        float | None, typer.Option(help="Population size (finite population correction).")
+    ] = None,
+    deff: Annotated[float, typer.Option(help="Expected design effect.")] = 1.0,
+    response_rate: Annotated[float, typer.Option(help="Expected response rate.")] = 1.0,
+    format: Annotated[str, typer.Option(help="json or table.")] = "json",
+) -> None:
+    """Respondents needed (and cases to issue) for a proportion to a given precision."""
+    from carepop.design.commands_size import size_command
+
+    try:
+        result = size_command(proportion, moe, relative, level, population, deff, response_rate)
+    except CarepopError as err:
+        _fail(err)
+        return
+    if format == "json":
+        sys.stdout.write(json.dumps(result, default=float) + "\n")
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:>14}: {value}")
+
+
+@design_app.command()
+def allocate(
+    frame: Annotated[Path, typer.Argument(help="CSV/Parquet with one row per stratum (or per unit).")],
+    strata: Annotated[str, typer.Option(help="Stratum column.")],
+    size: Annotated[str, typer.Option(help="Population size column (N_h).")],
+    n: Annotated[int, typer.Option(help="Total sample size.")],
+    method: Annotated[AllocMethod, typer.Option(help="Allocation method.")] = AllocMethod.proportional,
+    sd: Annotated[
+        str | None, typer.Option(help="Column of stratum standard deviations (Neyman, optimal).")
+    ] = None,
+    cost: Annotated[str | None, typer.Option(help="Column of per-unit costs (optimal).")] = None,
+    min_n: Annotated[int | None, typer.Option(help="Minimum per stratum.")] = None,
+    max_n: Annotated[int | None, typer.Option(help="Maximum per stratum.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the allocation (CSV).")] = None,
+) -> None:
+    """Allocate a sample over strata, with the expected precision per stratum."""
+    from carepop.design.commands_size import allocate_command
+
+    try:
+        table = allocate_command(str(frame), strata, size, n, method.value, sd, cost, min_n, max_n)
+    except CarepopError as err:
+        _fail(err)
+        return
+    if out is None:
+        sys.stdout.write(table.to_csv(index=False))
+    else:
+        from carepop.cli import _write_frame_atomic
+
+        _write_frame_atomic(out, table, {})
+        typer.echo(f"wrote the allocation of {n} over {len(table)} strata to {out}", err=True)
+
+
+@design_app.command()
+def select(
+    frame: Annotated[Path, typer.Argument(help="Sampling frame: CSV or Parquet.")],
+    n: Annotated[int, typer.Option(help="Sample size (total; allocated proportionally over --strata).")],
+    method: Annotated[SelectMethod, typer.Option(help="Selection method.")] = SelectMethod.srs,
+    size: Annotated[str | None, typer.Option(help="Size measure column (PPS).")] = None,
+    strata: Annotated[str | None, typer.Option(help="Stratum column.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (reproducible draws).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the sample (CSV, Parquet or .sav).")] = None,
+) -> None:
+    """Draw a sample; the output keeps the frame's columns and adds inclusion_probability and
+    design_weight."""
+    from carepop.design.commands_select import select_command
+
+    try:
+        sample = select_command(str(frame), n, method.value, size, strata, seed, None)
+    except CarepopError as err:
+        _fail(err)
+        return
+    if out is None:
+        sys.stdout.write(sample.to_csv(index=False))
+    else:
+        from carepop.cli import _write_frame_atomic
+
+        _write_frame_atomic(out, sample, {})
+        typer.echo(f"wrote {len(sample)} sampled units to {out}", err=True)
