@@ -27,26 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-
-def _status_kb(key: str) -> int | None:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
+from workers import _reset_peak, _status_kb  # same memory probes as the domain benchmark
 
 
 def _cpu_s() -> float:
