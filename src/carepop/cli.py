@@ -10,15 +10,17 @@ never a traceback. See README.md for the full contract.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from carepop.cli_common import EXIT_INPUT
+from carepop.cli_common import fail as _fail
+from carepop.cli_common import write_frame_atomic as _write_frame_atomic
+from carepop.cli_common import write_text_atomic as _write_atomic
 from carepop.errors import CarepopError
 
 app = typer.Typer(
@@ -27,13 +29,17 @@ app = typer.Typer(
     help="Survey statistics and population estimation for adult social care in England.",
 )
 
-EXIT_INPUT = 2
-
 
 def _add_subcommands() -> None:
     from carepop.design.cli import design_app
+    from carepop.questionnaires.cli import questionnaire_app
+    from carepop.sources.census_cli import census_app
+    from carepop.sources.cld.cli import cld_app
 
     app.add_typer(design_app, name="design")
+    app.add_typer(questionnaire_app, name="questionnaire")
+    app.add_typer(census_app, name="census")
+    app.add_typer(cld_app, name="cld")
 
 
 _add_subcommands()
@@ -110,11 +116,6 @@ ReplicatesOpt = Annotated[
 SeedOpt = Annotated[int | None, typer.Option(help="Seed for bootstrap replicates.")]
 NonresponseOpt = Annotated[str | None, typer.Option(help="Non-response weighting classes: COL[,COL...].")]
 RespondentOpt = Annotated[str | None, typer.Option(help="Respondent indicator column (1 = responded).")]
-
-
-def _fail(err: CarepopError) -> None:
-    typer.echo(f"error: {err}", err=True)
-    raise typer.Exit(EXIT_INPUT)
 
 
 @app.command()
@@ -476,30 +477,6 @@ def weight(
     typer.echo(f"wrote {len(frame)} rows with weight {weight_column!r} to {out}", err=True)
 
 
-def _write_frame_atomic(path: Path, frame, value_labels) -> None:
-    """Write a data frame as CSV, Parquet or SPSS through a temporary file, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        suffix = path.suffix.lower()
-        if suffix == ".csv":
-            frame.to_csv(tmp, index=False)
-        elif suffix == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            import pyreadstat
-
-            labels = {k: v for k, v in (value_labels or {}).items() if k in frame.columns}
-            pyreadstat.write_sav(frame, tmp, variable_value_labels=labels)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _split_pair(spec: str, opt: str, form: str) -> tuple[str, str]:
     if ":" not in spec:
         raise CarepopError(f"{opt} expects {form}, got {spec!r}.", code="bad_option", hint=f"e.g. {opt} a:b")
@@ -567,21 +544,6 @@ def _print_table(result) -> None:
     Console(width=max(shutil.get_terminal_size((120, 24)).columns, 120)).print(_rich_table(result))
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, then rename: no half-written output."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 @app.command()

@@ -18,6 +18,8 @@ from typing import Annotated
 
 import typer
 
+from carepop.cli_common import fail as _fail
+from carepop.cli_common import write_frame_atomic as _write_frame_atomic
 from carepop.errors import CarepopError
 
 design_app = typer.Typer(no_args_is_help=True, help="Sample size, allocation over strata and selection.")
@@ -36,11 +38,6 @@ class AllocMethod(str, Enum):
     neyman = "neyman"
     optimal = "optimal"
     power = "power"
-
-
-def _fail(err: CarepopError) -> None:
-    typer.echo(f"error: {err}", err=True)
-    raise typer.Exit(2)
 
 
 @design_app.command()
@@ -99,8 +96,6 @@ def allocate(
     if out is None:
         sys.stdout.write(table.to_csv(index=False))
     else:
-        from carepop.cli import _write_frame_atomic
-
         _write_frame_atomic(out, table, {})
         typer.echo(f"wrote the allocation of {n} over {len(table)} strata to {out}", err=True)
 
@@ -127,7 +122,5 @@ def select(
     if out is None:
         sys.stdout.write(sample.to_csv(index=False))
     else:
-        from carepop.cli import _write_frame_atomic
-
         _write_frame_atomic(out, sample, {})
         typer.echo(f"wrote {len(sample)} sampled units to {out}", err=True)
