@@ -204,3 +204,18 @@ def test_brewer_high_sampling_fraction():
     sd = np.sqrt(pik * (1 - pik) / reps)
     assert np.all(np.abs(counts / reps - pik) <= 4 * sd + 1e-12)
     assert len(select(f, 30, "pps_wor", size="x", seed=1)) == 30
+
+
+def test_pps_total_over_strata_is_allocated_by_size_totals():
+    # stratum A: 10 units of size 1 (X_A = 10); B: 10 units of size 9 (X_B = 90); n = 10 by PPS
+    # -> n_A = 10 * 10 / 100 = 1 and n_B = 9: every pi = n x / X, as without strata
+    frame = pd.DataFrame({"s": ["A"] * 10 + ["B"] * 10, "x": [1.0] * 10 + [9.0] * 10})
+    for method in ("pps_systematic", "pps_wor"):
+        sample = select(frame, 10, method, size="x", strata="s", seed=4)
+        assert sample.groupby("s").size().to_dict() == {"A": 1, "B": 9}
+        assert np.allclose(sample["inclusion_probability"], 10 * sample["x"] / 100)
+    # never more than a stratum's units: B cannot take 19 of its 10 units, A takes the rest
+    sample = select(frame, 19, "pps_wor", size="x", strata="s", seed=4)
+    assert sample.groupby("s").size().to_dict() == {"A": 9, "B": 10}
+    # SRS keeps allocating to unit counts
+    assert select(frame, 10, "srs", strata="s", seed=4).groupby("s").size().to_dict() == {"A": 5, "B": 5}

@@ -109,6 +109,81 @@ def test_optimal_allocation_by_hand():
     assert df["n_h"].tolist() == [20, 40, 30]
 
 
+# Published textbook example: Valliant, Dever & Kreuter (2018), *Practical Tools for Designing and
+# Weighting Survey Samples*, 2nd ed., ch. 3 -- the smho98 hospital population in six strata; the
+# numbers below are those printed by the authors' R package (PracTools vignette "Sample Size
+# Calculation in Single-stage Sampling", strAlloc examples):
+#   Nh <- c(215, 65, 252, 50, 149, 144)
+#   Sh <- c(26787207, 10645109, 6909676, 11085034, 9817762, 44553355)
+#   ch <- c(1400, 200, 300, 600, 450, 1000)
+#   strAlloc(n.tot = 100, Nh = Nh, Sh = Sh, alloc = "neyman")
+#   strAlloc(Nh = Nh, Sh = Sh, cost = 100000, ch = ch, alloc = "totcost")
+#   strAlloc(Nh = Nh, Sh = Sh, CV0 = 0.05, ch = ch, ybarU = 11664181, alloc = "totvar")
+VDK_N = [215, 65, 252, 50, 149, 144]
+VDK_S = [26787207, 10645109, 6909676, 11085034, 9817762, 44553355]
+VDK_C = [1400, 200, 300, 600, 450, 1000]
+
+
+def test_neyman_allocation_textbook_example():
+    df = allocate(VDK_N, 100, "neyman", S_h=VDK_S)
+    published = [34.641683, 4.161947, 10.473487, 3.333804, 8.798970, 38.590108]
+    assert df["n_h_exact"].tolist() == pytest.approx(published, abs=5e-7)
+    assert df.attrs["se_exact"] == pytest.approx(1727173, abs=0.5)  # "anticipated SE of estimated mean"
+    assert df["n_h"].tolist() == [35, 4, 10, 3, 9, 39] and df["n_h"].sum() == 100
+
+
+def test_cost_constrained_optimal_allocation_textbook_example():
+    df = allocate(VDK_N, method="optimal", S_h=VDK_S, cost_h=VDK_C, budget=100_000)
+    published = [30.605403, 9.728474, 19.989127, 4.499121, 13.711619, 40.340301]
+    assert df["n_h_exact"].tolist() == pytest.approx(published, abs=5e-7)
+    assert df.attrs["se_exact"] == pytest.approx(1636053, abs=0.5)
+    # whole units: the largest total whose rounded allocation stays within the budget
+    assert df.attrs["cost"] <= 100_000
+    assert float(
+        np.dot(VDK_C, allocate(VDK_N, df.attrs["n"] + 1, "optimal", S_h=VDK_S, cost_h=VDK_C)["n_h"])
+    ) > (100_000)
+
+
+def test_precision_constrained_optimal_allocation_textbook_example():
+    target = 0.05 * 11664181  # CV0 = 0.05 at ybarU = 11,664,181
+    df = allocate(VDK_N, method="optimal", S_h=VDK_S, cost_h=VDK_C, target_se=target)
+    published = [104.54922, 33.23283, 68.28362, 15.36917, 46.83941, 137.80400]
+    assert df["n_h_exact"].tolist() == pytest.approx(published, abs=5e-6)
+    # printed as 583209.1: the target itself, 0.05 * 11664181 = 583209.05, met exactly
+    assert df.attrs["se_exact"] == pytest.approx(target, rel=1e-12)
+    # whole units: the continuous total 406.08 rounded up, and the rounded allocation meets the target
+    assert df.attrs["n"] == 407 and df.attrs["se"] <= target
+
+
+def test_precision_target_neyman_is_smallest_whole_sample():
+    # without costs no allocation of one unit fewer can reach the target (Neyman minimises V for fixed n)
+    target = 1.1e6
+    df = allocate(VDK_N, method="neyman", S_h=VDK_S, target_se=target)
+    assert df.attrs["se"] <= target
+    assert allocate(VDK_N, df.attrs["n"] - 1, "neyman", S_h=VDK_S).attrs["se"] > target
+
+
+def test_precision_target_with_bounds_and_infeasible_targets():
+    # unbounded, the target SE 1.1e6 puts about 76 units in the last stratum; a cap of 60 binds there
+    # and in the first stratum, the others make up for it and the target is still met exactly
+    free = allocate(VDK_N, method="neyman", S_h=VDK_S, target_se=1.1e6)
+    assert free["n_h_exact"].iloc[-1] == pytest.approx(75.8, abs=0.05)
+    df = allocate(VDK_N, method="neyman", S_h=VDK_S, target_se=1.1e6, max_n=60)
+    assert df["n_h_exact"].iloc[[0, -1]].tolist() == pytest.approx([60, 60])
+    assert df["n_h_exact"].sum() > free["n_h_exact"].sum()
+    assert df.attrs["se_exact"] == pytest.approx(1.1e6, rel=1e-9)
+    assert df.attrs["se"] <= 1.1e6 and (df["n_h"] <= 60).all()
+    with pytest.raises(CarepopError) as info:  # 50 a stratum can give at best SE 1.21e6
+        allocate(VDK_N, method="neyman", S_h=VDK_S, target_se=1.1e6, max_n=50)
+    assert info.value.code == "target_not_met"
+    with pytest.raises(CarepopError) as info:
+        allocate(VDK_N, method="optimal", S_h=VDK_S, cost_h=VDK_C, budget=10_000, min_n=5)
+    assert info.value.code == "infeasible_budget"
+    with pytest.raises(CarepopError) as info:
+        allocate(VDK_N, 100, "neyman", S_h=VDK_S, target_se=1e6)
+    assert info.value.code == "invalid_input"
+
+
 def test_proportional_equal_and_power():
     assert allocate([100, 300, 600], 50)["n_h"].tolist() == [5, 15, 30]
     assert allocate([100, 300, 600], 60, "equal")["n_h"].tolist() == [20, 20, 20]

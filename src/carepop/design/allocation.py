@@ -13,6 +13,20 @@ Design and Analysis*, 3rd ed., section 3.4):
   stratum coefficient of variation taken proportional to ``S_h``; ``q = 1`` is Neyman, ``q = 0`` gives
   sizes that equalise the precision of the stratum estimates. Without ``S_h`` all ``S_h = 1``.
 
+Instead of a fixed ``n`` (Cochran 1977, section 5.5; R ``PracTools::strAlloc``):
+
+* ``budget = C``: the largest sample whose variable cost ``sum_h c_h n_h`` is ``C``. With ``n_h = lambda a_h``
+  (``a_h`` the method's weights above), ``lambda = C / sum_h a_h c_h``; for ``"optimal"`` this is
+  ``n_h = C (N_h S_h / sqrt(c_h)) / sum_k N_k S_k sqrt(c_k)`` (``strAlloc(alloc = "totcost")``);
+* ``target_se = e``: the smallest sample whose stratified mean has standard error ``e``:
+  ``sum_h W_h^2 S_h^2 (1 / n_h - 1 / N_h) = e^2`` gives
+  ``lambda = sum_h (W_h^2 S_h^2 / a_h) / (e^2 + sum_h W_h^2 S_h^2 / N_h)`` (``strAlloc(alloc = "totvar")``
+  with ``V0 = e^2``; a target CV is ``e = CV0 * ybar_U``).
+
+When bounds bind, ``lambda`` is found by bisection on the clipped allocation. The integer allocation
+is then the smallest total whose rounded allocation meets the SE target, or the largest whose cost
+stays within the budget; ``n_h_exact`` keeps the continuous optimum.
+
 Bounds: each ``n_h`` is kept in ``[lo_h, hi_h]`` with ``lo_h = min(min_n, N_h)`` and
 ``hi_h = min(max_n, N_h)``. The constrained allocation is ``n_h = clip(lambda a_h, lo_h, hi_h)`` with
 ``lambda`` chosen so that ``sum n_h = n``; this is the fixed point of the usual procedure of fixing the
@@ -37,7 +51,7 @@ import pandas as pd
 
 from carepop.errors import CarepopError
 
-__all__ = ["METHODS", "allocate", "expected_precision"]
+__all__ = ["METHODS", "allocate", "expected_precision", "round_allocation"]
 
 METHODS = ("proportional", "equal", "neyman", "optimal", "power")
 
@@ -61,7 +75,7 @@ def _as_array(x: Any, name: str, size: int | None = None) -> np.ndarray:
     return arr
 
 
-def _check_inputs(N_h: Any, n: int, method: str, S_h: Any, cost_h: Any) -> tuple[np.ndarray, ...]:
+def _check_inputs(N_h: Any, n: int | None, method: str, S_h: Any, cost_h: Any) -> tuple[np.ndarray, ...]:
     if method not in METHODS:
         raise CarepopError(
             f"unknown allocation method {method!r}",
@@ -87,9 +101,9 @@ def _check_inputs(N_h: Any, n: int, method: str, S_h: Any, cost_h: Any) -> tuple
             column="N_h",
             rows=np.flatnonzero(N != np.round(N)).tolist(),
         )
-    if int(n) != n or n < 0:
+    if n is not None and (int(n) != n or n < 0):
         raise CarepopError(f"sample size n must be a non-negative whole number, got {n}", code="invalid_n")
-    if n > N.sum():
+    if n is not None and n > N.sum():
         raise CarepopError(
             f"sample size {int(n)} is larger than the population {int(N.sum())}",
             code="n_exceeds_population",
@@ -180,9 +194,96 @@ def _largest_remainder(x: np.ndarray, n: int, hi: np.ndarray) -> np.ndarray:
     return base
 
 
+def _scale(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, closed: float, g, target: float) -> np.ndarray:
+    """``clip(lambda a, lo, hi)`` with ``g(clip(lambda a)) = target``, ``g`` increasing in ``lambda``.
+
+    ``closed`` is the unbounded solution; it is used when no bound binds, otherwise bisection."""
+    x = closed * a
+    if np.all((x >= lo) & (x <= hi)):
+        return x
+    lam_lo, lam_hi = 0.0, 1.0
+    while g(np.clip(lam_hi * a, lo, hi)) < target and lam_hi < 1e300:
+        lam_hi *= 2.0
+    for _ in range(300):
+        mid = (lam_lo + lam_hi) / 2
+        if g(np.clip(mid * a, lo, hi)) < target:
+            lam_lo = mid
+        else:
+            lam_hi = mid
+    return np.clip(lam_hi * a, lo, hi)
+
+
+def _variance(N: np.ndarray, S2: np.ndarray, x: np.ndarray) -> float:
+    """``sum_h W_h^2 S_h^2 (1/n_h - 1/N_h)`` (Cochran eq. 5.6)."""
+    W = N / N.sum()
+    with np.errstate(divide="ignore"):
+        inv = np.where(x > 0, 1 / np.where(x > 0, x, 1), np.where(S2 > 0, np.inf, 0.0))
+    return float(np.sum(W**2 * S2 * (inv - 1 / N)))
+
+
+def _total_for_target(
+    N: np.ndarray,
+    S2: np.ndarray,
+    c: np.ndarray,
+    a: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    budget: float | None,
+    target_se: float | None,
+) -> tuple[np.ndarray, int]:
+    """Continuous optimum for a budget or an SE target, and the integer total to round it to."""
+    pos = a > 0
+    if budget is not None:
+        if budget <= 0 or not np.isfinite(budget):
+            raise CarepopError(f"budget must be positive, got {budget}", code="invalid_budget")
+        if float(c @ lo) > budget:
+            raise CarepopError(
+                f"the minimum per stratum costs {float(c @ lo):g}, more than the budget {budget:g}",
+                code="infeasible_budget",
+                hint="lower min_n or raise the budget",
+            )
+        closed = budget / float(a @ c)
+        exact = _scale(a, lo, hi, closed, lambda x: float(c @ x), budget)
+
+        def ok(total: int) -> bool:
+            return float(c @ round_allocation(a, total, lo, hi)) <= budget * (1 + 1e-12)
+
+        total = min(int(np.floor(exact.sum() + 1e-9)), int(hi.sum()))
+        while total > lo.sum() and not ok(total):
+            total -= 1
+        return exact, total
+    assert target_se is not None
+    if target_se <= 0 or not np.isfinite(target_se):
+        raise CarepopError(f"the target SE must be positive, got {target_se}", code="invalid_target")
+    V = target_se**2
+    if _variance(N, S2, hi) > V * (1 + 1e-12):
+        raise CarepopError(
+            f"the precision target SE = {target_se:g} cannot be met: even the largest sample allowed "
+            f"({int(hi.sum())} units) gives SE = {np.sqrt(_variance(N, S2, hi)):g}",
+            code="target_not_met",
+            hint="relax the target, raise max_n, or accept a census of the small strata",
+        )
+    W = N / N.sum()
+    closed = float(np.sum(W[pos] ** 2 * S2[pos] / a[pos])) / (V + float(np.sum(W**2 * S2 / N)))
+    exact = _scale(a, lo, hi, closed, lambda x: -_variance(N, S2, x), -V)
+
+    def ok(total: int) -> bool:
+        return _variance(N, S2, round_allocation(a, total, lo, hi)) <= V * (1 + 1e-12)
+
+    total = max(int(np.ceil(exact.sum() - 1e-9)), int(lo.sum()))
+    while total < hi.sum() and not ok(total):
+        total += 1
+    return exact, total
+
+
+def round_allocation(a: np.ndarray, n: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Integer allocation of ``n`` in proportion to ``a`` inside ``[lo, hi]`` (largest remainder)."""
+    return _largest_remainder(_bounded_continuous(a, float(n), lo, hi), n, hi.astype(int))
+
+
 def allocate(
     N_h: Sequence[float] | np.ndarray | pd.Series,
-    n: int,
+    n: int | None = None,
     method: str = "proportional",
     S_h: Sequence[float] | np.ndarray | pd.Series | None = None,
     cost_h: Sequence[float] | np.ndarray | pd.Series | None = None,
@@ -191,8 +292,13 @@ def allocate(
     max_n: int | Sequence[int] | None = None,
     *,
     strata: Sequence[Any] | None = None,
+    budget: float | None = None,
+    target_se: float | None = None,
 ) -> pd.DataFrame:
     """Allocate ``n`` over strata of sizes ``N_h`` (see the module docstring for the formulas).
+
+    Give exactly one of ``n`` (fixed total), ``budget`` (total variable cost, with ``cost_h``) or
+    ``target_se`` (SE wanted for the stratified mean; for a proportion pass ``S_h = sqrt(P(1-P))``).
 
     Returns one row per stratum with ``stratum``, ``N_h``, ``n_h`` (integers summing exactly to ``n``,
     ``lo_h <= n_h <= hi_h <= N_h``), ``n_h_exact`` (the unrounded allocation), ``fraction = n_h / N_h``,
@@ -202,8 +308,15 @@ def allocate(
     """
     if strata is None and isinstance(N_h, pd.Series):
         strata = list(N_h.index)
+    given = [name for name, v in (("n", n), ("budget", budget), ("target_se", target_se)) if v is not None]
+    if len(given) != 1:
+        raise CarepopError(
+            "give exactly one of n, budget or target_se" + (f" (got {', '.join(given)})" if given else ""),
+            code="invalid_input",
+        )
+    if budget is not None and cost_h is None:
+        raise CarepopError("a budget needs per-unit costs c_h", code="missing_cost")
     N, S, c = _check_inputs(N_h, n, method, S_h, cost_h)
-    n = int(n)
     H = N.size
     if power < 0 and method == "power":
         raise CarepopError(f"power must be non-negative, got {power}", code="invalid_power")
@@ -217,6 +330,15 @@ def allocate(
         raise CarepopError(
             "min_n is larger than max_n", code="infeasible_bounds", rows=np.flatnonzero(lo > hi).tolist()
         )
+    a = _weights(N, method, S, c, power)
+    S_used = S if S is not None else np.sqrt(N * 0.25 / np.maximum(N - 1, 1))
+    if n is None:
+        exact, n = _total_for_target(
+            N, S_used**2, np.ones(H) if c is None else c, a, lo, hi, budget, target_se
+        )
+        n_h = round_allocation(a, n, lo, hi)
+        return _allocation_frame(N, n_h, exact, S_used, c, strata, method)
+    n = int(n)
     if lo.sum() > n:
         raise CarepopError(
             f"the minimum per stratum needs {int(lo.sum())} units but n = {n}",
@@ -229,10 +351,21 @@ def allocate(
             code="infeasible_bounds",
             hint="raise max_n or lower n",
         )
-    a = _weights(N, method, S, c, power)
     exact = _bounded_continuous(a, float(n), lo, hi)
     n_h = _largest_remainder(exact, n, hi.astype(int))
-    S_used = S if S is not None else np.sqrt(N * 0.25 / np.maximum(N - 1, 1))
+    return _allocation_frame(N, n_h, exact, S_used, c, strata, method)
+
+
+def _allocation_frame(
+    N: np.ndarray,
+    n_h: np.ndarray,
+    exact: np.ndarray,
+    S_used: np.ndarray,
+    c: np.ndarray | None,
+    strata: Sequence[Any] | None,
+    method: str,
+) -> pd.DataFrame:
+    H = N.size
     prec = expected_precision(N, n_h, S_used)
     df = pd.DataFrame(
         {
@@ -247,8 +380,11 @@ def allocate(
         }
     )
     df.attrs["method"] = method
-    df.attrs["n"] = n
+    df.attrs["n"] = int(n_h.sum())
     df.attrs["se"] = prec.attrs["se"]
+    df.attrs["se_exact"] = float(np.sqrt(_variance(N, S_used**2, exact)))
+    if c is not None:
+        df.attrs["cost"] = float(c @ n_h)
     return df
 
 

@@ -2,10 +2,10 @@
 
 carepop design size --proportion P --moe M [--relative] [--level L] [--population N]
     [--deff D] [--response-rate R] [--format json|table]
-carepop design allocate FRAME --strata COL --size COL --n N [--method ...] [--sd COL] [--cost COL]
-    [--min-n K] [--max-n K] [--out FILE]
-carepop design select FRAME --n N --method srs|systematic|pps_systematic|pps_wor [--size COL]
-    [--strata COL] [--seed N] [--out FILE]
+carepop design allocate FRAME --strata COL --size COL (--n N | --budget C | --target-se E |
+    --target-cv CV --mean M) [--method ...] [--sd COL] [--cost COL] [--min-n K] [--max-n K] [--out FILE]
+carepop design select FRAME (--n N | --allocation FILE) --method srs|systematic|pps_systematic|pps_wor
+    [--size COL] [--strata COL] [--sort COL[,COL]] [--psu COL --per-psu M] [--seed N] [--out FILE]
 """
 
 from __future__ import annotations
@@ -75,38 +75,74 @@ def allocate(
     frame: Annotated[Path, typer.Argument(help="CSV/Parquet with one row per stratum (or per unit).")],
     strata: Annotated[str, typer.Option(help="Stratum column.")],
     size: Annotated[str, typer.Option(help="Population size column (N_h).")],
-    n: Annotated[int, typer.Option(help="Total sample size.")],
+    n: Annotated[int | None, typer.Option(help="Total sample size.")] = None,
     method: Annotated[AllocMethod, typer.Option(help="Allocation method.")] = AllocMethod.proportional,
     sd: Annotated[
         str | None, typer.Option(help="Column of stratum standard deviations (Neyman, optimal).")
     ] = None,
-    cost: Annotated[str | None, typer.Option(help="Column of per-unit costs (optimal).")] = None,
+    cost: Annotated[str | None, typer.Option(help="Column of per-unit costs (optimal, --budget).")] = None,
+    budget: Annotated[
+        float | None, typer.Option(help="Total variable cost instead of --n: the largest sample it buys.")
+    ] = None,
+    target_se: Annotated[
+        float | None, typer.Option(help="SE wanted for the stratified mean, instead of --n.")
+    ] = None,
+    target_cv: Annotated[
+        float | None, typer.Option(help="CV wanted for the stratified mean (with --mean), instead of --n.")
+    ] = None,
+    mean: Annotated[float | None, typer.Option(help="Anticipated population mean, for --target-cv.")] = None,
     min_n: Annotated[int | None, typer.Option(help="Minimum per stratum.")] = None,
     max_n: Annotated[int | None, typer.Option(help="Maximum per stratum.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the allocation (CSV).")] = None,
 ) -> None:
-    """Allocate a sample over strata, with the expected precision per stratum."""
+    """Allocate a sample over strata (a fixed --n, a --budget, or a --target-se / --target-cv),
+    with the expected precision per stratum."""
     from carepop.design.commands_size import allocate_command
 
     try:
-        table = allocate_command(str(frame), strata, size, n, method.value, sd, cost, min_n, max_n)
+        if target_cv is not None:
+            if mean is None or target_se is not None:
+                raise CarepopError(
+                    "--target-cv needs --mean (the anticipated population mean) and no --target-se",
+                    code="bad_option",
+                    hint="e.g. --target-cv 0.05 --mean 11664181",
+                )
+            target_se = target_cv * abs(mean)
+        table = allocate_command(
+            str(frame), strata, size, n, method.value, sd, cost, min_n, max_n, budget, target_se
+        )
     except CarepopError as err:
         _fail(err)
         return
+    summary = f"n = {table.attrs['n']}, expected SE of the mean {table.attrs['se']:.6g}"
+    if "cost" in table.attrs:
+        summary += f", cost {table.attrs['cost']:.6g}"
     if out is None:
         sys.stdout.write(table.to_csv(index=False))
     else:
         _write_frame_atomic(out, table, {})
-        typer.echo(f"wrote the allocation of {n} over {len(table)} strata to {out}", err=True)
+        typer.echo(f"wrote the allocation over {len(table)} strata to {out}", err=True)
+    typer.echo(summary, err=True)
 
 
 @design_app.command()
 def select(
     frame: Annotated[Path, typer.Argument(help="Sampling frame: CSV or Parquet.")],
-    n: Annotated[int, typer.Option(help="Sample size (total; allocated proportionally over --strata).")],
+    n: Annotated[
+        int | None,
+        typer.Option(help="Sample size: total (allocated over --strata), or PSUs with --psu."),
+    ] = None,
     method: Annotated[SelectMethod, typer.Option(help="Selection method.")] = SelectMethod.srs,
     size: Annotated[str | None, typer.Option(help="Size measure column (PPS).")] = None,
     strata: Annotated[str | None, typer.Option(help="Stratum column.")] = None,
+    allocation: Annotated[
+        Path | None, typer.Option(help="Sizes per stratum: the CSV written by `design allocate`.")
+    ] = None,
+    sort: Annotated[
+        str | None, typer.Option(help="Sort by COL[,COL...] before systematic selection.")
+    ] = None,
+    psu: Annotated[str | None, typer.Option(help="Two stages: PSU column (PSUs by PPS).")] = None,
+    per_psu: Annotated[int | None, typer.Option(help="Two stages: units drawn in each PSU.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (reproducible draws).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the sample (CSV, Parquet or .sav).")] = None,
 ) -> None:
@@ -114,8 +150,20 @@ def select(
     design_weight."""
     from carepop.design.commands_select import select_command
 
+    sort_by = [c.strip() for c in sort.split(",") if c.strip()] if sort else None
     try:
-        sample = select_command(str(frame), n, method.value, size, strata, seed, None)
+        sample = select_command(
+            str(frame),
+            n,
+            method.value,
+            size,
+            strata,
+            seed,
+            sort_by=sort_by,
+            allocation=None if allocation is None else str(allocation),
+            psu=psu,
+            per_psu=per_psu,
+        )
     except CarepopError as err:
         _fail(err)
         return

@@ -66,12 +66,14 @@ def allocate_command(
     frame_csv_path: str,
     stratum_col: str,
     size_col: str,
-    n: int,
+    n: int | None,
     method: str,
     sd_col: str | None,
     cost_col: str | None,
     min_n: int | None,
     max_n: int | None,
+    budget: float | None = None,
+    target_se: float | None = None,
 ) -> pd.DataFrame:
     """Allocate ``n`` over the strata of a stratum table (one row per stratum: name, ``N_h``, optional
     ``S_h`` and cost columns). See :func:`carepop.design.allocation.allocate` for the formulas."""
@@ -98,4 +100,6 @@ def allocate_command(
         min_n=min_n,
         max_n=max_n,
         strata=list(strata),
+        budget=budget,
+        target_se=target_se,
     )

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from carepop.design.allocation import round_allocation
 from carepop.errors import CarepopError, DesignError, example_rows
 
 METHODS = ("srs", "systematic", "pps_systematic", "pps_wor")
@@ -189,8 +190,15 @@ def _check_n(n: Any, available: int, label: str) -> int:
     return int(n)
 
 
-def _strata_sizes(labels: pd.Series, n: int | Mapping[Any, int] | pd.Series, strata: str) -> dict[Any, int]:
-    """Sample size per stratum: given, or a total allocated proportionally (largest remainder)."""
+def _strata_sizes(
+    labels: pd.Series,
+    n: int | Mapping[Any, int] | pd.Series,
+    strata: str,
+    x: np.ndarray | None = None,
+) -> dict[Any, int]:
+    """Sample size per stratum: given, or a total allocated proportionally by largest remainder --
+    to the unit counts, or for PPS (``x`` given) to the stratum totals of the size measure, which
+    keeps ``pi_i = n x_i / X`` as in an unstratified PPS sample (never more than a stratum's units)."""
     counts = labels.value_counts(sort=False).sort_index()
     if isinstance(n, (Mapping, pd.Series)):
         given = dict(n.items())
@@ -212,12 +220,10 @@ def _strata_sizes(labels: pd.Series, n: int | Mapping[Any, int] | pd.Series, str
             )
         return {h: _check_n(given[h], int(counts[h]), f"stratum {h!r}") for h in counts.index}
     total = _check_n(n, int(counts.sum()), "the frame")
-    exact = total * counts.to_numpy(dtype=float) / counts.sum()
-    base = np.floor(exact).astype(int)
-    extra = total - int(base.sum())
-    order = np.argsort(-(exact - base), kind="stable")
-    base[order[:extra]] += 1
-    return dict(zip(counts.index, base.tolist(), strict=True))
+    units = counts.to_numpy(dtype=float)
+    share = units if x is None else pd.Series(x, index=labels.index).groupby(labels).sum().to_numpy()
+    sizes = round_allocation(share, total, np.zeros_like(units), units)
+    return dict(zip(counts.index, sizes.tolist(), strict=True))
 
 
 # --------------------------------------------------------------------------- public API
@@ -236,7 +242,8 @@ def select(
     ----------
     frame : the sampling frame, one row per unit.
     n : total sample size, or (with ``strata``) a dict/Series of sizes per stratum. A total with
-        ``strata`` is allocated proportionally to stratum counts by largest-remainder rounding.
+        ``strata`` is allocated proportionally by largest-remainder rounding: to stratum unit counts,
+        or for PPS methods to the stratum totals of ``size``.
     method : ``srs``, ``systematic``, ``pps_systematic`` or ``pps_wor`` (Brewer 1975); see the module
         docstring for each method and its reference.
     size : measure-of-size column (required for PPS methods).
@@ -282,7 +289,7 @@ def select(
                 column=strata,
                 rows=example_rows(work.index, labels.isna().to_numpy()),
             )
-        sizes = _strata_sizes(labels, n, strata)
+        sizes = _strata_sizes(labels, n, strata, x)
         codes, uniques = pd.factorize(labels, sort=True)
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
