@@ -356,9 +356,13 @@ class Survey:
         """Taylor pair indexes for a set of domains, built once (None for replicate designs)."""
         if self._taylor is None:
             return None
-        if dom.columns not in self._pairs_cache:
-            self._pairs_cache[dom.columns] = design_pairs(self._taylor, dom.code, dom.n)
-        return self._pairs_cache[dom.columns]
+        # a calibrated design needs every (group, domain) cell (calibration spreads each domain
+        # over all units); the cache is shared with the uncalibrated survey it came from
+        all_cells = self._calibration is not None
+        key = (dom.columns, all_cells)
+        if key not in self._pairs_cache:
+            self._pairs_cache[key] = design_pairs(self._taylor, dom.code, dom.n, all_cells=all_cells)
+        return self._pairs_cache[key]
 
     def _counts(self, dom: Domains, code: np.ndarray, any_missing: bool) -> tuple[np.ndarray, np.ndarray]:
         """Rows per domain and the domain's design df; cached when no row is left out."""

@@ -112,7 +112,8 @@ def ratio_estimate(
                 logit_var = replicate_variance(rep, _logit(thetas), _logit(est))
     else:
         assert taylor is not None
-        pairs = pairs if pairs is not None else design_pairs(taylor, code, n_domains)
+        if pairs is None:
+            pairs = design_pairs(taylor, code, n_domains, all_cells=calibration is not None)
         est, var = _taylor(taylor, pairs, we, code, n_domains, y, x, levels, total, calibration)
         if want_logit:
             with np.errstate(divide="ignore", invalid="ignore"):

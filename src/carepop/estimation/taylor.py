@@ -38,6 +38,11 @@ from carepop.estimation.stages import Stage, TaylorDesign
 
 #: up to this many (unit x domain) cells, pairs are all cells (no hashing needed)
 DENSE_CELLS = 4_000_000
+# calibrated variance: the (units x domains) residual totals are formed this many values at a time
+DIRECT_CHUNK = 4_000_000
+# ... and the decomposition through per-group cross-products (groups x q x q) is used only when
+# it is cheaper (groups * q < units) and its cross-products fit in this many values
+DECOMPOSE_MAX = 32_000_000
 CERTAINTY_TOL = 1e-7
 
 
@@ -67,8 +72,13 @@ class PairIndex:
         return per_cell[:, self.pair_cell]
 
 
-def pair_index(stage: Stage, unit: np.ndarray, code: np.ndarray, n_domains: int) -> PairIndex:
-    """Index the (unit, domain) pairs of a stage for domain codes ``code`` (-1: no domain)."""
+def pair_index(
+    stage: Stage, unit: np.ndarray, code: np.ndarray, n_domains: int, all_cells: bool = False
+) -> PairIndex:
+    """Index the (unit, domain) pairs of a stage for domain codes ``code`` (-1: no domain).
+
+    Cells are every (group, domain) when there are not too many, or with ``all_cells`` (calibrated
+    designs, whose residuals reach every cell); otherwise only the cells that have pairs."""
     D = n_domains
     g = np.where(code >= 0, code, 0)
     U = stage.n_total_units
@@ -97,7 +107,7 @@ def pair_index(stage: Stage, unit: np.ndarray, code: np.ndarray, n_domains: int)
         pair_domain = uniq % D
     pair_group = stage.unit_group[pair_unit]
     cell_key = pair_group * D + pair_domain
-    if stage.n_groups * D <= DENSE_CELLS:
+    if all_cells or stage.n_groups * D <= DENSE_CELLS:
         pair_cell = cell_key
         n_cells = stage.n_groups * D
         cell_group = np.repeat(np.arange(stage.n_groups), D)
@@ -171,20 +181,18 @@ def stage_variance(
     D = n_domains
     C = pairs.cell_group.shape[0]
     n = stage.n_units[pairs.cell_group].astype(float)
-    if cal is not None and pairs.n_pairs == stage.n_total_units * D:
-        # every (unit, domain) pair is indexed: form the residual totals directly, as R does
-        M, G = cal[0], cal[3]
-        T = T - np.einsum("qu,kqd->kud", M, G).reshape(T.shape[0], -1)
-        cal = None
-    S1 = pairs.cell_totals(T)
-    mean = S1 / n
-    dev = T - pairs.spread(mean)
-    np.multiply(dev, dev, out=dev)
-    SS = pairs.cell_totals(dev)
-    # units of the group with no row in the domain are zeros: each adds mean^2
-    SS += (n - pairs.pairs_in_cell) * mean**2
-    if cal is not None:
-        S1, SS = _calibrated_sums(stage, pairs, T, S1, SS, *cal)
+    if cal is not None and _direct_is_cheaper(stage, pairs, cal[0].shape[0], D):
+        S1, SS = _calibrated_direct(stage, pairs, T, cal[0], cal[3], D)
+    else:
+        S1 = pairs.cell_totals(T)
+        mean = S1 / n
+        dev = T - pairs.spread(mean)
+        np.multiply(dev, dev, out=dev)
+        SS = pairs.cell_totals(dev)
+        # units of the group with no row in the domain are zeros: each adds mean^2
+        SS += (n - pairs.pairs_in_cell) * mean**2
+        if cal is not None:
+            S1, SS = _calibrated_sums(stage, pairs, T, S1, SS, *cal)
 
     f = stage.f[pairs.cell_group]
     v = np.where(n > 1, f * n / np.maximum(n - 1, 1) * SS, 0.0)
@@ -205,6 +213,52 @@ def stage_variance(
             scale = np.where(n_present > 0, n_present / n_ok, 1.0)
         out = out * scale
     return out
+
+
+def _direct_is_cheaper(stage: Stage, pairs: PairIndex, q: int, D: int) -> bool:
+    """Form the calibration residuals of every (unit, domain) directly (``U q D`` operations, in
+    chunks), or go through the per-group cross-products of the unit totals (``groups q^2 D``
+    operations and ``groups q^2`` values)? Directly, unless the groups are few and the
+    calibration small compared with the units (e.g. 1M people in 150 strata raked to 20 cells)."""
+    U, n_groups = stage.n_total_units, stage.n_groups
+    if pairs.n_pairs == U * D:
+        return True  # every pair is indexed already
+    return n_groups * q >= U or n_groups * q * q > DECOMPOSE_MAX
+
+
+def _calibrated_direct(
+    stage: Stage, pairs: PairIndex, T: np.ndarray, M: np.ndarray, G: np.ndarray, D: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Group-domain sums and centred sums of squares (k, groups * D) of the residual totals
+    ``T_ud - M_u . G_d`` of every unit u and domain d (a unit outside the domain has ``T_ud = 0``
+    and residual ``-M_u . G_d``: calibration spreads every domain over all units, as in R).
+
+    Domains are taken ``DIRECT_CHUNK / U`` at a time, so memory stays at a few tens of MB while
+    the work is one matrix product ``M' G`` (U x q by q x D) per estimate."""
+    n_groups = stage.n_groups
+    if pairs.cell_group.shape[0] != n_groups * D:
+        raise ValueError("calibrated variance needs every (group, domain) cell")
+    U = stage.n_total_units
+    k = T.shape[0]
+    starts = stage.group_start
+    n_g = stage.n_units.astype(float)[:, None]
+    by_domain = np.argsort(pairs.pair_domain, kind="stable")
+    bounds = np.searchsorted(pairs.pair_domain[by_domain], np.arange(D + 1))
+    step = max(1, min(D, DIRECT_CHUNK // max(U, 1)))
+    S1 = np.empty((k, n_groups, D))
+    SS = np.empty((k, n_groups, D))
+    for a in range(k):
+        for d0 in range(0, D, step):  # blocks of domains, not single domains
+            d1 = min(D, d0 + step)
+            R = -(M.T @ G[a][:, d0:d1])  # (U, d1 - d0)
+            idx = by_domain[bounds[d0] : bounds[d1]]
+            R[pairs.pair_unit[idx], pairs.pair_domain[idx] - d0] += T[a, idx]  # pairs are unique
+            s1 = np.add.reduceat(R, starts, axis=0)  # units of a group are contiguous
+            R -= (s1 / n_g)[stage.unit_group]
+            np.multiply(R, R, out=R)
+            S1[a, :, d0:d1] = s1
+            SS[a, :, d0:d1] = np.add.reduceat(R, starts, axis=0)
+    return S1.reshape(k, -1), SS.reshape(k, -1)
 
 
 def _calibrated_sums(stage, pairs, T, S1, SS, M, Mbar, cross_products, G):
@@ -258,12 +312,15 @@ class DesignPairs:
         return cell_sums(self.up, T, self.p1.n_pairs)
 
 
-def design_pairs(design: TaylorDesign, code: np.ndarray, n_domains: int) -> DesignPairs:
-    """Index the (unit, domain) pairs of every stage that enters the variance."""
-    p1 = pair_index(design.stage1, design.stage1.unit, code, n_domains)
+def design_pairs(
+    design: TaylorDesign, code: np.ndarray, n_domains: int, all_cells: bool = False
+) -> DesignPairs:
+    """Index the (unit, domain) pairs of every stage that enters the variance (``all_cells``:
+    every (group, domain) cell, as calibrated designs need)."""
+    p1 = pair_index(design.stage1, design.stage1.unit, code, n_domains, all_cells)
     if design.stage2 is None or design.stage1.sampling_fraction is None:
         return DesignPairs(p1, None, None)
-    p2 = pair_index(design.stage2, design.stage2.unit, code, n_domains)
+    p2 = pair_index(design.stage2, design.stage2.unit, code, n_domains, all_cells)
     rep_row = np.full(p2.n_pairs, -1, dtype=np.int64)
     rep_row[p2.row_pair] = np.arange(code.shape[0])
     # pairs with no row (dense indexing) hold zeros: where they are added does not matter
