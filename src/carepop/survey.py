@@ -462,12 +462,12 @@ class Survey:
 
     def _assemble(self, kind, vname, level_names, dom, lin, n, df, ci, level):
         est, deff = lin.est, lin.deff
-        se = np.sqrt(lin.var)
+        se = np.sqrt(np.maximum(lin.var, 0.0))  # a zero variance can come out as -1e-20
         # R's svyciprop(method="beta") uses nrow(design): the domain's rows, except that a
         # calibrated design keeps every row in a domain analysis (weights set to zero)
         rows = np.full_like(n, self.n_rows) if self._calibration is not None else n
         nrows = np.broadcast_to(rows[:, None], est.shape)
-        se_logit = None if lin.logit_var is None else np.sqrt(lin.logit_var)
+        se_logit = None if lin.logit_var is None else np.sqrt(np.maximum(lin.logit_var, 0.0))
         lo, hi = ci_mod.interval(ci, est, se, level, df[:, None], n_rows=nrows, se_logit=se_logit)
         if deff is None:
             deff = np.full(est.shape, np.nan)
