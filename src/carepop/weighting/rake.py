@@ -137,8 +137,25 @@ def rake_step(codes: list[np.ndarray], n_levels: list[int], psw: list[np.ndarray
     L = int(edges[-1])
     K = np.zeros((L, L))
     eye = np.eye(L)
+    sls = [slice(edges[m], edges[m + 1]) for m in range(len(codes))]
+    # within a margin a row has one level, so Q's diagonal blocks are diagonal: Q[sl] @ K is the
+    # diagonal times K[sl] plus small cross-tabulations of other margins (not an L^3 product)
+    own = [np.diag(Q[sl, sl]).copy() for sl in sls]
+    for sl, d in zip(sls, own, strict=True):
+        assert np.array_equal(Q[sl, sl], np.diag(d)), "a row in two levels of one margin"
+    cross = {
+        (m, m2): np.ascontiguousarray(Q[a, b])
+        for m, a in enumerate(sls)
+        for m2, b in enumerate(sls)
+        if m != m2
+    }
     for _ in range(R_SWEEPS):
-        for m in range(len(codes)):
-            sl = slice(edges[m], edges[m + 1])
-            K[sl] = K[sl] + (eye[sl] - Q[sl] @ K) / counts[sl, None]
+        for m, sl in enumerate(sls):
+            acc = own[m][:, None] * K[sl]
+            for m2, sl2 in enumerate(sls):
+                if m2 != m:
+                    acc += cross[m, m2] @ K[sl2]
+            np.subtract(eye[sl], acc, out=acc)
+            acc /= counts[sl, None]
+            K[sl] += acc
     return CalStep("rake", None, None, K, blocks=blocks)
