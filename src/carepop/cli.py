@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from carepop.cli_common import EXIT_INPUT
+from carepop.cli_common import EXIT_INPUT, check_frame_suffix
 from carepop.cli_common import fail as _fail
 from carepop.cli_common import write_frame_atomic as _write_frame_atomic
 from carepop.cli_common import write_text_atomic as _write_atomic
@@ -415,12 +415,7 @@ def weight(
     from carepop.weighting.pipeline import apply_weighting
 
     try:
-        if out.suffix.lower() not in (".csv", ".parquet", ".sav"):
-            raise CarepopError(
-                f"Cannot write {out.suffix or 'that'} files.",
-                code="unknown_format",
-                hint="use --out FILE.csv, FILE.parquet or FILE.sav",
-            )
+        check_frame_suffix(out)
         df = read_data(data)
         survey = _survey(
             df,

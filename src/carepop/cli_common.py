@@ -57,6 +57,19 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_atomic_with(path, _write)
 
 
+FRAME_SUFFIXES = (".csv", ".parquet", ".sav")
+
+
+def check_frame_suffix(path: Path) -> None:
+    """Fail before any work if ``path`` is not a data file carepop writes (CSV, Parquet, SPSS)."""
+    if Path(path).suffix.lower() not in FRAME_SUFFIXES:
+        raise CarepopError(
+            f"Cannot write {Path(path).suffix or 'that'} files.",
+            code="unknown_format",
+            hint="use --out FILE.csv, FILE.parquet or FILE.sav",
+        )
+
+
 def write_frame_atomic(path: Path, frame, value_labels=None) -> None:
     """Write a data frame as CSV, Parquet or SPSS (by suffix) atomically."""
     suffix = Path(path).suffix.lower()

@@ -22,7 +22,13 @@ from typing import Annotated
 
 import typer
 
-from carepop.cli_common import fail, write_atomic_with, write_frame_atomic, write_text_atomic
+from carepop.cli_common import (
+    check_frame_suffix,
+    fail,
+    write_atomic_with,
+    write_frame_atomic,
+    write_text_atomic,
+)
 from carepop.errors import CarepopError
 
 questionnaire_app = typer.Typer(
@@ -220,12 +226,7 @@ def derive(
     from carepop.questionnaires.derive import derive as run_derive
 
     try:
-        if out.suffix.lower() not in (".csv", ".parquet", ".sav"):
-            raise CarepopError(
-                f"Cannot write {out.suffix or 'that'} files.",
-                code="unknown_format",
-                hint="use --out FILE.csv, FILE.parquet or FILE.sav",
-            )
+        check_frame_suffix(out)
         data = read_data(responses)
         derived = run_derive(data, questionnaire, check=check, allow_columns=allow_column or ())
     except CarepopError as err:
