@@ -1,0 +1,227 @@
+"""Open a CLD event file (CSV or Parquet) for the engines, failing early on the wrong columns.
+
+Both engines read Parquet: a CSV file is streamed into a temporary Parquet file (every column as
+text, empty cells and ``NULL``/``NA`` as missing) that lives as long as the ``with`` block. The
+column kinds of the file (text, integer, float, date, timestamp) decide how the SQL types each
+field, so the same file gives the same typed values in DuckDB and in Spark.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from carepop.errors import CarepopError
+from carepop.sources.cld import schema
+
+__all__ = ["EventFile", "open_events"]
+
+CSV_SUFFIXES = (".csv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class EventFile:
+    """An event file ready for an engine: ``path`` is a Parquet file; ``kinds`` maps each CLD
+    field to the kind of its column (``string``, ``int``, ``float``, ``date``, ``timestamp``,
+    ``null``); ``rows`` is the number of data rows."""
+
+    source: Path
+    path: Path
+    kinds: dict[str, str]
+    rows: int
+
+
+@contextmanager
+def open_events(path: str | Path, *, spark_safe: bool = False) -> Iterator[EventFile]:
+    """Check ``path`` is a CSV or Parquet file with every CLD field and yield an :class:`EventFile`.
+
+    ``spark_safe`` rewrites a Parquet file whose CLD date columns are nanosecond timestamps (what
+    pandas writes), which Spark cannot read, into a temporary file with microsecond timestamps.
+
+    Raises :class:`CarepopError` (``file_not_found``, ``unknown_format``, ``unreadable``,
+    ``missing_columns``, ``bad_type``) without writing anything the caller can see.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise CarepopError(
+            f"No events file at {source}.",
+            code="file_not_found",
+            hint="give the path of a CSV or Parquet file",
+        )
+    suffix = source.suffix.lower()
+    if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
+        raise CarepopError(
+            f"Cannot read {suffix or 'that kind of'} files as CLD events.",
+            code="unknown_format",
+            hint="give a .csv or .parquet file",
+        )
+    with tempfile.TemporaryDirectory(prefix="carepop-cld-") as tmp:
+        if suffix in CSV_SUFFIXES:
+            header, delimiter = _csv_header(source)
+            _check_columns(header, source)
+            target = Path(tmp) / "events.parquet"
+            rows = _csv_to_parquet(source, target, header, delimiter)
+            kinds = {name: "string" for name in schema.REQUIRED}
+            yield EventFile(source, target, kinds, rows)
+            return
+        try:
+            meta = pq.read_metadata(source)
+            arrow_schema = meta.schema.to_arrow_schema()
+        except (OSError, pa.ArrowException) as err:
+            raise CarepopError(
+                f"{source.name} cannot be read as Parquet: {err}",
+                code="unreadable",
+                hint="check the file is a complete Parquet file",
+            ) from None
+        _check_columns(list(arrow_schema.names), source)
+        kinds = {name: _kind(arrow_schema.field(name).type) for name in schema.REQUIRED}
+        _check_kinds(kinds, arrow_schema)
+        target = source
+        if spark_safe and any(
+            pa.types.is_timestamp(arrow_schema.field(n).type) and arrow_schema.field(n).type.unit == "ns"
+            for n in schema.DATE_FIELDS
+        ):
+            target = Path(tmp) / "events.parquet"
+            _rewrite_ns(source, target, arrow_schema)
+        yield EventFile(source, target, kinds, meta.num_rows)
+
+
+def _csv_header(source: Path) -> tuple[list[str], str]:
+    """The header's field names and the delimiter (the commonest of , tab ; | in it)."""
+    try:
+        with open(source, encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except (OSError, UnicodeDecodeError) as err:
+        raise CarepopError(
+            f"{source.name} cannot be read as text: {err}",
+            code="unreadable",
+            hint="save the file as UTF-8 CSV",
+        ) from None
+    if not first.strip():
+        raise CarepopError(
+            f"{source.name} is empty.", code="unreadable", hint="the first line must name the CLD fields"
+        )
+    first = first.rstrip("\r\n")
+    delimiter = max(",\t;|", key=first.count)
+    return next(csv.reader([first], delimiter=delimiter)), delimiter
+
+
+def _check_columns(names: list[str], source: Path) -> None:
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise CarepopError(
+            f"{source.name} has more than one column called {', '.join(map(repr, dupes))}.",
+            code="duplicate_columns",
+            column=dupes[0],
+            hint="keep one column per CLD field",
+        )
+    missing = [n for n in schema.REQUIRED if n not in names]
+    if not missing:
+        return
+    extra = [n for n in names if n not in schema.REQUIRED]
+    close = []
+    for name in missing:
+        guess = difflib.get_close_matches(name, extra, n=1, cutoff=0.6) or [
+            e for e in extra if e.lower() == name.lower()
+        ]
+        if guess:
+            close.append(f"{guess[0]!r} -> {name!r}")
+    hint = "rename " + ", ".join(close) if close else "the file needs every field of the CLD specification"
+    raise CarepopError(
+        f"{source.name} is not a CLD event file: {len(missing)} required field(s) missing: "
+        + ", ".join(missing),
+        code="missing_columns",
+        column=missing[0],
+        hint=hint,
+    )
+
+
+def _kind(t: pa.DataType) -> str:
+    if pa.types.is_dictionary(t):
+        return _kind(t.value_type)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or getattr(pa.types, "is_string_view", bool)(t):
+        return "string"
+    if pa.types.is_integer(t):
+        return "int"
+    if pa.types.is_floating(t):
+        return "float"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_timestamp(t):
+        return "timestamp"
+    if pa.types.is_null(t):
+        return "null"
+    return "other"
+
+
+def _check_kinds(kinds: dict[str, str], arrow_schema: pa.Schema) -> None:
+    allowed = {
+        "date": ("date", "timestamp", "string", "null"),
+        "int": ("int", "float", "string", "null"),
+    }
+    for f in schema.FIELDS:
+        ok = allowed.get(f.kind, ("string", "int", "float", "null"))
+        if kinds[f.name] not in ok:
+            raise CarepopError(
+                f"Column {f.name} has type {arrow_schema.field(f.name).type}, which cannot hold "
+                f"{'dates' if f.kind == 'date' else 'whole numbers' if f.kind == 'int' else 'codes'}.",
+                code="bad_type",
+                column=f.name,
+                hint="write it as text (YYYY-MM-DD for dates) or as the matching Parquet type",
+            )
+
+
+def _csv_to_parquet(source: Path, target: Path, header: list[str], delimiter: str) -> int:
+    """Stream ``source`` into ``target`` with every column as text; return the number of rows."""
+    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in header}, strings_can_be_null=True)
+    rows = 0
+    writer = None
+    try:
+        reader = pacsv.open_csv(
+            source,
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=convert,
+        )
+        for batch in reader:
+            if writer is None:
+                writer = pq.ParquetWriter(target, batch.schema)
+            writer.write_batch(batch)
+            rows += batch.num_rows
+        if writer is None:
+            empty = pa.schema([(n, pa.string()) for n in header])
+            writer = pq.ParquetWriter(target, empty)
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as err:
+        raise CarepopError(
+            f"{source.name} cannot be read as CSV: {err}",
+            code="unreadable",
+            hint="every line needs the same number of comma-separated fields as the header",
+        ) from None
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
+def _rewrite_ns(source: Path, target: Path, arrow_schema: pa.Schema) -> None:
+    fields = [
+        pa.field(f.name, pa.timestamp("us"), f.nullable)
+        if pa.types.is_timestamp(f.type) and f.type.unit == "ns"
+        else f
+        for f in arrow_schema
+    ]
+    new_schema = pa.schema(fields)
+    pf = pq.ParquetFile(source)
+    with pq.ParquetWriter(target, new_schema) as writer:
+        for batch in pf.iter_batches():
+            writer.write_table(pa.Table.from_batches([batch]).cast(new_schema, safe=False))

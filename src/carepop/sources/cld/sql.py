@@ -1,0 +1,344 @@
+"""SQL shared by the CLD quality report and the pipeline, written once for DuckDB and Spark SQL.
+
+Every step is plain SQL that both engines run unchanged: CTE-free ``SELECT`` statements over named
+views, ``CASE``, ``TRY_CAST``, ``EXTRACT``, window functions, ``COUNT(DISTINCT ...)`` and
+``MAX_BY``. The one function the two dialects spell differently (a regular-expression match) is
+written as ``cld_regexp_match(value, pattern)`` and replaced by the engine (:data:`DIALECTS`).
+
+The engine registers the input file as the view ``cld_raw`` with a 1-based row number
+``__cld_row`` (data rows as a spreadsheet user counts them, header excluded). The steps here build:
+
+``cld_str``     trimmed text (empty -> NULL) and the input's own typed values
+``cld_typed``   parsed dates and birth year/month (with flags for values that do not parse) and
+                the codes as text (``raw_<field>``)
+``cld_events``  de-duplicated events: one row per group of identical records (every field as
+                read, except the reporting-period dates), keeping the first row number, the
+                last one and the number of copies, with each code recoded to its position in
+                the code list (``c_<field>``, SMALLINT: -1 when not in the list; see
+                :func:`recode` and :func:`status`)
+``cld_links``   council person identifier -> traced NHS number, where the council links them
+``cld_keyed``   events with the person key: "N" + the traced NHS number, else "N" + the NHS
+                number another record of the same council identifier carries, else "L" + the
+                council identifier
+``cld_persons`` one row per council x person: latest known birth year/month and gender, earliest
+                date of death, start of the last service, number of events other than requests
+``cld_enriched`` events with the person's age band and sex
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from carepop.sources.cld import schema
+
+#: the only dialect-specific function: full regular-expression match (patterns are anchored)
+DIALECTS: dict[str, dict[str, str]] = {
+    "duckdb": {"cld_regexp_match": "regexp_matches"},
+    "spark": {"cld_regexp_match": "regexp_like"},
+}
+
+ROW = "__cld_row"
+UNKNOWN_AGE_CODE = len(schema.AGE_BANDS)
+SEX_UNKNOWN_CODE = schema.SEXES.index("Unknown")
+_ISO = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T].*)?$"
+_UK = "^[0-9]{2}/[0-9]{2}/[0-9]{4}$"
+_WHOLE = "^[+-]?[0-9]{1,9}([.]0*)?$"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named SQL step. ``materialize`` asks the engine to compute it once (a temp table in
+    DuckDB, a persisted frame in Spark) because later steps read it more than once."""
+
+    name: str
+    sql: str
+    materialize: bool = False
+
+
+def dialect(sql: str, engine: str) -> str:
+    """``sql`` with the dialect-specific function names of ``engine``."""
+    for generic, native in DIALECTS[engine].items():
+        sql = sql.replace(generic + "(", native + "(")
+    return sql
+
+
+def lit(value: str) -> str:
+    """A SQL string literal both engines read the same way (no quotes or backslashes inside)."""
+    if "'" in value or "\\" in value:
+        raise ValueError(f"cannot write {value!r} as a portable SQL literal")
+    return f"'{value}'"
+
+
+def in_list(values: Iterable[str]) -> str:
+    return "(" + ", ".join(lit(v) for v in values) + ")"
+
+
+def code(field: str, value: str) -> int:
+    """Position of ``value`` in the code list of ``field`` (what ``c_<field>`` holds)."""
+    return schema.CODE_LISTS[field].index(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# typing and recoding
+
+
+def _text(col: str, kind: str) -> str:
+    if kind == "null":
+        return "CAST(NULL AS STRING)"
+    if kind == "string":
+        return f"NULLIF(TRIM({col}), '')"
+    return f"NULLIF(TRIM(CAST({col} AS STRING)), '')"
+
+
+def str_step(kinds: Mapping[str, str]) -> Step:
+    """``cld_str``: text fields trimmed (empty -> NULL); dates and numbers kept typed if typed."""
+    cols = [f"{ROW} AS _row"]
+    for f in schema.FIELDS:
+        kind = kinds[f.name]
+        if f.kind in ("la", "id", "code"):
+            cols.append(f"{_text(f.name, kind)} AS s_{f.name}")
+        elif f.kind == "date":
+            if kind == "date":
+                cols.append(f"{f.name} AS v_{f.name}")
+            elif kind == "timestamp":
+                cols.append(f"CAST({f.name} AS DATE) AS v_{f.name}")
+            else:
+                cols.append(f"{_text(f.name, kind)} AS s_{f.name}")
+        else:  # int
+            if kind == "int":
+                cols.append(f"CAST({f.name} AS BIGINT) AS v_{f.name}")
+            elif kind == "float":
+                cols.append(f"{f.name} AS f_{f.name}")
+            else:
+                cols.append(f"{_text(f.name, kind)} AS s_{f.name}")
+    return Step("cld_str", "SELECT " + ",\n  ".join(cols) + "\nFROM cld_raw")
+
+
+def _date_cols(name: str, kind: str) -> list[str]:
+    if kind in ("date", "timestamp"):
+        return [f"v_{name} AS d_{name}", f"FALSE AS bad_{name}", f"CAST(NULL AS STRING) AS s_{name}"]
+    s = f"s_{name}"
+    parsed = (
+        f"CASE WHEN cld_regexp_match({s}, '{_ISO}') THEN TRY_CAST(SUBSTR({s}, 1, 10) AS DATE) "
+        f"WHEN cld_regexp_match({s}, '{_UK}') THEN "
+        f"TRY_CAST(SUBSTR({s}, 7, 4) || '-' || SUBSTR({s}, 4, 2) || '-' || SUBSTR({s}, 1, 2) AS DATE) END"
+    )
+    return [
+        f"{parsed} AS d_{name}",
+        f"({s} IS NOT NULL AND ({parsed}) IS NULL) AS bad_{name}",
+        f"{s} AS s_{name}",
+    ]
+
+
+def _int_cols(name: str, kind: str) -> list[str]:
+    if kind == "int":
+        return [f"v_{name} AS i_{name}", f"FALSE AS bad_{name}", f"CAST(v_{name} AS STRING) AS s_{name}"]
+    if kind == "float":
+        f = f"f_{name}"
+        val = f"CASE WHEN {f} = FLOOR({f}) AND ABS({f}) < 1000000000 THEN CAST({f} AS BIGINT) END"
+        return [
+            f"{val} AS i_{name}",
+            f"({f} IS NOT NULL AND ({val}) IS NULL) AS bad_{name}",
+            f"CAST({f} AS STRING) AS s_{name}",
+        ]
+    s = f"s_{name}"
+    val = f"CASE WHEN cld_regexp_match({s}, '{_WHOLE}') THEN CAST(CAST({s} AS DOUBLE) AS BIGINT) END"
+    return [f"{val} AS i_{name}", f"({s} IS NOT NULL AND ({val}) IS NULL) AS bad_{name}", f"{s} AS s_{name}"]
+
+
+def _recode(field: str, src: str | None = None) -> tuple[str, str]:
+    """(code expression, status expression) for one code field, from the trimmed text ``src``
+    (default ``s_<field>``). Codes are SMALLINT: the position in the list, -1 when not in it."""
+    s = src or f"s_{field}"
+    current = schema.CODE_LISTS[field]
+    retired = schema.RETIRED.get(field, {})
+    exact = [f"WHEN {lit(v)} THEN {i}" for i, v in enumerate(current)]
+    exact += [f"WHEN {lit(old)} THEN {current.index(new)}" for old, new in retired.items()]
+    upper: dict[str, int] = {}
+    for i, v in enumerate(current):
+        upper.setdefault(v.upper(), i)
+    for old, new in retired.items():
+        upper.setdefault(old.upper(), current.index(new))
+    loose = [f"WHEN {lit(v)} THEN {i}" for v, i in upper.items()]
+    code_expr = (
+        f"CAST(CASE WHEN {s} IS NULL THEN NULL ELSE CASE {s} {' '.join(exact)} "
+        f"ELSE CASE UPPER({s}) {' '.join(loose)} ELSE -1 END END END AS SMALLINT)"
+    )
+    st_exact = [f"WHEN {lit(v)} THEN 0" for v in current] + [f"WHEN {lit(o)} THEN 1" for o in retired]
+    st_upper: dict[str, int] = {}
+    for v in current:
+        st_upper.setdefault(v.upper(), 2)
+    for old in retired:
+        st_upper.setdefault(old.upper(), 1)
+    st_loose = [f"WHEN {lit(v)} THEN {k}" for v, k in st_upper.items()]
+    status_expr = (
+        f"CAST(CASE WHEN {s} IS NULL THEN NULL ELSE CASE {s} {' '.join(st_exact)} "
+        f"ELSE CASE UPPER({s}) {' '.join(st_loose)} ELSE 3 END END END AS SMALLINT)"
+    )
+    return code_expr, status_expr
+
+
+def typed_step(kinds: Mapping[str, str]) -> Step:
+    """``cld_typed`` from ``cld_str`` (see the module docstring)."""
+    cols = ["_row", "s_LA_Code AS la_code"]
+    cols += [
+        "s_Der_NHS_Number_Traced_Pseudo AS nhs",
+        "s_Der_LA_Person_Unique_Identifier_Pseudo AS la_pid",
+    ]
+    for name in schema.DATE_FIELDS:
+        cols += _date_cols(name, kinds[name])
+    for name in schema.INT_FIELDS:
+        cols += _int_cols(name, kinds[name])
+    cols += [f"s_{name} AS raw_{name}" for name in schema.CODE_FIELDS]
+    return Step("cld_typed", "SELECT " + ",\n  ".join(cols) + "\nFROM cld_str")
+
+
+def recode(field: str, src: str) -> str:
+    """SQL for the code of ``field`` (SMALLINT position in the list, -1 outside it, NULL when
+    missing) from the trimmed text ``src``."""
+    return _recode(field, src)[0]
+
+
+def status(field: str, src: str) -> str:
+    """SQL for the status of the text ``src`` of ``field``: 0 current, 1 retired, 2 another
+    letter case, 3 outside the list, NULL when missing."""
+    return _recode(field, src)[1]
+
+
+def base_steps(kinds: Mapping[str, str]) -> list[Step]:
+    """``cld_str`` and ``cld_typed``: the input as typed records (one per input row)."""
+    return [str_step(kinds), typed_step(kinds)]
+
+
+# ---------------------------------------------------------------------------------------------
+# de-duplication and persons
+
+_START = "d_Event_Start_Date"
+_END = "d_Event_End_Date"
+_DOD = "d_Date_of_Death"
+
+
+def _birth_ym(prefix: str = "") -> str:
+    lo, hi = schema.BIRTH_YEAR_RANGE
+    y, m = f"{prefix}i_Der_Birth_Year", f"{prefix}i_Der_Birth_Month"
+    return f"CASE WHEN {y} BETWEEN {lo} AND {hi} AND {m} BETWEEN 1 AND 12 THEN {y} * 12 + {m} - 1 END"
+
+
+def councils_table() -> str:
+    """The 153 council codes as an inline table ``(code)`` both engines read."""
+    return "(VALUES " + ", ".join(f"({lit(c)})" for c in schema.councils()) + ") AS councils(code)"
+
+
+def dedup_step() -> Step:
+    """``cld_events``: one row per group of identical records, with each code recoded.
+
+    Records are identical when every field is equal after trimming spaces and reading dates and
+    numbers, leaving out the reporting-period dates, so the same event sent in two submissions is
+    counted once (the same event re-coded in another spelling is not an exact duplicate and
+    stays).
+    """
+    keys = ["la_code", "nhs", "la_pid", "i_Der_Birth_Year", "i_Der_Birth_Month", _START, _END, _DOD]
+    keys += [f"raw_{name}" for name in schema.CODE_FIELDS]
+    codes = [f"{recode(name, f'raw_{name}')} AS c_{name}" for name in schema.CODE_FIELDS]
+    sql = (
+        "SELECT _row, last_row, copies, la_code, nhs, la_pid, i_Der_Birth_Year, i_Der_Birth_Month,\n"
+        f"  {_START}, {_END}, {_DOD},\n  "
+        + ",\n  ".join(codes)
+        + "\nFROM (SELECT MIN(_row) AS _row, MAX(_row) AS last_row, COUNT(*) AS copies, "
+        + ", ".join(keys)
+        + "\n  FROM cld_typed GROUP BY "
+        + ", ".join(keys)
+        + ") g"
+    )
+    return Step("cld_events", sql, materialize=True)
+
+
+def person_steps() -> list[Step]:
+    """``cld_links``, ``cld_keyed`` and ``cld_persons`` (see the module docstring)."""
+    links = Step(
+        "cld_links",
+        "SELECT e.la_code, e.la_pid, MIN(e.nhs) AS linked_nhs\n"
+        "FROM cld_events e JOIN (SELECT DISTINCT la_code, la_pid FROM cld_events\n"
+        "  WHERE nhs IS NULL AND la_pid IS NOT NULL) u ON e.la_code = u.la_code AND e.la_pid = u.la_pid\n"
+        "WHERE e.nhs IS NOT NULL GROUP BY e.la_code, e.la_pid",
+        materialize=True,
+    )
+    # a total order on a person's events: start date (missing first), then row number
+    ymd = (
+        f"COALESCE(CAST(EXTRACT(YEAR FROM e.{_START}) AS BIGINT) * 10000 "
+        f"+ EXTRACT(MONTH FROM e.{_START}) * 100 + EXTRACT(DAY FROM e.{_START}), 0)"
+    )
+    extra = (
+        f"  {ymd} * 100000000000 + e._row AS ord,\n"
+        f"  {_birth_ym('e.')} AS birth_ym,\n"
+        "  CASE WHEN e.c_Gender IN (0, 1, 2) THEN e.c_Gender END AS known_sex\n"
+    )
+    keyed = Step(
+        "cld_keyed",
+        "SELECT e.*, 'N' || e.nhs AS person,\n"
+        + extra
+        + "FROM cld_events e WHERE e.nhs IS NOT NULL\nUNION ALL\n"
+        "SELECT e.*, COALESCE('N' || l.linked_nhs, 'L' || e.la_pid) AS person,\n"
+        + extra
+        + "FROM cld_events e LEFT JOIN cld_links l ON e.la_code = l.la_code AND e.la_pid = l.la_pid\n"
+        "WHERE e.nhs IS NULL",
+    )
+    service = code("Event_Type", "Service")
+    request = code("Event_Type", "Request")
+    persons = Step(
+        "cld_persons",
+        "SELECT la_code, person,\n"
+        "  MAX_BY(birth_ym, CASE WHEN birth_ym IS NOT NULL THEN ord END) AS p_birth_ym,\n"
+        "  MAX_BY(known_sex, CASE WHEN known_sex IS NOT NULL THEN ord END) AS p_sex,\n"
+        f"  MIN({_DOD}) AS p_dod,\n"
+        f"  MAX(CASE WHEN c_Event_Type = {service} THEN {_START} END) AS p_last_service_start,\n"
+        f"  SUM(CASE WHEN c_Event_Type = {request} THEN 0 ELSE 1 END) AS p_non_requests,\n"
+        "  MIN(_row) AS p_first_row\n"
+        "FROM cld_keyed WHERE person IS NOT NULL GROUP BY la_code, person",
+        materialize=True,
+    )
+    return [links, keyed, persons]
+
+
+def enriched_step() -> Step:
+    """``cld_enriched``: events with the age band (``age``) and sex (``sex``) codes.
+
+    Age is in whole years at the event's start, from the person's latest known birth year and
+    month (the record's own when the person is unknown), the birthday taken as the 1st of the
+    month; unknown when either is missing or the event starts before the birth month.
+    """
+    birth = "COALESCE(p.p_birth_ym, e.birth_ym)"
+    months = f"(EXTRACT(YEAR FROM e.{_START}) * 12 + EXTRACT(MONTH FROM e.{_START}) - 1 - {birth})"
+    bands = [f"WHEN {months} < {lo * 12} THEN {i - 1}" for i, (_, lo) in enumerate(schema.AGE_BANDS) if i]
+    age = (
+        f"CASE WHEN e.{_START} IS NULL OR {birth} IS NULL OR {months} < 0 THEN {UNKNOWN_AGE_CODE} "
+        + " ".join(bands)
+        + f" ELSE {len(schema.AGE_BANDS) - 1} END"
+    )
+    sql = (
+        "SELECT e.*, p.p_dod, p.p_last_service_start,\n"
+        f"  {age} AS age,\n"
+        f"  COALESCE(p.p_sex, e.known_sex, {SEX_UNKNOWN_CODE}) AS sex\n"
+        "FROM cld_keyed e LEFT JOIN cld_persons p ON e.la_code = p.la_code AND e.person = p.person"
+    )
+    return Step("cld_enriched", sql)
+
+
+def decode(field: str, expr: str) -> str:
+    """SQL turning the code ``expr`` of ``field`` back into its label."""
+    whens = " ".join(f"WHEN {i} THEN {lit(v)}" for i, v in enumerate(schema.CODE_LISTS[field]))
+    return (
+        f"CASE WHEN {expr} IS NULL THEN {lit(schema.NOT_RECORDED)} "
+        f"ELSE CASE {expr} {whens} ELSE {lit(schema.INVALID)} END END"
+    )
+
+
+def decode_age(expr: str) -> str:
+    whens = " ".join(f"WHEN {i} THEN {lit(label)}" for i, (label, _) in enumerate(schema.AGE_BANDS))
+    return f"CASE {expr} {whens} ELSE {lit(schema.UNKNOWN_AGE)} END"
+
+
+def decode_sex(expr: str) -> str:
+    whens = " ".join(f"WHEN {i} THEN {lit(label)}" for i, label in enumerate(schema.SEXES))
+    return f"CASE {expr} {whens} END"
