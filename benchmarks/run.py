@@ -702,28 +702,50 @@ def write_report(path: Path, run: dict) -> None:
         "survey may be faster on multistage designs.",
         "",
     ]
-    lines += raking_summary()
+    lines += side_summaries()
     path.write_text("\n".join(lines))
     log(f"wrote {path}")
 
 
-def raking_summary() -> list[str]:
-    """The targets table of the raking benchmark (benchmarks/rake_bench.py), when it has been run."""
-    rake = Path(__file__).resolve().parent / "RAKE_RESULTS.md"
-    if not rake.exists():
-        return []
-    text = rake.read_text().splitlines()
-    start = next((i for i, t in enumerate(text) if t.startswith("## Targets")), None)
-    if start is None:
-        return []
-    end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
-    body = [t for t in text[start + 1 : end]]
-    return [
-        "## Raking (from RAKE_RESULTS.md, written by `benchmarks/rake_bench.py`)",
-        "",
-        "#" + text[start],
-        *body,
-    ]
+SIDE_RESULTS = (
+    # (file, section copied, title in RESULTS.md, script that writes the file)
+    ("RAKE_RESULTS.md", "## Targets", "Raking", "benchmarks/rake_bench.py"),
+    (
+        "CALIBRATED_RESULTS.md",
+        "## Results",
+        "Calibrated domain estimates at national scale",
+        "benchmarks/calibrated_bench.py",
+    ),
+    ("CLD_RESULTS.md", "## Results", "Client-level data on DuckDB and Spark", "benchmarks/cld_bench.py"),
+)
+
+
+def side_summaries() -> list[str]:
+    """The headline section of each of the other benchmarks' results files, when it has been run."""
+    lines: list[str] = []
+    for name, section, title, script in SIDE_RESULTS:
+        path = Path(__file__).resolve().parent / name
+        if not path.exists():
+            continue
+        text = path.read_text().splitlines()
+        start = next((i for i, t in enumerate(text) if t.startswith(section)), None)
+        if start is None:
+            continue
+        end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
+        lines += [
+            f"## {title} (from {name}, written by `{script}`)",
+            "",
+            "#" + text[start],
+            *text[start + 1 : end],
+        ]
+    return lines
+
+
+def rewrite_side_summaries(path: Path) -> None:
+    """Refresh only the side summaries at the end of RESULTS.md (after a side benchmark has run)."""
+    text = path.read_text().splitlines()
+    first = next((i for i, t in enumerate(text) if t.startswith("## ") and "(from " in t), len(text))
+    path.write_text("\n".join(text[:first] + side_summaries()))
 
 
 # --------------------------------------------------------------------------- main
@@ -744,11 +766,17 @@ def main() -> None:
     ap.add_argument("--r-full-max", type=int, default=200_000, help="largest size R runs in full (two-stage)")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     ap.add_argument(
+        "--summaries-only", action="store_true", help="only refresh the other benchmarks' summaries in --out"
+    )
+    ap.add_argument(
         "--report-only",
         action="store_true",
         help="rewrite the report from the last run's record (benchmarks/work/results.pkl), running nothing",
     )
     args = ap.parse_args()
+    if args.summaries_only:
+        rewrite_side_summaries(Path(args.out))
+        return
     record = WORK / "results.pkl"
     if args.report_only:
         with open(record, "rb") as fh:
