@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,15 +33,16 @@ __all__ = ["ENGINES", "DuckDBEngine", "Engine", "SparkEngine", "get_engine"]
 ENGINES = ("duckdb", "spark")
 
 
-class Engine:
+class Engine(ABC):
     """What the CLD code needs from an engine."""
 
     name: str = ""
     #: whether nanosecond timestamps must be rewritten before reading (see inputs.open_events)
     spark_safe: bool = False
 
-    def run(self, steps: Sequence[Step], input_path: str | Path) -> pd.DataFrame:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def run(self, steps: Sequence[Step], input_path: str | Path) -> pd.DataFrame:
+        """Run the SQL ``steps`` on the events file and return the last step's result."""
 
 
 class DuckDBEngine(Engine):
