@@ -137,3 +137,28 @@ def test_export_errors_exit_2_and_write_nothing(tmp_path):
     res = run("export", "workforce", "--to", "pdf", "--out", tmp_path / "c.pdf")
     assert res.exit_code == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_validate_with_only_a_whole_column_problem_prints_the_summary(tmp_path):
+    df = pd.read_csv(CLEAN, dtype=str).assign(weight="1")
+    path = tmp_path / "extra.csv"
+    df.to_csv(path, index=False)
+    res = run("validate", path, "-q", "unpaid_carers")
+    assert res.exit_code == 1, res.output
+    assert isinstance(res.exception, SystemExit)  # not a crash
+    assert "1 problem(s)" in res.stdout and "First 1 of 1" in res.stdout and "weight" in res.stdout
+    assert "Traceback" not in res.output
+
+
+def test_derive_to_spss_keeps_variable_labels_and_user_missing(tmp_path):
+    out = tmp_path / "derived.sav"
+    res = run("derive", CLEAN, "-q", "unpaid_carers", "--out", out)
+    assert res.exit_code == 0, res.output
+    df, meta = pyreadstat.read_sav(str(out), user_missing=True)
+    labels = meta.column_names_to_labels
+    assert labels["hours_band"] == "Unpaid care, hours a week (Census 2021 TS039 bands)"
+    assert labels["care_tasks_1"].startswith("Caring tasks in the last 4 weeks: Helped them wash")
+    assert meta.missing_ranges["known_gp"] == [{"lo": -8.0, "hi": -8.0}]  # don't know
+    assert df["known_gp"].tolist()[2:4] == [0, -8]
+    plain, _ = pyreadstat.read_sav(str(out))  # SPSS reads the user-missing code as missing
+    assert plain["known_gp"].isna().tolist()[2:4] == [False, True]

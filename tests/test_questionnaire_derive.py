@@ -189,3 +189,76 @@ def test_to_survey_keeps_labels_and_design():
     assert s.value_labels["hours_band"] == HOURS_LABELS
     est = s.total("carer", na_rm=True).to_pandas()
     assert est["estimate"].iloc[0] == pytest.approx(30.0)  # rows 1, 4, 8 are carers, weight 10
+
+
+def test_worker_kind_follows_employment_basis_not_job_title():
+    """A 'Personal assistant' job role is a PA only when employed directly by the person
+    supported (basis 2); agency and self-employed PAs stay agency and self-employed."""
+    base = {
+        "consent": 1,
+        "live_in": 0,
+        "hours_week": 20,
+        "pay_period": 1,
+        "pay_amount": 12,
+        "intend_leave": 2,
+    }
+    rows = [
+        {**base, "employment_basis": 1, "job_role": 4},
+        {**base, "employment_basis": 2, "job_role": 4},
+        {**base, "employment_basis": 3, "job_role": 4},
+        {**base, "employment_basis": 4, "job_role": 4},
+        {**base, "employment_basis": 2, "job_role": 1},
+        {**base, "employment_basis": NA, "job_role": 4},
+    ]
+    out = derive(pd.DataFrame(rows), "workforce", check=False)
+    np.testing.assert_array_equal(out["worker_kind"].to_numpy(dtype=float), [1, 2, 3, 4, 2, NA])
+    labels = out.attrs["value_labels"]["worker_kind"]
+    assert labels[2].startswith("Personal assistant (employed by the person supported")
+    assert labels[3] == "Self-employed" and labels[4] == "Agency worker"
+
+
+def test_an_invalid_help_answer_leaves_unmet_need_missing():
+    zeros = {f"{p}_{a}": 0 for p, acts in ADL.items() for a in acts}
+    rows = [
+        {**zeros, "consent": 1, "care_setting": 1, "adl_dress": 2, "adl_dress_help": 7},  # 7 is not a code
+        {**zeros, "consent": 1, "care_setting": 1, "adl_dress": 2, "adl_dress_help": NA},  # not answered
+        {**zeros, "consent": 1, "care_setting": 1, "adl_dress": 2, "adl_dress_help": 1},  # helped enough
+        # no valid dressing help, but no help at all with walking: unmet need is known
+        {**zeros, "consent": 1, "care_setting": 1, "adl_dress": 2, "adl_dress_help": 7, "adl_walk": 1,
+         "adl_walk_help": 0},
+        {**zeros, "consent": 1, "care_setting": 1, "iadl_meds": 1, "iadl_meds_help": 5},
+    ]  # fmt: skip
+    out = derive(pd.DataFrame(rows), "self_funders", check=False)
+    expected = {
+        "adl_difficulty": [1, 1, 1, 1, 0],
+        "unmet_adl_nohelp": [NA, NA, 0, 1, 0],
+        "unmet_adl_insufficient": [NA, NA, 0, 1, 0],
+        "unmet_iadl_nohelp": [0, 0, 0, 0, NA],
+        "unmet_iadl_insufficient": [0, 0, 0, 0, NA],
+        "unmet_any_nohelp": [NA, NA, 0, 1, NA],
+        "unmet_any_insufficient": [NA, NA, 0, 1, NA],
+    }
+    for col, values in expected.items():
+        np.testing.assert_array_equal(out[col].to_numpy(dtype=float), values, err_msg=col)
+
+
+def test_top_up_not_known_leaves_funding_missing():
+    """Council-funded care home places: funding_status and pays_privately need the top-up answer;
+    'don't know' (-8) or no answer leaves them missing. Outside care homes no top-up is asked."""
+    zeros = {f"{p}_{a}": 0 for p, acts in ADL.items() for a in acts}
+    rows = [
+        {**zeros, "consent": 1, "care_setting": 4, "payer": 2, "top_up": -8},
+        {**zeros, "consent": 1, "care_setting": 5, "payer": 2, "top_up": NA},
+        {**zeros, "consent": 1, "care_setting": 4, "payer": 2, "top_up": 0},
+        {**zeros, "consent": 1, "care_setting": 4, "payer": 2, "top_up": 2},
+        {**zeros, "consent": 1, "care_setting": 2, "payer": 2},
+        {**zeros, "consent": 1, "care_setting": 4, "payer": 1},
+    ]
+    out = derive(pd.DataFrame(rows), "self_funders", check=False)
+    expected = {
+        "funding_status": [NA, NA, 3, 2, 3, 1],
+        "self_funder": [0, 0, 0, 0, 0, 1],
+        "pays_privately": [NA, NA, 0, 1, 0, 1],
+    }
+    for col, values in expected.items():
+        np.testing.assert_array_equal(out[col].to_numpy(dtype=float), values, err_msg=col)

@@ -137,3 +137,29 @@ def test_codebooks(tmp_path):
     parser = Tags()
     parser.feed(page)
     assert parser.stack == [] and parser.tables >= 8
+
+
+@pytest.mark.parametrize("name", ["unpaid_carers", "workforce", "self_funders"])
+def test_templates_give_text_items_room(tmp_path, name):
+    """Text columns are as wide as their pattern allows (la_code: 9), else 255 (SPSS) / 244
+    (Stata) — not one character — and the templates still have no rows."""
+    sav, dta = tmp_path / f"{name}.sav", tmp_path / f"{name}.dta"
+    write_sav(name, sav)
+    write_dta(name, dta)
+    df, meta = pyreadstat.read_sav(str(sav), user_missing=True)
+    assert len(df) == 0
+    assert meta.readstat_variable_types["la_code"] == "string"
+    assert meta.original_variable_types["la_code"] == "A9"
+    assert meta.original_variable_types["resp_id"] == "A255"
+    assert meta.variable_storage_width["resp_id"] == 255
+    assert meta.column_names_to_labels["resp_id"] == "Respondent identifier"
+    df, meta = pyreadstat.read_dta(str(dta))
+    assert len(df) == 0
+    assert meta.readstat_variable_types["la_code"] == "string"
+    assert meta.original_variable_types["la_code"] == "%-9s"
+    assert meta.original_variable_types["resp_id"] == "%-244s"
+    assert meta.variable_storage_width["resp_id"] >= 244
+    ins = load_instrument(name)
+    for item in ins.data_items:
+        if item.type == "select_one":
+            assert meta.variable_value_labels[item.name] == ins.value_labels(item)

@@ -87,7 +87,7 @@ def test_xpath_translation():
     assert x("q in (1, 2)") == "${q} = 1 or ${q} = 2"
     assert x("q not in (1, 2)") == "string-length(${q}) > 0 and not(${q} = 1 or ${q} = 2)"
     assert x("not (q = 1 or age < 18)") == "not((${q} = 1 or ${age} < 18))"
-    assert x("pay / hours >= 12.6") == "(${pay} div ${hours}) >= 12.6"
+    assert x("pay / hours >= 12.6") == "if(${hours} = 0, '', ${pay} div ${hours}) >= 12.6"
     assert x("hours <= 80 or q = 1", "hours") == ". <= 80 or ${q} = 1"
     assert x("name = 'a'") == "${name} = 'a'"
 
@@ -123,3 +123,34 @@ def test_a_missing_column_is_named(frame):
     with pytest.raises(CarepopError) as info:
         rt.evaluate(rt.parse_expression("nope = 1"), frame)
     assert info.value.column == "nope"
+
+
+def test_count_selected_of_an_unanswered_item_is_0_in_both_readers():
+    """ODK counts an unanswered select_multiple as 0 (count-selected('') = 0), so `!=` and
+    `not in` on a count are decided without an answer — and pandas agrees with the XPath."""
+    frame = pd.DataFrame({"tasks": [None, "1 3", "2"], "q": [1.0, np.nan, 2.0]})
+    x = lambda s: rt.to_xpath(rt.parse_expression(s))  # noqa: E731
+    assert ev("count_selected(tasks) != 2", frame) == [True, False, True]
+    assert x("count_selected(tasks) != 2") == "count-selected(${tasks}) != 2"
+    assert ev("count_selected(tasks) not in (1, 2)", frame) == [True, False, False]
+    assert x("count_selected(tasks) not in (1, 2)") == (
+        "not(count-selected(${tasks}) = 1 or count-selected(${tasks}) = 2)"
+    )
+    # an item value in the same comparison is still guarded: missing q makes it false
+    assert ev("count_selected(tasks) + q != 2", frame) == [True, False, True]
+    assert x("count_selected(tasks) + q != 2") == (
+        "(count-selected(${tasks}) + ${q}) != 2 and string-length(${q}) > 0"
+    )
+
+
+def test_division_by_zero_has_no_value_in_both_readers():
+    frame = pd.DataFrame({"pay": [100.0, 100.0, np.nan], "hours": [0.0, 10.0, 5.0]})
+    x = lambda s: rt.to_xpath(rt.parse_expression(s))  # noqa: E731
+    assert ev("pay / hours > 1", frame) == [False, True, False]
+    assert ev("pay / hours != 1", frame) == [False, True, False]
+    # XPath: x div 0 is Infinity (Infinity > 1 is true), so the division gives no value at 0
+    assert x("pay / hours > 1") == "if(${hours} = 0, '', ${pay} div ${hours}) > 1"
+    assert x("pay / hours != 1") == (
+        "if(${hours} = 0, '', ${pay} div ${hours}) != 1 and string-length(${hours}) > 0 "
+        "and string-length(${pay}) > 0 and ${hours} != 0"
+    )

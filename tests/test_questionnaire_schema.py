@@ -182,3 +182,22 @@ def test_cld_and_census_alignment_of_other_instruments():
     uc = load_instrument("unpaid_carers")
     psr = [c.maps_to.get("CLD Primary_Support_Reason") for c in uc.choices_of(uc.get("cf_condition"))]
     assert "Mental health support" in psr and "Support with memory and cognition" in psr
+
+
+@pytest.mark.parametrize("expr", ["nick < 'm'", "nick >= 'a'", "'m' > nick", "nick <= other"])
+def test_text_cannot_be_ordered(tmp_path, expr):
+    """pandas orders text alphabetically but XPath 1.0 compares numbers ('abe' < 'm' is false),
+    so ordering text is refused on load; = and != stay allowed."""
+    data = copy.deepcopy(MINIMAL)
+    data["sections"][0]["items"][:0] = [
+        {"name": "nick", "type": "text", "label": "Nickname?"},
+        {"name": "other", "type": "text", "label": "Other name?"},
+    ]
+    data["sections"][0]["items"][4]["relevant"] = expr  # hours
+    with pytest.raises(CarepopError) as info:
+        load_instrument(write(tmp_path, data))
+    msg = info.value.message
+    assert info.value.code == "bad_questionnaire"
+    assert "'hours'" in msg and rt.to_text(rt.parse_expression(expr)) in msg and "text" in msg
+    data["sections"][0]["items"][4]["relevant"] = "nick != 'm' and nick = other"
+    assert load_instrument(write(tmp_path, data, "ok.yaml")).get("hours").relevant

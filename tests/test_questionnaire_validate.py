@@ -218,3 +218,35 @@ sections:
     out = derive(data.iloc[[0, 3]], path)
     assert out["visited"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-29", "2024-03-01"]
     assert validate(data.iloc[:0], path).empty  # headers only: nothing to report
+
+
+def test_a_missing_option_indicator_column_is_reported(clean):
+    """Split multiple choice with care_tasks_5 absent: answers choosing 5 cannot be read."""
+    split = split_form(clean).drop(columns="care_tasks_5")
+    assert found(validate(split, "unpaid_carers")) == {(None, "care_tasks_5", "missing_column")}
+    report = validate(split, "unpaid_carers")
+    assert "care_tasks" in report.loc[0, "message"] and "5" in report.loc[0, "message"]
+    slash = split_form(clean).rename(columns=lambda c: c.replace("care_tasks_", "care_tasks/"))
+    slash = slash.drop(columns="care_tasks/2")
+    assert found(validate(slash, "unpaid_carers")) == {(None, "care_tasks/2", "missing_column")}
+
+
+def test_a_repeated_column_is_reported(clean):
+    twice = pd.concat([clean, clean[["age"]].assign(age=999)], axis=1)
+    report = validate(twice, "unpaid_carers")
+    assert found(report) == {(None, "age", "duplicate_column")}
+    assert "2 times" in report.loc[0, "message"] and "first" in report.loc[0, "message"]
+    split = split_form(clean)
+    split = pd.concat([split, split[["care_tasks_3"]]], axis=1)
+    assert found(validate(split, "unpaid_carers")) == {(None, "care_tasks_3", "duplicate_column")}
+    assert summarise(report)["error_kind"].tolist() == ["duplicate_column"]
+
+
+def test_a_huge_number_is_reported_as_given(clean):
+    bad = clean.assign(age=clean["age"].astype(float))
+    bad.loc[0, "age"] = 1e20
+    report = validate(bad, "unpaid_carers")
+    assert found(report) == {(1, "age", "out_of_range")}
+    assert report.loc[0, "value"] == "1e+20"
+    bad.loc[0, "age"] = -3e18  # still a whole number that int64 holds
+    assert validate(bad, "unpaid_carers").loc[0, "value"] == "-3000000000000000000"

@@ -70,8 +70,15 @@ def check_frame_suffix(path: Path) -> None:
         )
 
 
-def write_frame_atomic(path: Path, frame, value_labels=None) -> None:
-    """Write a data frame as CSV, Parquet or SPSS (by suffix) atomically."""
+def write_frame_atomic(
+    path: Path, frame, value_labels=None, *, column_labels=None, missing_ranges=None
+) -> None:
+    """Write a data frame as CSV, Parquet or SPSS (by suffix) atomically.
+
+    For SPSS, ``value_labels`` ({column: {code: label}}), ``column_labels`` ({column: variable
+    label}) and ``missing_ranges`` ({column: [user-missing codes]}) are written for the columns
+    the frame has; CSV and Parquet ignore them.
+    """
     suffix = Path(path).suffix.lower()
 
     def _write(tmp: str) -> None:
@@ -80,9 +87,20 @@ def write_frame_atomic(path: Path, frame, value_labels=None) -> None:
         elif suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
         else:
+            import pandas as pd
             import pyreadstat
 
-            labels = {k: v for k, v in (value_labels or {}).items() if k in frame.columns}
-            pyreadstat.write_sav(frame, tmp, variable_value_labels=labels)
+            columns = set(frame.columns)
+            labels = {k: v for k, v in (value_labels or {}).items() if k in columns}
+            extra = {}
+            if column_labels:
+                extra["column_labels"] = {k: v for k, v in column_labels.items() if k in columns and v}
+            if missing_ranges:
+                extra["missing_ranges"] = {
+                    k: list(v)
+                    for k, v in missing_ranges.items()
+                    if k in columns and len(v) and pd.api.types.is_numeric_dtype(frame[k])
+                }
+            pyreadstat.write_sav(frame, tmp, variable_value_labels=labels, **extra)
 
     write_atomic_with(path, _write)

@@ -183,6 +183,7 @@ def validate(
 
 
 def _print_summary(problems, n_rows: int, name: str, path: Path) -> None:
+    import pandas as pd
     from rich.table import Table
 
     from carepop.questionnaires.validate import ERROR_KINDS, summarise
@@ -206,7 +207,7 @@ def _print_summary(problems, n_rows: int, name: str, path: Path) -> None:
     for col in ("row", "column", "value", "kind", "message"):
         first.add_column(col, overflow="fold")
     for rec in problems.head(SHOW_PROBLEMS).itertuples(index=False):
-        row = "" if rec.row is None or rec.row != rec.row or str(rec.row) == "<NA>" else str(rec.row)
+        row = "" if pd.isna(rec.row) else str(int(rec.row))  # whole-column problems have no row
         first.add_row(row, _esc(rec.column), _esc(rec.value), rec.error_kind, _esc(rec.message))
     console.print(first)
 
@@ -232,7 +233,13 @@ def derive(
     except CarepopError as err:
         fail(err)
         return
-    write_frame_atomic(out, derived, derived.attrs.get("value_labels", {}))
+    write_frame_atomic(
+        out,
+        derived,
+        derived.attrs.get("value_labels", {}),
+        column_labels=derived.attrs.get("column_labels"),
+        missing_ranges=derived.attrs.get("missing_codes"),
+    )
     typer.echo(f"wrote {len(derived)} rows with derived variables to {out}", err=True)
 
 

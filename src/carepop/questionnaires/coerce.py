@@ -5,6 +5,7 @@ Columns are found by item name. A multiple-choice item is one column of space-se
 (ODK Central's and KoboToolbox's default, e.g. ``"1 3"``) or, as in carepop's SPSS/Stata
 templates and Kobo's split export, one 0/1 column per option, ``<item>_<code>`` or
 ``<item>/<code>``. Blank cells (empty or only spaces) are missing. The input is never modified.
+When a column name is repeated, the first column of that name is read (the repeat is reported).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from carepop.questionnaires.schema import Instrument, Item
 
 #: columns of a validation report
 REPORT_COLUMNS = ("row", "column", "value", "error_kind", "message")
+_INT64_LIMIT = 2.0**63  # whole numbers at or beyond this do not fit an int64
 
 
 @dataclass
@@ -38,6 +40,11 @@ class Coerced:
     raw: dict[str, pd.Series] = field(default_factory=dict)
     source_columns: dict[str, list[str]] = field(default_factory=dict)
     issues: list[pd.DataFrame] = field(default_factory=list)
+    #: multiple-choice items read from indicator columns with some indicators absent:
+    #: item -> {code: the missing column's name}
+    missing_indicators: dict[str, dict[int, str]] = field(default_factory=dict)
+    #: column names the file repeats -> how many times (only the first of each is read)
+    repeated_columns: dict[str, int] = field(default_factory=dict)
 
     def add(self, mask: np.ndarray, column: str, kind: str, message: str, raw: pd.Series) -> None:
         """Record one issue per row where ``mask`` is true, with the value as given."""
@@ -66,14 +73,17 @@ def add_issue(
 
 def text_of(series: pd.Series) -> np.ndarray:
     """Values as stripped text for messages and parsing: integral numbers without ``.0``,
-    missing as ``""``."""
+    missing as ``""``. Whole numbers too large for a 64-bit integer keep their float form
+    (``1e+20``)."""
     s = pd.Series(series, copy=False)
     if pd.api.types.is_bool_dtype(s):
         s = s.astype(object)
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":  # exact, whatever the size
+        return s.astype(str).to_numpy(dtype=object)
     if pd.api.types.is_numeric_dtype(s):
         num = pd.to_numeric(s, errors="coerce").astype(float).to_numpy()
-        integral = np.isfinite(num) & (num == np.round(num))
         with np.errstate(invalid="ignore"):
+            integral = np.isfinite(num) & (num == np.round(num)) & (np.abs(num) < _INT64_LIMIT)
             as_int = np.where(integral, num, 0).astype(np.int64).astype(str)
         out = np.where(integral, as_int, num.astype(str))
         return np.where(np.isnan(num), "", out).astype(object)
@@ -86,12 +96,12 @@ def text_of(series: pd.Series) -> np.ndarray:
 def coerce_responses(responses: pd.DataFrame, instrument: Instrument) -> Coerced:
     """Typed values of every item found in ``responses`` with cell-level issues recorded."""
     out = Coerced(n=len(responses))
-    columns = set(map(str, responses.columns))
+    counts = pd.Series([str(c) for c in responses.columns], dtype=object).value_counts(sort=False)
+    out.repeated_columns = {str(c): int(k) for c, k in counts.items() if k > 1}
+    columns = set(counts.index)
     for item in instrument.data_items:
         if item.name in columns:
-            series = responses[item.name]
-            if isinstance(series, pd.DataFrame):  # a repeated column name: use the first
-                series = series.iloc[:, 0]
+            series = _column(responses, item.name)
             out.source_columns[item.name] = [item.name]
             out.raw[item.name] = series
             if item.type == "select_multiple":
@@ -101,8 +111,22 @@ def coerce_responses(responses: pd.DataFrame, instrument: Instrument) -> Coerced
         elif item.type == "select_multiple":
             split = _split_columns(item, instrument, columns)
             if split:
-                _multi_from_split(out, item, instrument, responses, split)
+                sep = next(iter(split.values()))[len(item.name)]
+                absent = {
+                    code: f"{item.name}{sep}{code}"
+                    for code in instrument.multi_codes(item)
+                    if code not in split
+                }
+                if absent:
+                    out.missing_indicators[item.name] = absent
+                _multi_from_split(out, item, instrument, responses, split, complete=not absent)
     return out
+
+
+def _column(responses: pd.DataFrame, name: str) -> pd.Series:
+    """The column called ``name``; the first of them when the name is repeated."""
+    series = responses[name]
+    return series.iloc[:, 0] if isinstance(series, pd.DataFrame) else series
 
 
 def _split_columns(item: Item, instrument: Instrument, columns: set[str]) -> dict[int, str]:
@@ -211,25 +235,33 @@ def _multi(out: Coerced, item: Item, instrument: Instrument, series: pd.Series) 
 
 
 def _multi_from_split(
-    out: Coerced, item: Item, instrument: Instrument, responses: pd.DataFrame, split: dict[int, str]
+    out: Coerced,
+    item: Item,
+    instrument: Instrument,
+    responses: pd.DataFrame,
+    split: dict[int, str],
+    *,
+    complete: bool = True,
 ) -> None:
-    """Combine 0/1 indicator columns into one multiple-choice answer."""
+    """Combine 0/1 indicator columns into one multiple-choice answer. With some indicator
+    columns absent (``complete`` false), a row whose indicators are all 0 may have chosen an
+    option that cannot be seen, so it counts as answered rather than empty."""
     out.source_columns[item.name] = list(split.values())
     has: dict[int, np.ndarray] = {}
     present = np.zeros(out.n, dtype=bool)
     invalid = np.zeros(out.n, dtype=bool)
     for code, col in split.items():
-        num, given, _ = _numbers(responses[col])
+        series = _column(responses, col)
+        num, given, _ = _numbers(series)
         bad = given & ~np.isin(num, [0, 1])
-        out.add(
-            bad, col, "wrong_code", "an option indicator must be 0 (not chosen) or 1 (chosen)", responses[col]
-        )
+        out.add(bad, col, "wrong_code", "an option indicator must be 0 (not chosen) or 1 (chosen)", series)
         invalid |= bad
         present |= given
         has[code] = num == 1
     chosen = np.logical_or.reduce(list(has.values()))
     # every indicator 0 means nothing was chosen: an empty answer
-    _finish_multi(out, item, instrument, has, (present & chosen) | invalid, invalid, None)
+    answered = present & chosen if complete else present
+    _finish_multi(out, item, instrument, has, answered | invalid, invalid, None)
 
 
 def _finish_multi(

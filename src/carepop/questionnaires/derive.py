@@ -13,7 +13,9 @@ derived variables can use earlier ones.
 (whole-number codes as ``int64``, or ``float64`` when some are missing; multiple-choice items
 keep their space-separated column and gain one 0/1 column per option, ``<item>_<code>``), then
 the derived columns; ``attrs["value_labels"]`` and ``attrs["column_labels"]`` carry the labels
-(as :func:`carepop.read_data` does), so a :class:`~carepop.Survey` names levels by label.
+(as :func:`carepop.read_data` does), so a :class:`~carepop.Survey` names levels by label, and
+``attrs["missing_codes"]`` the non-substantive codes (don't know, ...) that SPSS output declares
+user-missing.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from carepop.questionnaires.load import load_instrument
 from carepop.questionnaires.schema import Derived, Instrument
 from carepop.questionnaires.validate import check_responses
 
-__all__ = ["derive", "evaluate_derived", "labels_of", "to_survey"]
+__all__ = ["derive", "evaluate_derived", "labels_of", "missing_codes_of", "to_survey"]
 
 INDICATOR_LABELS = {0: "Not chosen", 1: "Chosen"}
 _DESIGN_KEYS = ("weight", "strata", "psu", "fpc", "ssu", "fpc2")
@@ -90,6 +92,7 @@ def derive(
         **old,
         "value_labels": {**old.get("value_labels", {}), **value_labels},
         "column_labels": {**old.get("column_labels", {}), **column_labels},
+        "missing_codes": {**old.get("missing_codes", {}), **missing_codes_of(ins)},
     }
     return out
 
@@ -137,6 +140,18 @@ def labels_of(ins: Instrument) -> tuple[dict[str, dict[int, str]], dict[str, str
         if d.type == "select_one":
             value_labels[d.name] = ins.value_labels(d)
     return value_labels, column_labels
+
+
+def missing_codes_of(ins: Instrument) -> dict[str, list[int]]:
+    """The non-substantive codes (don't know, prefer not to say: ``missing: true``) of every
+    single-choice item and derived variable that has some — SPSS user-missing values."""
+    out: dict[str, list[int]] = {}
+    for obj in (*ins.data_items, *ins.derived):
+        if obj.type == "select_one":
+            codes = [c.code for c in ins.choices_of(obj) if c.missing]
+            if codes:
+                out[obj.name] = codes
+    return out
 
 
 def _indicator_label(item_label: str, option: str, limit: int = 80) -> str:

@@ -26,8 +26,18 @@ choice, equals it), ``count_selected(q)`` (how many options were chosen; 0 when 
 ``answered(q)`` (the item has an answer).
 
 Missing values: a comparison with a missing operand is **false** (``q != 1`` included), arithmetic
-with a missing operand is missing, and ``not`` negates. :func:`to_xpath` reproduces this in XPath
-(where ``'' != 1`` would be true) by guarding ``!=`` and ``not in`` with ``string-length(...) > 0``.
+with a missing operand is missing, division by 0 is missing, and ``not`` negates. :func:`to_xpath`
+reproduces this in XPath, where ``'' != 1`` would be true and ``x div 0`` is Infinity: ``!=`` and
+``not in`` are guarded with ``string-length(${q}) > 0`` for each item whose value they compare
+(and ``den != 0`` for each divisor), and ``a / b`` becomes ``if(b = 0, '', a div b)``.
+
+The functions are never missing: ``answered()`` and ``selected()`` are false and
+``count_selected()`` is 0 for an unanswered (or not asked) item — as in ODK, where
+``count-selected('')`` is 0. So ``count_selected(q) != 2`` and ``count_selected(q) not in (1, 2)``
+are *true* when ``q`` has no answer, in both readers (no answer guard on ``q``).
+
+Text can be compared with ``=``, ``!=`` and ``in`` only: XPath 1.0 orders values as numbers, so
+``<``, ``<=``, ``>`` and ``>=`` on text are refused when an instrument is loaded.
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ __all__ = [
     "substitute",
     "to_text",
     "to_xpath",
+    "value_references",
 ]
 
 
@@ -331,6 +342,32 @@ def references(node: Node) -> set[str]:
     return out
 
 
+def value_references(node: Node) -> set[str]:
+    """Names whose *values* an expression uses — those that can make it missing. A name that
+    is only the item of ``selected()`` / ``count_selected()`` / ``answered()`` is left out: those
+    functions have a value (false / 0) when the item is unanswered."""
+    if isinstance(node, Ref):
+        return {node.name}
+    out: set[str] = set()
+    for child in node.args[1:] if isinstance(node, Call) else children(node):
+        out |= value_references(child)
+    return out
+
+
+def _divisors(node: Node) -> list[Node]:
+    """Divisors of the divisions in ``node`` (outside function calls), outermost first."""
+    if isinstance(node, Call):
+        return []
+    out: list[Node] = [node.right] if isinstance(node, Arith) and node.op == "/" else []
+    for child in children(node):
+        out += _divisors(child)
+    return out
+
+
+def _nonzero_number(node: Node) -> bool:
+    return isinstance(node, Num) and node.value != 0
+
+
 def substitute(node: Node, names: dict[str, Node]) -> Node:
     """``node`` with every reference to a name in ``names`` replaced by that AST (named
     conditions are inlined this way, so the XPath and the validator see the same logic)."""
@@ -437,6 +474,14 @@ def to_xpath(node: Node, self_name: str | None = None) -> str:
     def ref(name: str) -> str:
         return "." if name == self_name else "${" + name + "}"
 
+    def guards(n: Node) -> list[str]:
+        """What makes ``!=`` / ``not in`` false in evaluate(): an item value missing, a divisor 0."""
+        out = [f"string-length({ref(r)}) > 0" for r in sorted(value_references(n))]
+        for den in _divisors(n):
+            if not _nonzero_number(den):
+                out.append(f"{x(den)} != 0")
+        return list(dict.fromkeys(out))
+
     def x(n: Node) -> str:
         if isinstance(n, Num):
             return _num_text(n.value)
@@ -458,21 +503,23 @@ def to_xpath(node: Node, self_name: str | None = None) -> str:
         if isinstance(n, Neg):
             return f"-({x(n.operand)})"
         if isinstance(n, Arith):
-            op = "div" if n.op == "/" else n.op
-            return f"({x(n.left)} {op} {x(n.right)})"
+            if n.op != "/":
+                return f"({x(n.left)} {n.op} {x(n.right)})"
+            if _nonzero_number(n.right):
+                return f"({x(n.left)} div {x(n.right)})"
+            # x div 0 is Infinity in XPath; evaluate() makes it missing: no value ('')
+            return f"if({x(n.right)} = 0, '', {x(n.left)} div {x(n.right)})"
         if isinstance(n, Compare):
             text = f"{x(n.left)} {n.op} {x(n.right)}"
             if n.op == "!=":
-                guards = [f"string-length({ref(r)}) > 0" for r in sorted(references(n))]
-                return "(" + " and ".join([text, *guards]) + ")"
+                return "(" + " and ".join([text, *guards(n)]) + ")"
             return text
         if isinstance(n, In):
             left = x(n.operand)
             anyof = " or ".join(f"{left} = {_lit_text(v)}" for v in n.values)
             if not n.negated:
                 return f"({anyof})"
-            guards = [f"string-length({ref(r)}) > 0" for r in sorted(references(n.operand))]
-            return "(" + " and ".join([*guards, f"not({anyof})"]) + ")"
+            return "(" + " and ".join([*guards(n.operand), f"not({anyof})"]) + ")"
         if isinstance(n, Not):
             return f"not({x(n.operand)})"
         return "(" + f" {n.op} ".join(x(o) for o in n.operands) + ")"

@@ -9,7 +9,8 @@ expression is true), validity rules (``range``, ``pattern``, ``rules``) and whet
 Loading checks more than types: names are unique and usable in SPSS and Stata (<= 32
 characters, no reserved words), codes are unique whole numbers, every expression parses, refers
 only to items asked *earlier* (routing cannot look ahead or loop), compares single-choice items
-only with their own codes, and has the right type (conditions are true/false, values numbers).
+only with their own codes, and has the right type (conditions are true/false, values numbers;
+text is compared with =, != and ``in`` but never ordered, as XPath 1.0 cannot order text).
 """
 
 from __future__ import annotations
@@ -442,6 +443,11 @@ def _type_of(node: rt.Node, where: _Where, what: str) -> str:
                 raise fail("compare a multiple-choice item with selected(item, code)")
             if "date" in (a, b) or "bool" in (a, b) or a != b:
                 raise fail(f"cannot compare {a} with {b}")
+            if a == "str" and n.op in ("<", "<=", ">", ">="):
+                # pandas would order text alphabetically, XPath 1.0 as numbers (always false)
+                raise fail(
+                    f"text cannot be ordered with {n.op!r}: XPath 1.0 orders numbers only (use =, != or 'in')"
+                )
             literal_codes(n.left, (n.right,))
             literal_codes(n.right, (n.left,))
             return "bool"

@@ -5,7 +5,9 @@ with a whole column), ``column``, ``value`` (as given), ``error_kind`` and ``mes
 
 ==================  ==========================================================================
 unknown_column      a column that is not an item of the instrument (nor allowed explicitly)
-missing_column      an item of the instrument with no column in the file
+missing_column      an item of the instrument with no column in the file, or one option's 0/1
+                    indicator column missing when the item's other options have theirs
+duplicate_column    a column name used more than once (only the first such column is read)
 type_error          not a number / whole number / date, or text not of the expected form
 wrong_code          a code that is not one of the item's codes
 out_of_range        a number outside the item's range
@@ -42,6 +44,7 @@ __all__ = ["ERROR_KINDS", "Checked", "check_responses", "summarise", "validate"]
 ERROR_KINDS = {
     "unknown_column": "column not in the instrument",
     "missing_column": "item with no column",
+    "duplicate_column": "column name repeated",
     "type_error": "wrong type or form",
     "wrong_code": "not a code of the item",
     "out_of_range": "outside the item's range",
@@ -110,7 +113,9 @@ def check_responses(
         lacking = asked & sure & ~present if item.required else blank
         add_issue(issues, lacking, name, "missing_required", "required answer missing", raw)
         effective[name] = _blank_where(values, ~asked & sure)
-        uncertain[name] = unsure
+        # an option's indicator column is missing: answers are incomplete, so routing that
+        # depends on them is not checked (the missing column is the problem reported)
+        uncertain[name] = ~blank if name in coerced.missing_indicators else unsure
         in_error[name] = invalid | extra | lacking
         for rule in item.rules:
             expr = ins.expression(rule.expr)
@@ -193,13 +198,29 @@ def _column_issues(df: pd.DataFrame, ins: Instrument, coerced: Coerced, allowed:
     for item in ins.data_items:
         if item.type == "select_multiple":
             known |= {f"{item.name}{sep}{c.code}" for c in ins.choices_of(item) for sep in ("_", "/")}
-    columns = [str(c) for c in df.columns]
+    columns = list(dict.fromkeys(str(c) for c in df.columns))  # each name once, in file order
     unknown = [c for c in columns if c not in known]
-    missing = [item.name for item in ins.data_items if item.name not in coerced.source_columns]
     rows = [
         (c, "unknown_column", f"not an item of {ins.name!r}; remove it, or allow it (--allow-column)")
         for c in unknown
-    ] + [(c, "missing_column", f"item of {ins.name!r} with no column in the file") for c in missing]
+    ]
+    for item in ins.data_items:
+        if item.name not in coerced.source_columns:
+            rows.append((item.name, "missing_column", f"item of {ins.name!r} with no column in the file"))
+        for code, col in coerced.missing_indicators.get(item.name, {}).items():
+            label = ins.value_labels(item).get(code, "")
+            rows.append(
+                (
+                    col,
+                    "missing_column",
+                    f"option {code} ({label!r}) of {item.name!r} has no indicator column though its "
+                    "other options have theirs, so answers choosing it cannot be read",
+                )
+            )
+    rows += [
+        (c, "duplicate_column", f"the column {c!r} appears {k} times in the file; only the first is read")
+        for c, k in coerced.repeated_columns.items()
+    ]
     return pd.DataFrame(
         {
             "row": pd.array([pd.NA] * len(rows), dtype="Int64"),
