@@ -211,3 +211,27 @@ def test_cli_generate_prints_what_it_planted(tmp_path):
     planted = json.loads(res.stdout)["planted"]
     assert planted["duplicate_events"] > 0
     assert len(pd.read_csv(tmp_path / "g.csv")) == 2000
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_cli_header_only_file_exit_2_and_write_nothing(tmp_path, suffix):
+    path = write(events({}).iloc[:0], tmp_path / f"header{suffix}")
+    out = tmp_path / "summary.csv"
+    report = tmp_path / "report.csv"
+    res = run("summarise", path, "--out", out)
+    assert res.exit_code == 2, res.output
+    assert "no records" in res.output and not out.exists()
+    res = run("check", path, "--report", report)
+    assert res.exit_code == 2, res.output
+    assert "no records" in res.output and not report.exists()
+
+
+def test_cli_implausible_date_exit_2(tmp_path):
+    path = write(events({}, {"Event_Start_Date": "9224-01-01", "Event_End_Date": None}), tmp_path / "y.csv")
+    out = tmp_path / "summary.csv"
+    res = run("summarise", path, "--out", out)
+    assert res.exit_code == 2, res.output
+    assert "Event_Start_Date" in res.output and "outside 1900-01-01..2100-12-31" in res.output
+    assert "Traceback" not in res.output and not out.exists()
+    res = run("check", path)
+    assert res.exit_code == 2 and "rows: 2" in res.output, res.output

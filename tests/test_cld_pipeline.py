@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 from test_cld_fixtures import HAMPSHIRE, HARTLEPOOL, SELF_FUNDED, events, service, story, write
 
-from carepop.sources.cld import schema
+from carepop.errors import CarepopError
+from carepop.sources.cld import schema, sql
 from carepop.sources.cld.pipeline import OUTPUT_COLUMNS, disclose, summarise
+from carepop.sources.cld.quality import quality_report
 from carepop.sources.cld.sql import dialect, lit
 
 NR = schema.NOT_RECORDED
@@ -73,10 +75,14 @@ def test_carers_self_funded_and_requests_without_service(story_summary):
         (HARTLEPOOL, "Service User", "25-49", "Male", "Request"): (1, 1),  # release-1 wording recoded
         (HAMPSHIRE, "Service User", "85+", "Female", "Service"): (1, 1),
     }
-    # P1's request led to a later service, P4's to a service the same day; the unidentified
-    # request cannot be followed
+    # the outcome decides: P1's and P4's requests progress to assessment; P2's request ends
+    # self-funded and the unidentified one with signposting (an event, not a person)
     assert cells(story_summary, "requests_no_service") == {
-        (HARTLEPOOL, "Service User", "25-49", "Male", SELF_FUNDED): (1, 1)
+        (HARTLEPOOL, "Service User", "18-24", "Male", "NFA - Information & Advice / Signposting only"): (
+            1,
+            0,
+        ),
+        (HARTLEPOOL, "Service User", "25-49", "Male", SELF_FUNDED): (1, 1),
     }
 
 
@@ -111,17 +117,163 @@ def test_csv_and_parquet_give_the_same_summary(tmp_path, story_summary):
     pd.testing.assert_frame_equal(summarise(write(typed, tmp_path / "typed.parquet")), story_summary)
 
 
-def test_duplicates_need_every_field_equal_but_ignore_reporting_period(tmp_path):
+def test_duplicates_ignore_reporting_period_spaces_and_letter_case(tmp_path):
     rows = events(
         {},
         {"Reporting_Period_Start_Date": "2023-04-01"},  # same event, another submission
-        {"Event_Outcome": "NFA - Support declined"},  # another outcome: a different record
         {"Event_Start_Date": " 2024-05-01 ", "Gender": " Female "},  # spaces around values
+        {"Gender": "female", "Event_Type": "request"},  # codes in another letter case: same record
+        {"Event_Start_Date": "2024-05-03", "Event_End_Date": "2024-05-03"},  # another request
     )
     out = summarise(write(rows, tmp_path / "d.csv"))
     assert cells(out, "activity") == {
         (HARTLEPOOL, "Service User", "65-74", "Female", "Request", NR, NR): (2, 1)
     }
+
+
+def test_resubmitted_service_counted_once_with_the_latest_version(tmp_path):
+    open_q1 = service(Event_Start_Date="2024-01-15", Reporting_Period_End_Date="2024-03-31")
+    rows = events(
+        open_q1,  # 1: open in the Q1 return
+        {**open_q1, "Event_End_Date": "2024-05-10", "Reporting_Period_End_Date": "2024-06-30"},  # 2: closed
+        open_q1,  # 3: the Q1 version sent again: still the older version
+        # the same request re-sent with another outcome in the later return: the later one counts
+        {"Event_Outcome": "NFA - Support declined", "Reporting_Period_End_Date": "2024-06-30"},  # 4
+        {"Reporting_Period_End_Date": "2024-09-30"},  # 5: progress to assessment, latest
+        # another service (other component) starting the same day stays a service of its own
+        service(Event_Start_Date="2024-01-15", Service_Component="Day Care"),  # 6
+    )
+    out = summarise(write(rows, tmp_path / "r.csv"))
+    assert cells(out, "activity") == {
+        (HARTLEPOOL, "Service User", "65-74", "Female", "Request", NR, NR): (1, 1),
+        (HARTLEPOOL, "Service User", "65-74", "Female", "Service", "Long Term Support: Community", PHYS): (
+            2,
+            1,
+        ),
+    }
+    assert cells(out, "requests_no_service") == {}  # the latest version progressed to assessment
+
+
+def test_requests_no_service_follow_the_outcome(tmp_path):
+    a = {"Der_NHS_Number_Traced_Pseudo": "A"}
+    b = {"Der_NHS_Number_Traced_Pseudo": "B"}
+    rows = events(
+        # A: support declined, then later an unrelated request that led to a service
+        {
+            **a,
+            "Event_Start_Date": "2024-01-10",
+            "Event_End_Date": "2024-01-11",
+            "Event_Outcome": "NFA - Support declined",
+        },
+        {
+            **a,
+            "Event_Start_Date": "2024-06-10",
+            "Event_End_Date": "2024-06-11",
+            "Event_Outcome": "Progress to Support Planning / Services",
+        },
+        service(**a, Event_Start_Date="2024-07-01"),
+        # B: progressed to assessment and nothing followed: not "no service"
+        {**b, "Event_Outcome": "Progress to Assessment"},
+        {
+            **b,
+            "Event_Start_Date": "2024-06-01",
+            "Event_End_Date": "2024-06-01",
+            "Event_Outcome": "Progress to Reablement/ST-Max",
+        },
+        # B: signposting, self-funded (release-1 wording) and "NFA- Other" are no service
+        {
+            **b,
+            "Event_Start_Date": "2024-07-01",
+            "Event_End_Date": "2024-07-01",
+            "Event_Outcome": "NFA - Information & Advice / Signposting only",
+        },
+        {
+            **b,
+            "Event_Start_Date": "2024-08-01",
+            "Event_End_Date": "2024-08-01",
+            "Event_Outcome": "NFA - Self-funded client (Inc. 12wk disregard)",
+        },
+        {
+            **b,
+            "Event_Start_Date": "2024-09-01",
+            "Event_End_Date": "2024-09-01",
+            "Event_Outcome": "NFA- Other",
+        },
+        # an assessment ending NFA is not a request
+        {
+            **b,
+            "Event_Type": "Assessment",
+            "Event_Start_Date": "2024-10-01",
+            "Event_End_Date": "2024-10-02",
+            "Event_Outcome": "NFA - Support declined",
+        },
+    )
+    out = summarise(write(rows, tmp_path / "n.csv"))
+    key = (HARTLEPOOL, "Service User", "65-74", "Female")
+    assert cells(out, "requests_no_service") == {
+        (*key, "NFA - Support declined"): (1, 1),
+        (*key, "NFA - Information & Advice / Signposting only"): (1, 1),
+        (*key, SELF_FUNDED): (1, 1),
+        (*key, "NFA- Other"): (1, 1),
+    }
+    assert set(schema.NO_SERVICE_OUTCOMES) == {
+        v for v in schema.CODE_LISTS["Event_Outcome"] if v.startswith("NFA")
+    }
+    assert not any(v.startswith("Progress") for v in schema.NO_SERVICE_OUTCOMES)
+
+
+def test_dates_with_times_are_read_and_trailing_text_rejected(tmp_path):
+    ok = ["2024-05-01 10:30", "2024-05-01T10:30:15", "2024-05-01T10:30:15.123Z", "2024-05-01 00:00:00+01:00"]
+    frame = events(*({"Event_Start_Date": v} for v in ok))
+    out = summarise(write(frame, tmp_path / "t.csv"))
+    assert cells(out, "activity") == {
+        (HARTLEPOOL, "Service User", "65-74", "Female", "Request", NR, NR): (1, 1)  # one event, sent 4 times
+    }
+    for i, bad in enumerate(["2024-05-01 garbage", "2024-05-01T", "2024-05-01 25:00", "2024-05-01\n"]):
+        frame = events({}, {"Event_Start_Date": bad})
+        with pytest.raises(CarepopError) as err:
+            summarise(write(frame, tmp_path / f"b{i}.csv"))
+        assert err.value.code == "bad_date" and err.value.rows == [2], bad
+
+
+def test_birth_year_with_a_line_break_is_rejected(tmp_path):
+    frame = events({}, {})
+    frame["Der_Birth_Year"] = ["1950", "1950\n"]
+    with pytest.raises(CarepopError) as err:
+        summarise(write(frame, tmp_path / "y.csv"))
+    assert err.value.code == "bad_number" and err.value.rows == [2]
+
+
+def test_non_ascii_codes_are_not_case_folded(tmp_path):
+    frame = events(
+        {"Event_Outcome": "Progress to \ufb01nancial assessment"},  # ligature: Spark's UPPER expands it
+        {"Der_NHS_Number_Traced_Pseudo": "N2", "Event_Outcome": "PROGRESS TO FINANCIAL ASSESSMENT"},
+        {"Der_NHS_Number_Traced_Pseudo": "N3", "Event_Outcome": "nfa - support ended – other reason"},
+    )
+    path = write(frame, tmp_path / "u.csv")
+    report = quality_report(path).set_index("check")
+    assert report.loc["invalid_code:Event_Outcome", "count"] == 1
+    assert report.loc["invalid_code:Event_Outcome", "example_rows"] == "1"
+    assert report.loc["nonstandard_spelling:Event_Outcome", "count"] == 1
+    assert report.loc["retired_code:Event_Outcome", "count"] == 1  # only ASCII letters change case
+    assert sql.ascii_upper("ﬁne – é") == "ﬁNE – é"
+
+
+def test_implausible_dates_are_rejected(tmp_path):
+    frame = events(
+        {}, {"Event_Start_Date": "9999-12-31", "Event_End_Date": None}, {"Date_of_Death": "1899-12-31"}
+    )
+    with pytest.raises(CarepopError) as err:
+        summarise(write(frame, tmp_path / "y.csv"))
+    e = err.value
+    assert e.code == "implausible_date" and e.column == "Event_Start_Date" and e.rows == [2]
+    assert "outside 1900-01-01..2100-12-31" in e.message and "Date_of_Death" in e.hint
+    # typed Parquet dates too
+    typed = events({}, {"Event_Start_Date": "2150-01-01"})
+    typed["Event_Start_Date"] = pd.to_datetime(typed["Event_Start_Date"]).astype("datetime64[us]")
+    with pytest.raises(CarepopError) as err:
+        summarise(write(typed, tmp_path / "y.parquet"))
+    assert err.value.code == "implausible_date" and err.value.rows == [2]
 
 
 def test_person_key_falls_back_to_council_identifier(tmp_path):

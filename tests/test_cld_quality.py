@@ -202,3 +202,53 @@ def test_report_on_a_hartlepool_only_file_has_shares_of_rows(tmp_path):
     rows = events({"Der_Birth_Year": None}, {"Event_Start_Date": "2024-06-01", "LA_Code": HARTLEPOOL})
     report = quality_report(write(rows, tmp_path / "h.csv")).set_index("check")
     assert report.loc["missing_birth_date", "share"] == 0.5
+
+
+def test_resubmitted_versions_are_info_not_duplicates_or_overlaps(tmp_path):
+    open_q1 = service(Event_Start_Date="2024-01-15", Reporting_Period_End_Date="2024-03-31")
+    rows = events(
+        open_q1,  # 1
+        {**open_q1, "Event_End_Date": "2024-05-10", "Reporting_Period_End_Date": "2024-06-30"},  # 2
+        {**open_q1, "Gender": "female"},  # 3: repeats 1 (letter case aside)
+    )
+    report = quality_report(write(rows, tmp_path / "r.csv"))
+    assert counts(report) == {
+        "nonstandard_spelling:Gender": 1,
+        "duplicate_events": 1,
+        "resubmitted_events": 1,
+    }
+    by = report.set_index("check")
+    assert by.loc["duplicate_events", "example_rows"] == "3"
+    assert by.loc["resubmitted_events", "example_rows"] == "1"
+    assert by.loc["resubmitted_events", "severity"] == "info"
+    assert report.attrs["events"] == 1
+
+
+def test_services_past_death_birth_after_event_and_missing_components(tmp_path):
+    d = {"Der_NHS_Number_Traced_Pseudo": "D"}
+    rows = events(
+        {**d, "Date_of_Death": "2024-06-01"},  # 1
+        service(**d, Event_Start_Date="2024-04-01"),  # 2: open, runs past death
+        service(
+            **d, Event_Start_Date="2024-04-01", Service_Component="Day Care", Event_End_Date="2024-06-30"
+        ),
+        service(**d, Event_Start_Date="2024-04-01", Service_Component="Meals", Event_End_Date="2024-06-01"),
+        # 4 ends on the day of death: fine
+        {"Der_NHS_Number_Traced_Pseudo": "B", "Der_Birth_Year": 2024, "Der_Birth_Month": 6},  # 5: born after
+        {"Der_NHS_Number_Traced_Pseudo": "C", "Der_Birth_Year": 2024, "Der_Birth_Month": 5},  # 6: same month
+        # services without a component overlap each other
+        service(Event_Start_Date="2024-06-01", Service_Component=None),  # 7
+        service(Event_Start_Date="2024-07-01", Service_Component=None),  # 8: overlaps 7
+        service(Event_Start_Date="2024-07-01"),  # 9: has a component: not with 7
+    )
+    report = quality_report(write(rows, tmp_path / "s.csv"))
+    assert counts(report) == {
+        "service_open_after_death": 2,
+        "event_before_birth": 1,
+        "overlapping_services": 1,
+        "first_contact_only": 2,  # B and C
+    }
+    by = report.set_index("check")
+    assert by.loc["service_open_after_death", "example_rows"] == "2, 3"
+    assert by.loc["event_before_birth", "example_rows"] == "5"
+    assert by.loc["overlapping_services", "example_rows"] == "8"

@@ -81,3 +81,55 @@ def test_cli_engine_spark(spark, tmp_path):
     got = pd.read_csv(out, keep_default_na=False)
     pd.testing.assert_frame_equal(got, summarise(path, DuckDBEngine()), check_dtype=False)
     assert spark.session.sparkContext._jsc is not None  # the CLI used the session and left it running
+
+
+def test_edge_cases_identical_on_spark(spark, tmp_path):
+    open_q1 = {
+        "Event_Type": "Service",
+        "Service_Type": "Long Term Support: Community",
+        "Service_Component": None,
+        "Event_Outcome": "Provision of service",
+        "Event_Start_Date": "2024-01-15",
+        "Event_End_Date": None,
+        "Reporting_Period_End_Date": "2024-03-31",
+    }
+    frame = events(
+        open_q1,
+        {**open_q1, "Event_End_Date": "2024-05-10", "Reporting_Period_End_Date": "2024-06-30"},
+        {**open_q1, "Event_Start_Date": "2024-02-01"},  # overlaps (no component)
+        {"Event_Outcome": "Progress to \ufb01nancial assessment", "Gender": "female"},  # ligature
+        {"Der_NHS_Number_Traced_Pseudo": "N2", "Event_Outcome": "nfa - support ended – other reason"},
+        {"Der_NHS_Number_Traced_Pseudo": "N3", "Event_Start_Date": "2024-05-01T10:30:15.5+01:00"},
+        {
+            "Der_NHS_Number_Traced_Pseudo": "N3",
+            "Event_Outcome": "NFA - Support declined",
+            "Date_of_Death": "2024-05-01",
+        },
+        {"Der_NHS_Number_Traced_Pseudo": "N4", "Der_Birth_Year": 2030, "Der_Birth_Month": 1},
+    )
+    path = write(frame, tmp_path / "edge.csv")
+    pd.testing.assert_frame_equal(summarise(path, spark), summarise(path, DuckDBEngine()))
+    pd.testing.assert_frame_equal(quality_report(path, spark), quality_report(path, DuckDBEngine()))
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "code"),
+    [
+        ("Event_Start_Date", "2024-05-01\n", "bad_date"),  # Java's $ would match before the line break
+        ("Der_Birth_Year", "1950\n", "bad_number"),
+        ("Event_Start_Date", "2024-05-01 garbage", "bad_date"),
+        ("Event_Start_Date", "9999-12-31", "implausible_date"),
+    ],
+)
+def test_rejected_values_same_error_on_spark(spark, tmp_path, column, value, code):
+    frame = events({}, {})
+    frame[column] = frame[column].astype(object)
+    frame.loc[0, column] = value
+    path = write(frame, tmp_path / "bad.csv")
+    errors = []
+    for engine in (spark, DuckDBEngine()):
+        with pytest.raises(CarepopError) as err:
+            summarise(path, engine)
+        errors.append(err.value.to_dict())
+    assert errors[0] == errors[1]
+    assert errors[0]["code"] == code and errors[0]["rows"] == [1]

@@ -25,7 +25,8 @@ death. Then, in this order, the generator plants:
 - missing birth dates on about a fifth of records (18% year and month, 2% month only);
 - retired codes, spellings in another letter case, and codes outside the list in several fields;
 - events after death: for some people who died, the date of death moved to the day before their
-  last event starts (one event after death each);
+  last event starts (one event after death each; their services that started by then now run
+  past death: ``service_open_after_death``);
 - overlapping services: copies of services starting a day later and ending with the original,
   which lasts at least two days or is open;
 - exact duplicate records (about 2% of the file, to make up the exact row count);
@@ -481,6 +482,8 @@ def _people_and_events(
     closes = open_ & dies[person]
     end = np.where(closes, dod[person], end)
     ev["outcome"] = np.where(closes, out_v.idx("NFA - Deceased"), ev["outcome"]).astype(np.int16)
+    # no service runs past death
+    end = np.where(is_service & dies[person] & (end > dod[person]), dod[person], end)
     ev.update(start=start, end=end, first=first, last=last)
     people["dod"] = dod
     return people, ev, keep
@@ -603,6 +606,16 @@ def _chunk(
     last_start[person[last_rows]] = ev["start"][last_rows]
     dod[moved] = last_start[moved] - 1
     planted["events_after_death"] = int(moved.size)
+    # services of those people that started by the new date of death run past it
+    is_moved = np.zeros(keep, dtype=bool)
+    is_moved[moved] = True
+    past = (
+        (et == vocab["Event_Type"].idx("Service"))
+        & is_moved[person]
+        & (ev["start"] <= dod[person])
+        & ((ev["end"] == MISSING) | (ev["end"] > dod[person]))
+    )
+    planted["service_open_after_death"] = int(past.sum())
     # ---- assemble record arrays (copies below index into these)
     rec = {
         "person": person,

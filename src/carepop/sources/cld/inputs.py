@@ -49,7 +49,8 @@ def open_events(path: str | Path, *, spark_safe: bool = False) -> Iterator[Event
     pandas writes), which Spark cannot read, into a temporary file with microsecond timestamps.
 
     Raises :class:`CarepopError` (``file_not_found``, ``unknown_format``, ``unreadable``,
-    ``missing_columns``, ``bad_type``) without writing anything the caller can see.
+    ``missing_columns``, ``bad_type``, ``no_rows`` for a file with a header but no records)
+    without writing anything the caller can see.
     """
     source = Path(path)
     if not source.is_file():
@@ -71,6 +72,7 @@ def open_events(path: str | Path, *, spark_safe: bool = False) -> Iterator[Event
             _check_columns(header, source)
             target = Path(tmp) / "events.parquet"
             rows = _csv_to_parquet(source, target, header, delimiter)
+            _check_rows(rows, source)
             kinds = {name: "string" for name in schema.REQUIRED}
             yield EventFile(source, target, kinds, rows)
             return
@@ -86,6 +88,7 @@ def open_events(path: str | Path, *, spark_safe: bool = False) -> Iterator[Event
         _check_columns(list(arrow_schema.names), source)
         kinds = {name: _kind(arrow_schema.field(name).type) for name in schema.REQUIRED}
         _check_kinds(kinds, arrow_schema)
+        _check_rows(meta.num_rows, source)
         target = source
         if spark_safe and any(
             pa.types.is_timestamp(arrow_schema.field(n).type) and arrow_schema.field(n).type.unit == "ns"
@@ -144,6 +147,15 @@ def _check_columns(names: list[str], source: Path) -> None:
         column=missing[0],
         hint=hint,
     )
+
+
+def _check_rows(rows: int, source: Path) -> None:
+    if rows == 0:
+        raise CarepopError(
+            f"{source.name} has the CLD fields but no records.",
+            code="no_rows",
+            hint="check the export: the file holds only its header",
+        )
 
 
 def _kind(t: pa.DataType) -> str:

@@ -4,7 +4,10 @@
 the steps of :func:`summary_steps`:
 
 1. type and recode every record (:func:`carepop.sources.cld.sql.base_steps`);
-2. remove duplicate records (identical after recoding, reporting-period dates aside);
+2. collapse the records of one event: identical copies (after recoding, reporting-period dates
+   aside) and versions re-sent in later returns (same person, client type, event type, start date
+   and service type / component / delivery mechanism), keeping the latest reported version
+   (:func:`carepop.sources.cld.sql.dedup_steps`);
 3. key people on ``Der_NHS_Number_Traced_Pseudo``, falling back to the NHS number another record
    with the same ``Der_LA_Person_Unique_Identifier_Pseudo`` carries, then to that identifier (a
    person is counted once per council);
@@ -28,9 +31,16 @@ do not add up across cells). Columns not broken down in a table hold ``"All"``.
 ``self_funded``         LA x client type x age band x sex x event type: events whose outcome is
                         "NFA: Self-funded client or under 12wk disregard" (people leaving as
                         self-funders)
-``requests_no_service`` LA x client type x age band x sex x event outcome: requests of known
-                        people after which no service of theirs starts (same day counts as a
-                        service)
+``requests_no_service`` LA x client type x age band x sex x event outcome: requests whose
+                        outcome says no service follows: one of
+                        :data:`~carepop.sources.cld.schema.NO_SERVICE_OUTCOMES`, the "NFA" (no
+                        further action) outcomes: moved to another LA, 100% NHS funded care,
+                        self-funded, support declined, information & advice / signposting only,
+                        deceased, no services offered or support ended for another reason, other.
+                        Requests that progress (to assessment, reablement, support planning /
+                        services, ...) are not counted, whatever services follow or not; the
+                        outcome alone decides, as in SALT's STS001 (unidentified requests are
+                        counted as events, not people)
 ======================  =======================================================================
 
 No person identifier, birth date or row number leaves the engine: the output is counts only.
@@ -55,7 +65,7 @@ from carepop.sources.cld.sql import (
     decode,
     decode_age,
     decode_sex,
-    dedup_step,
+    dedup_steps,
     enriched_step,
     lit,
     person_steps,
@@ -118,12 +128,13 @@ def summary_steps(kinds: dict[str, str]) -> list[Step]:
     request, assessment, service, review = (
         code("Event_Type", v) for v in ("Request", "Assessment", "Service", "Review")
     )
+    no_service = ", ".join(str(code("Event_Outcome", v)) for v in schema.NO_SERVICE_OUTCOMES)
     facts = Step(
         "cld_facts",
         "SELECT la_code, person, c_Client_Type, age, sex, c_Event_Type, c_Service_Type,\n"
         "  c_Primary_Support_Reason, c_Event_Outcome,\n"
-        f"  CASE WHEN c_Event_Type = {request} AND person IS NOT NULL AND (p_last_service_start IS NULL\n"
-        "    OR p_last_service_start < d_Event_Start_Date) THEN 1 ELSE 0 END AS no_service\n"
+        f"  CASE WHEN c_Event_Type = {request} AND c_Event_Outcome IN ({no_service}) THEN 1 ELSE 0 END\n"
+        "    AS no_service\n"
         "FROM cld_enriched",
         materialize=True,
     )
@@ -145,7 +156,7 @@ def summary_steps(kinds: dict[str, str]) -> list[Step]:
     ]
     order = ", ".join(("tbl", *DIMENSIONS))
     final = Step("cld_summary", "SELECT * FROM (\n" + "\nUNION ALL\n".join(parts) + f"\n) s ORDER BY {order}")
-    return [*base_steps(kinds), dedup_step(), *person_steps(), enriched_step(), facts, final]
+    return [*base_steps(kinds), *dedup_steps(), *person_steps(), enriched_step(), facts, final]
 
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:

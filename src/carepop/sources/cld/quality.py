@@ -1,9 +1,9 @@
 """Is this file CLD at all (:func:`validate`), and how well is it recorded (:func:`quality_report`)?
 
 :func:`validate` fails with a :class:`~carepop.errors.CarepopError` when the file cannot be read as
-CLD: a required field missing (see :mod:`~carepop.sources.cld.inputs`), a date or birth year/month
-that does not parse, or an ``LA_Code`` that is not one of the 153 councils. Nothing is computed
-from such a file.
+CLD: a required field missing or no data rows (see :mod:`~carepop.sources.cld.inputs`), a date or
+birth year/month that does not parse, a date outside 1900-01-01..2100-12-31, or an ``LA_Code``
+that is not one of the 153 councils. Nothing is computed from such a file.
 
 :func:`quality_report` gives one row per check: how many records (or events, or people) it finds,
 their share, up to five example rows (1-based data rows, header excluded) and what the check means.
@@ -23,8 +23,14 @@ check                              level   counts
 ``nonstandard_spelling:<field>``   record  codes in another letter case (recoded)
 ``invalid_code:<field>``           record  codes outside the list ("Invalid code" in aggregates)
 ``no_nhs_number``                  record  records without a traced NHS number (info)
+``event_before_birth``             record  events starting before the record's birth month
 ``duplicate_events``               event   records that repeat an earlier record (removed)
+``resubmitted_events``             event   earlier versions of an event sent again with other
+                                           details (e.g. an end date now filled): the latest
+                                           reported version is kept (info)
 ``events_after_death``             event   events starting after the person's date of death
+``service_open_after_death``       event   services starting on or before death that are open or
+                                           end after it
 ``overlapping_services``           event   services starting before an earlier service of the same
                                            person, type and component has ended (a service
                                            starting on the day another ends is a handover)
@@ -32,8 +38,8 @@ check                              level   counts
 =================================  ======  ===========================================================
 
 Event and person checks run on the de-duplicated events; people are keyed as in the pipeline
-(:mod:`carepop.sources.cld.sql`). Overlaps are only looked for among services whose type and
-component are in the code lists (after recoding).
+(:mod:`carepop.sources.cld.sql`). Overlaps are only looked for among services whose type is in
+the code list (after recoding) and whose component is in it or missing (its own value).
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from carepop.sources.cld.sql import (
     base_steps,
     code,
     councils_table,
-    dedup_step,
+    dedup_steps,
     lit,
     person_steps,
     recode,
@@ -97,6 +103,15 @@ def _record_checks() -> list[Check]:
             f"Birth year outside {lo}-{hi} or month outside 1-12; treated as unknown.",
             f"{y} IS NOT NULL AND {m} IS NOT NULL "
             f"AND NOT ({y} BETWEEN {lo} AND {hi} AND {m} BETWEEN 1 AND 12)",
+        ),
+        Check(
+            "event_before_birth",
+            "Der_Birth_Year",
+            "record",
+            "problem",
+            "Events that start before the record's (plausible) birth month; the age band is Unknown.",
+            f"{y} BETWEEN {lo} AND {hi} AND {m} BETWEEN 1 AND 12 AND EXTRACT(YEAR FROM d_Event_Start_Date) "
+            f"* 12 + EXTRACT(MONTH FROM d_Event_Start_Date) < {y} * 12 + {m}",
         ),
         Check(
             "missing_value:Client_Type",
@@ -203,8 +218,18 @@ CHECKS: tuple[Check, ...] = (
         None,
         "event",
         "problem",
-        "Records identical to an earlier one in every field (reporting-period dates aside); "
-        "removed before counting. Example rows are the last copies.",
+        "Records identical to an earlier one in every field once codes are recoded (letter case, "
+        "retired wordings; reporting-period dates aside); removed before counting. Example rows "
+        "are the last copies.",
+    ),
+    Check(
+        "resubmitted_events",
+        None,
+        "event",
+        "info",
+        "Earlier versions of an event sent again with other details (e.g. an open service closed in "
+        "a later return): same person, client type, event type, start date and service type, "
+        "component and delivery mechanism. Only the latest reported version is counted.",
     ),
     Check(
         "events_after_death",
@@ -214,13 +239,21 @@ CHECKS: tuple[Check, ...] = (
         "Events that start after the person's (earliest recorded) date of death; kept in the counts.",
     ),
     Check(
+        "service_open_after_death",
+        "Date_of_Death",
+        "event",
+        "problem",
+        "Services that start on or before the person's (earliest recorded) date of death but are "
+        "open or end after it; kept in the counts.",
+    ),
+    Check(
         "overlapping_services",
         "Event_Start_Date",
         "event",
         "problem",
         "Services that start before an earlier service of the same person, service type and "
-        "component has ended (open services never end; starting on its end date is a handover); "
-        "kept in the counts.",
+        "component (a missing component is a value of its own) has ended (open services never end; "
+        "starting on its end date is a handover); kept in the counts.",
     ),
     Check(
         "first_contact_only",
@@ -246,6 +279,12 @@ def validation_steps(kinds: dict[str, str]) -> list[Step]:
             parts.append(
                 f"SELECT 'bad_date:{name}' AS chk, _row, s_{name} AS val FROM cld_typed WHERE bad_{name}"
             )
+    lo, hi = schema.DATE_RANGE
+    for name in schema.DATE_FIELDS:
+        parts.append(
+            f"SELECT 'implausible_date:{name}' AS chk, _row, COALESCE(s_{name}, CAST(d_{name} AS STRING)) "
+            f"AS val FROM cld_typed WHERE d_{name} < DATE '{lo}' OR d_{name} > DATE '{hi}'"
+        )
     for name in schema.INT_FIELDS:
         if kinds[name] != "int":
             parts.append(
@@ -272,7 +311,10 @@ def validate(events: EventFile, engine: Engine) -> None:
     found = engine.run(validation_steps(events.kinds), events.path)
     if found.empty:
         return
-    order = [f"bad_date:{n}" for n in schema.DATE_FIELDS] + [f"bad_number:{n}" for n in schema.INT_FIELDS]
+    order = [f"bad_date:{n}" for n in schema.DATE_FIELDS] + [
+        f"implausible_date:{n}" for n in schema.DATE_FIELDS
+    ]
+    order += [f"bad_number:{n}" for n in schema.INT_FIELDS]
     order.append("unknown_la")
     problems = {chk: found[found["chk"] == chk] for chk in order if (found["chk"] == chk).any()}
     summaries = [_summary(chk, rows) for chk, rows in problems.items()]
@@ -289,6 +331,15 @@ def validate(events: EventFile, engine: Engine) -> None:
             column=column,
             rows=[int(r) for r in rows["_row"]],
             hint="write dates as YYYY-MM-DD (or DD/MM/YYYY) and leave unknown dates empty" + also,
+        )
+    if kind == "implausible_date":
+        lo, hi = schema.DATE_RANGE
+        raise CarepopError(
+            f"{name} cannot be read as CLD: {summaries[0]} (e.g. {examples}).",
+            code="implausible_date",
+            column=column,
+            rows=[int(r) for r in rows["_row"]],
+            hint=f"dates must lie between {lo} and {hi}; correct them or leave unknown dates empty" + also,
         )
     if kind == "bad_number":
         raise CarepopError(
@@ -324,6 +375,9 @@ def _summary(chk: str, rows: pd.DataFrame) -> str:
     kind, _, column = chk.partition(":")
     if kind == "bad_date":
         return f"{total} value(s) of {column} are not dates"
+    if kind == "implausible_date":
+        lo, hi = schema.DATE_RANGE
+        return f"{total} value(s) of {column} are dates outside {lo}..{hi}"
     if kind == "bad_number":
         return f"{total} value(s) of {column} are not whole numbers"
     return f"{total} record(s) have an LA_Code that is not one of the 153 councils"
@@ -370,16 +424,23 @@ def quality_steps(kinds: dict[str, str]) -> list[Step]:
         f"SELECT CASE st {kinds_sql} END || ':' || field AS chk, first_row AS _row, val, n "
         "FROM q_codes WHERE st > 0",
         f"SELECT 'duplicate_events' AS chk, last_row AS _row, {null}, CAST(copies - 1 AS BIGINT) AS n "
-        "FROM cld_events WHERE copies > 1",
+        "FROM cld_versions WHERE copies > 1",
+        f"SELECT 'resubmitted_events' AS chk, _row, {null}, CAST(1 AS BIGINT) AS n "
+        "FROM cld_ranked WHERE rn > 1",
         f"SELECT 'events_after_death' AS chk, e._row, {null}, CAST(1 AS BIGINT) AS n FROM cld_keyed e "
         "LEFT JOIN cld_persons p ON e.la_code = p.la_code AND e.person = p.person "
         "WHERE e.d_Event_Start_Date > COALESCE(p.p_dod, e.d_Date_of_Death)",
+        f"SELECT 'service_open_after_death' AS chk, e._row, {null}, CAST(1 AS BIGINT) AS n FROM cld_keyed e "
+        "LEFT JOIN cld_persons p ON e.la_code = p.la_code AND e.person = p.person "
+        f"WHERE e.c_Event_Type = {service} AND e.d_Event_Start_Date <= COALESCE(p.p_dod, e.d_Date_of_Death) "
+        "AND (e.d_Event_End_Date IS NULL OR e.d_Event_End_Date > COALESCE(p.p_dod, e.d_Date_of_Death))",
         f"SELECT 'overlapping_services' AS chk, _row, {null}, CAST(1 AS BIGINT) AS n FROM (\n"
         "  SELECT _row, d_Event_Start_Date AS start_date, MAX(COALESCE(d_Event_End_Date, DATE '9999-12-31')) "
         "OVER (PARTITION BY la_code, person, c_Service_Type, c_Service_Component "
         "ORDER BY d_Event_Start_Date, _row ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end\n"
         f"  FROM cld_keyed WHERE c_Event_Type = {service} AND person IS NOT NULL "
-        "AND d_Event_Start_Date IS NOT NULL AND c_Service_Type >= 0 AND c_Service_Component >= 0) s\n"
+        "AND d_Event_Start_Date IS NOT NULL AND c_Service_Type >= 0 "
+        "AND (c_Service_Component IS NULL OR c_Service_Component >= 0)) s\n"
         "WHERE start_date < prev_end",
         f"SELECT 'first_contact_only' AS chk, p_first_row AS _row, {null}, CAST(1 AS BIGINT) AS n "
         "FROM cld_persons WHERE p_non_requests = 0",
@@ -393,7 +454,7 @@ def quality_steps(kinds: dict[str, str]) -> list[Step]:
         "  ROW_NUMBER() OVER (PARTITION BY chk ORDER BY _row) AS rn FROM q_hits) t\n"
         "WHERE rn <= 5 ORDER BY chk, _row",
     )
-    return [*base_steps(kinds), flag_step, values, dedup_step(), *person_steps(), hits, final]
+    return [*base_steps(kinds), flag_step, values, *dedup_steps(), *person_steps(), hits, final]
 
 
 def report_from_hits(hits: pd.DataFrame, rows: int) -> pd.DataFrame:
@@ -410,7 +471,7 @@ def report_from_hits(hits: pd.DataFrame, rows: int) -> pd.DataFrame:
         n = totals.get(c.id, 0)
         if c.level == "person":
             denom = persons
-        elif c.id in ("events_after_death", "overlapping_services"):
+        elif c.level == "event" and c.id not in ("duplicate_events", "resubmitted_events"):
             denom = events
         else:
             denom = rows

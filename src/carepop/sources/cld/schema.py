@@ -53,6 +53,7 @@ __all__ = [
     "Field",
     "INT_FIELDS",
     "ID_FIELDS",
+    "NO_SERVICE_OUTCOMES",
     "REQUIRED",
     "RETIRED",
     "SELF_FUNDED",
@@ -216,6 +217,18 @@ RETIRED: dict[str, dict[str, str]] = {
         "Support with Memory and Cognition": "Support with Memory & Cognition",
     },
 }
+
+#: request outcomes meaning the request led to no service from the council (the
+#: ``requests_no_service`` table): every "NFA" (no further action) outcome of the list, i.e.
+#: moved to another LA, 100% NHS funded care, self-funded (incl. 12-week disregard), support
+#: declined, information & advice / signposting only (universal services), deceased, no services
+#: offered for another reason, support ended for another reason and other NFA. SALT's STS001 counts
+#: such requests as "universal services / signposted", "no services provided" or self-funded.
+#: Outcomes that progress (to assessment, reablement / ST-Max, support planning / services, end of
+#: life care, financial assessment, re-assessment) or record a hospital admission are not counted.
+NO_SERVICE_OUTCOMES: tuple[str, ...] = tuple(v for v in CODE_LISTS["Event_Outcome"] if v.startswith("NFA"))
+#: plausible event dates (start, end, death and reporting period); others make the file unreadable
+DATE_RANGE = ("1900-01-01", "2100-12-31")
 
 CARER_CLIENT_TYPES: tuple[str, ...] = ("Carer", "Carer known by association")
 CARER_SERVICE_TYPES: tuple[str, ...] = (

@@ -11,11 +11,14 @@ The engine registers the input file as the view ``cld_raw`` with a 1-based row n
 ``cld_str``     trimmed text (empty -> NULL) and the input's own typed values
 ``cld_typed``   parsed dates and birth year/month (with flags for values that do not parse) and
                 the codes as text (``raw_<field>``)
-``cld_events``  de-duplicated events: one row per group of identical records (every field as
-                read, except the reporting-period dates), keeping the first row number, the
-                last one and the number of copies, with each code recoded to its position in
-                the code list (``c_<field>``, SMALLINT: -1 when not in the list; see
-                :func:`recode` and :func:`status`)
+``cld_versions`` one row per group of identical records (every field after trimming, typing and
+                recoding, reporting-period dates aside): first and last row number, copies
+``cld_ranked``  versions numbered within an event (same council, identifiers, client type, event
+                type, start date, service type/component/delivery mechanism), latest reported
+                first (see :func:`dedup_steps`)
+``cld_events``  the latest version of each event, each code recoded to its position in the code
+                list (``c_<field>``, SMALLINT: -1 when not in the list; see :func:`recode` and
+                :func:`status`)
 ``cld_links``   council person identifier -> traced NHS number, where the council links them
 ``cld_keyed``   events with the person key: "N" + the traced NHS number, else "N" + the NHS
                 number another record of the same council identifier carries, else "L" + the
@@ -41,9 +44,36 @@ DIALECTS: dict[str, dict[str, str]] = {
 ROW = "__cld_row"
 UNKNOWN_AGE_CODE = len(schema.AGE_BANDS)
 SEX_UNKNOWN_CODE = schema.SEXES.index("Unknown")
-_ISO = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T].*)?$"
+#: a date, or a date and a time of day with an optional UTC offset (nothing else may follow)
+_ISO = (
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    "([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$"
+)
 _UK = "^[0-9]{2}/[0-9]{2}/[0-9]{4}$"
 _WHOLE = "^[+-]?[0-9]{1,9}([.]0*)?$"
+#: any character outside printable ASCII (space to tilde): line breaks among them, so a value
+#: with one never matches a pattern (Java's ``$`` matches before a final line break, RE2's does not)
+_NOT_PRINTABLE_ASCII = "[^ -~]"
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_UPPER = _LOWER.upper()
+
+
+def matches(value: str, pattern: str) -> str:
+    """SQL: ``value`` matches the anchored ``pattern`` and holds printable ASCII only, the same on
+    both engines (the second test is a search for one character, which both engines agree on)."""
+    guard = f"cld_regexp_match({value}, '{_NOT_PRINTABLE_ASCII}')"
+    return f"(cld_regexp_match({value}, '{pattern}') AND NOT {guard})"
+
+
+def ascii_upper(text: str) -> str:
+    """``text`` with the ASCII letters a-z upper-cased and nothing else changed (what
+    :func:`upper_sql` does in SQL: ``UPPER`` differs between engines beyond ASCII)."""
+    return text.translate(str.maketrans(_LOWER, _UPPER))
+
+
+def upper_sql(expr: str) -> str:
+    """SQL upper-casing the ASCII letters of ``expr`` only, identically on DuckDB and Spark."""
+    return f"TRANSLATE({expr}, '{_LOWER}', '{_UPPER}')"
 
 
 @dataclass(frozen=True)
@@ -120,8 +150,8 @@ def _date_cols(name: str, kind: str) -> list[str]:
         return [f"v_{name} AS d_{name}", f"FALSE AS bad_{name}", f"CAST(NULL AS STRING) AS s_{name}"]
     s = f"s_{name}"
     parsed = (
-        f"CASE WHEN cld_regexp_match({s}, '{_ISO}') THEN TRY_CAST(SUBSTR({s}, 1, 10) AS DATE) "
-        f"WHEN cld_regexp_match({s}, '{_UK}') THEN "
+        f"CASE WHEN {matches(s, _ISO)} THEN TRY_CAST(SUBSTR({s}, 1, 10) AS DATE) "
+        f"WHEN {matches(s, _UK)} THEN "
         f"TRY_CAST(SUBSTR({s}, 7, 4) || '-' || SUBSTR({s}, 4, 2) || '-' || SUBSTR({s}, 1, 2) AS DATE) END"
     )
     return [
@@ -143,7 +173,7 @@ def _int_cols(name: str, kind: str) -> list[str]:
             f"CAST({f} AS STRING) AS s_{name}",
         ]
     s = f"s_{name}"
-    val = f"CASE WHEN cld_regexp_match({s}, '{_WHOLE}') THEN CAST(CAST({s} AS DOUBLE) AS BIGINT) END"
+    val = f"CASE WHEN {matches(s, _WHOLE)} THEN CAST(CAST({s} AS DOUBLE) AS BIGINT) END"
     return [f"{val} AS i_{name}", f"({s} IS NOT NULL AND ({val}) IS NULL) AS bad_{name}", f"{s} AS s_{name}"]
 
 
@@ -157,24 +187,24 @@ def _recode(field: str, src: str | None = None) -> tuple[str, str]:
     exact += [f"WHEN {lit(old)} THEN {current.index(new)}" for old, new in retired.items()]
     upper: dict[str, int] = {}
     for i, v in enumerate(current):
-        upper.setdefault(v.upper(), i)
+        upper.setdefault(ascii_upper(v), i)
     for old, new in retired.items():
-        upper.setdefault(old.upper(), current.index(new))
+        upper.setdefault(ascii_upper(old), current.index(new))
     loose = [f"WHEN {lit(v)} THEN {i}" for v, i in upper.items()]
     code_expr = (
         f"CAST(CASE WHEN {s} IS NULL THEN NULL ELSE CASE {s} {' '.join(exact)} "
-        f"ELSE CASE UPPER({s}) {' '.join(loose)} ELSE -1 END END END AS SMALLINT)"
+        f"ELSE CASE {upper_sql(s)} {' '.join(loose)} ELSE -1 END END END AS SMALLINT)"
     )
     st_exact = [f"WHEN {lit(v)} THEN 0" for v in current] + [f"WHEN {lit(o)} THEN 1" for o in retired]
     st_upper: dict[str, int] = {}
     for v in current:
-        st_upper.setdefault(v.upper(), 2)
+        st_upper.setdefault(ascii_upper(v), 2)
     for old in retired:
-        st_upper.setdefault(old.upper(), 1)
+        st_upper.setdefault(ascii_upper(old), 1)
     st_loose = [f"WHEN {lit(v)} THEN {k}" for v, k in st_upper.items()]
     status_expr = (
         f"CAST(CASE WHEN {s} IS NULL THEN NULL ELSE CASE {s} {' '.join(st_exact)} "
-        f"ELSE CASE UPPER({s}) {' '.join(st_loose)} ELSE 3 END END END AS SMALLINT)"
+        f"ELSE CASE {upper_sql(s)} {' '.join(st_loose)} ELSE 3 END END END AS SMALLINT)"
     )
     return code_expr, status_expr
 
@@ -230,28 +260,76 @@ def councils_table() -> str:
     return "(VALUES " + ", ".join(f"({lit(c)})" for c in schema.councils()) + ") AS councils(code)"
 
 
-def dedup_step() -> Step:
-    """``cld_events``: one row per group of identical records, with each code recoded.
+#: what makes an event the same event across submissions (besides the person's identifiers):
+#: its type, start date, client type and service type, component and delivery mechanism
+IDENTITY_CODES = ("Client_Type", "Event_Type", "Service_Type", "Service_Component", "Delivery_Mechanism")
+_RP_END = "d_Reporting_Period_End_Date"
 
-    Records are identical when every field is equal after trimming spaces and reading dates and
-    numbers, leaving out the reporting-period dates, so the same event sent in two submissions is
-    counted once (the same event re-coded in another spelling is not an exact duplicate and
-    stays).
+
+def _code_keys(names: Iterable[str]) -> list[str]:
+    """Group keys comparing codes on their recoded values (letter case, retired wordings), and
+    values outside the list on their text (two different invalid values are not equal)."""
+    keys = []
+    for name in names:
+        keys += [f"c_{name}", f"inv_{name}"]
+    return keys
+
+
+def dedup_steps() -> list[Step]:
+    """``cld_versions``, ``cld_ranked`` and ``cld_events``: records grouped into events.
+
+    1. ``cld_versions``: one row per group of identical records, every field compared after
+       trimming spaces, reading dates and numbers and recoding codes (so ``female`` and ``Female``
+       are equal), leaving out the reporting-period dates; ``copies`` records per group, ``_row``
+       the first and ``last_row`` the last row number, ``rp_end`` the latest reporting-period end.
+    2. ``cld_ranked``: versions of the same event numbered ``rn`` from the latest reported: the same
+       council, person identifiers, client type, event type, start date and service type, component
+       and delivery mechanism (end date, outcome and the rest may change when a council sends the
+       event again, e.g. an open service closed in the next quarter's return). The latest version
+       has the latest ``Reporting_Period_End_Date``, then an end date, then the later end date,
+       then the later row. Records without a start date or without any identifier are not
+       collapsed with other versions (only with identical copies).
+    3. ``cld_events``: the latest version of each event (``versions`` how many were sent).
     """
-    keys = ["la_code", "nhs", "la_pid", "i_Der_Birth_Year", "i_Der_Birth_Month", _START, _END, _DOD]
-    keys += [f"raw_{name}" for name in schema.CODE_FIELDS]
+    person = ["la_code", "nhs", "la_pid"]
+    values = [*person, "i_Der_Birth_Year", "i_Der_Birth_Month", _START, _END, _DOD]
     codes = [f"{recode(name, f'raw_{name}')} AS c_{name}" for name in schema.CODE_FIELDS]
-    sql = (
-        "SELECT _row, last_row, copies, la_code, nhs, la_pid, i_Der_Birth_Year, i_Der_Birth_Month,\n"
-        f"  {_START}, {_END}, {_DOD},\n  "
-        + ",\n  ".join(codes)
-        + "\nFROM (SELECT MIN(_row) AS _row, MAX(_row) AS last_row, COUNT(*) AS copies, "
-        + ", ".join(keys)
-        + "\n  FROM cld_typed GROUP BY "
-        + ", ".join(keys)
-        + ") g"
+    norm = (
+        "SELECT _row, "
+        + ", ".join(values)
+        + f", {_RP_END},\n  "
+        + ", ".join(f"c_{n}" for n in schema.CODE_FIELDS)
+        + ",\n  "
+        + ", ".join(f"CASE WHEN c_{n} = -1 THEN raw_{n} END AS inv_{n}" for n in schema.CODE_FIELDS)
+        + "\nFROM (SELECT *, "
+        + ", ".join(codes)
+        + " FROM cld_typed) t"
     )
-    return Step("cld_events", sql, materialize=True)
+    keys = values + _code_keys(schema.CODE_FIELDS)
+    out_cols = values + _code_keys(schema.CODE_FIELDS)
+    versions = Step(
+        "cld_versions",
+        f"SELECT MIN(_row) AS _row, MAX(_row) AS last_row, COUNT(*) AS copies, MAX({_RP_END}) AS rp_end,\n  "
+        + ", ".join(out_cols)
+        + f"\nFROM ({norm}) n\nGROUP BY "
+        + ", ".join(keys),
+        materialize=True,
+    )
+    alone = f"CASE WHEN {_START} IS NULL OR (nhs IS NULL AND la_pid IS NULL) THEN _row END"
+    identity = ", ".join([*person, _START, alone, *_code_keys(IDENTITY_CODES)])
+    ranked = Step(
+        "cld_ranked",
+        f"SELECT v.*,\n  ROW_NUMBER() OVER (PARTITION BY {identity}\n"
+        f"    ORDER BY rp_end DESC NULLS LAST, CASE WHEN {_END} IS NULL THEN 1 ELSE 0 END, "
+        f"{_END} DESC, last_row DESC) AS rn,\n"
+        f"  COUNT(*) OVER (PARTITION BY {identity}) AS versions\nFROM cld_versions v",
+        materialize=True,
+    )
+    keep = ["_row", "last_row", "copies", "versions", *values] + [f"c_{n}" for n in schema.CODE_FIELDS]
+    events = Step(
+        "cld_events", "SELECT " + ", ".join(keep) + "\nFROM cld_ranked WHERE rn = 1", materialize=True
+    )
+    return [versions, ranked, events]
 
 
 def person_steps() -> list[Step]:
