@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/calibrated_bench.py [--seed 2021] [--repeats 3] [--r-las 0]
 
-The scenario is a national carers survey: the demo sample ``carepop.demo.draw_sample(seed)``
+The scenario is a national carers survey: the demo sample ``carepop.pipeline.demo.draw_sample(seed)``
 (strata: the 309 local authorities ``la_code``; PSUs: MSOAs with fpc ``msoas_in_la``; SSUs:
 respondents with fpc2 ``residents_in_msoa``; design weight ``weight``), plus two synthetic columns
 drawn with a fixed numpy seed, ``sex`` (Female/Male) and ``age_band`` (5-17, 18-34, 35-49, 50-64,
@@ -129,7 +129,7 @@ def raw_margins() -> dict:
 
 
 def prepare(seed: int) -> dict:
-    from carepop.demo import draw_sample
+    from carepop.pipeline.demo import draw_sample
 
     WORK.mkdir(parents=True, exist_ok=True)
     sample = add_covariates(draw_sample(seed))
@@ -176,7 +176,7 @@ def load_margins() -> dict:
 def worker(prefix: Path) -> None:
     """One carepop run in this (fresh) process: design, rake, domain mean twice."""
     import carepop
-    from carepop.demo import survey_of
+    from carepop.pipeline.demo import survey_of
     from carepop.weighting import rake
 
     def rss_kb() -> int:
@@ -235,7 +235,7 @@ def run_carepop(i: int) -> dict:
 def carepop_checks() -> dict:
     """Outside the timings: raking passes, and that harmonise=True on the raw census margins gives
     the same weights as the pre-harmonised margins with harmonise=False."""
-    from carepop.demo import survey_of
+    from carepop.pipeline.demo import survey_of
     from carepop.weighting import rake
     from carepop.weighting.margins import match_margin, read_margin
     from carepop.weighting.rake import _ipf, rake_step
@@ -464,9 +464,9 @@ def write_report(path: Path, rec: dict) -> None:
         "",
         "## Scenario",
         "",
-        f"A national carers survey: the demo sample `carepop.demo.draw_sample({info['seed']})`, "
+        f"A national carers survey: the demo sample `carepop.pipeline.demo.draw_sample({info['seed']})`, "
         f"{d['n']:,} respondents in {d['n_msoa']:,} MSOAs of {d['n_la']} local authorities. Design "
-        "(`carepop.demo.survey_of`): strata `la_code`; PSUs `msoa_code`, fpc `msoas_in_la`; SSUs "
+        "(`carepop.pipeline.demo.survey_of`): strata `la_code`; PSUs `msoa_code`, fpc `msoas_in_la`; SSUs "
         "`respondent`, fpc2 `residents_in_msoa`; design weight `weight` "
         f"(total {d['weight_total']:,.0f}, the residents aged 5+ of England).",
         "",
@@ -663,7 +663,7 @@ def write_report(path: Path, rec: dict) -> None:
 # --------------------------------------------------------------------------- main
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seed", type=int, default=2021, help="seed of carepop.demo.draw_sample")
+    ap.add_argument("--seed", type=int, default=2021, help="seed of carepop.pipeline.demo.draw_sample")
     ap.add_argument("--repeats", type=int, default=3, help="carepop runs, each in a fresh process")
     ap.add_argument("--r-rake-repeats", type=int, default=3)
     ap.add_argument(

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from carepop.design.selection import select
+from carepop.sampling.selection import select
 
 
 def main(n_frame: int = 5_000_000, n: int = 10_000) -> None:

@@ -764,7 +764,7 @@ def _py_ciprop_edge_logit(c):
     'vcpby(svyby(~I(sch.wide == "Yes"), ~awards, dstrat, svyciprop, vartype = "ci", method = "beta"))',
     known="where the estimated proportion is 0 or 1 its variance is 0 and R's effective sample size "
     "p(1-p)/var is 0/0, so R's Korn-Graubard interval is NaN; carepop deliberately uses the domain's "
-    "row count as the effective sample size there (documented in carepop.estimation.ci) and gives "
+    "row count as the effective sample size there (documented in carepop.core.estimation.ci) and gives "
     "[0.96787, 1]. The other domain agrees to 1e-15.",
 )
 def _py_ciprop_edge_beta(c):

@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from carepop.demo import draw_sample, survey_of
+from carepop.pipeline.demo import draw_sample, survey_of
 from carepop.sources.census import load_ts039
 
 

@@ -63,7 +63,7 @@ def derive(
             code="invalid_responses",
             column=str(first["column"]),
             rows=[int(r) for r in rep.loc[rep["column"] == first["column"], "row"].dropna().head(5)],
-            hint=f"run `carepop questionnaire validate FILE --questionnaire {ins.name}` and fix them, "
+            fix=f"run `carepop questionnaire validate FILE --questionnaire {ins.name}` and fix them, "
             "or derive with check=False to treat invalid answers as missing",
         )
     out = responses.copy()
@@ -118,7 +118,7 @@ def evaluate_derived(d: Derived, ins: Instrument, frame: dict[str, np.ndarray], 
                 code="bad_derived_value",
                 column=d.name,
                 rows=example_rows(np.arange(1, n + 1), bad),
-                hint="give select_one derived variables literal codes as values",
+                fix="give select_one derived variables literal codes as values",
             )
     return result
 
@@ -193,7 +193,7 @@ def to_survey(
     ``design`` goes to the Survey (``weight=``, ``strata=``, ``psu=``, ``fpc=``, ...); the
     design columns it names need not be items of the instrument.
     """
-    from carepop.survey import Survey
+    from carepop.core.survey import Survey
 
     extra = set(allow_columns) | {v for k, v in design.items() if k in _DESIGN_KEYS and isinstance(v, str)}
     data = derive(responses, instrument, check=check, allow_columns=extra)

@@ -182,7 +182,7 @@ def _broken(path: str, what: str) -> CarepopError:
     return CarepopError(
         f"Could not write the empty template {path!r}: {what}.",
         code="write_failed",
-        hint="report this as a carepop bug, with the pyreadstat version",
+        fix="report this as a carepop bug, with the pyreadstat version",
     )
 
 

@@ -26,7 +26,9 @@ _SUFFIXES = (".yaml", ".yml")
 
 
 def _bundled_dir():
-    return resources.files("carepop.questionnaires") / "instruments"
+    """The instruments: the repository's top-level ``questionnaires/`` folder, installed as the
+    package data ``carepop.questionnaires.instruments`` (see pyproject.toml)."""
+    return resources.files("carepop.questionnaires.instruments")
 
 
 def list_instruments() -> list[str]:
@@ -53,7 +55,7 @@ def load_instrument(source: str | os.PathLike[str] | Instrument) -> Instrument:
             raise CarepopError(
                 f"No such questionnaire file: {text!r}.",
                 code="file_not_found",
-                hint=f"check the path, or use a bundled instrument: {', '.join(list_instruments())}",
+                fix=f"check the path, or use a bundled instrument: {', '.join(list_instruments())}",
             )
         return _load_file(str(path.resolve()), path.stat().st_mtime_ns)
     if text in list_instruments():
@@ -61,7 +63,7 @@ def load_instrument(source: str | os.PathLike[str] | Instrument) -> Instrument:
     raise CarepopError(
         f"Unknown questionnaire {text!r}.",
         code="unknown_questionnaire",
-        hint=f"use one of {', '.join(list_instruments())}, or the path of a YAML file",
+        fix=f"use one of {', '.join(list_instruments())}, or the path of a YAML file",
     )
 
 
@@ -82,7 +84,7 @@ def _load_file(path: str, _mtime: int) -> Instrument:
         raise CarepopError(
             f"Cannot read the questionnaire {path!r}: {exc}",
             code="unreadable_file",
-            hint="check the file is UTF-8 YAML",
+            fix="check the file is UTF-8 YAML",
         ) from exc
     return _parse(text, path)
 
@@ -96,13 +98,13 @@ def _parse(text: str, where: str) -> Instrument:
         raise CarepopError(
             f"{where} is not valid YAML{at}: {getattr(exc, 'problem', None) or exc}",
             code="bad_questionnaire",
-            hint="check the indentation and quoting around that line",
+            fix="check the indentation and quoting around that line",
         ) from None
     if not isinstance(raw, dict):
         raise CarepopError(
             f"{where} does not describe a questionnaire (expected a mapping with name, title, sections).",
             code="bad_questionnaire",
-            hint="see the bundled instruments for the format",
+            fix="see the bundled instruments for the format",
         )
     try:
         return Instrument.model_validate(raw)
@@ -112,7 +114,7 @@ def _parse(text: str, where: str) -> Instrument:
             f"{where}: {_location(raw, first['loc'])}: {first['msg']}"
             + (f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""),
             code="bad_questionnaire",
-            hint="fix the questionnaire file; `carepop questionnaire show FILE` checks it",
+            fix="fix the questionnaire file; `carepop questionnaire show FILE` checks it",
         ) from None
 
 

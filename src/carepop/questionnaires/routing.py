@@ -168,7 +168,7 @@ def _syntax(text: str, at: int, what: str) -> CarepopError:
     return CarepopError(
         f"Cannot read the expression {text!r}: {what} at character {at + 1}.",
         code="bad_expression",
-        hint="expressions look like: q1 = 1 and (age >= 18 or selected(tasks, 3)); "
+        fix="expressions look like: q1 = 1 and (age >= 18 or selected(tasks, 3)); "
         "use and/or/not, = != < <= > >=, in (1, 2), + - * /, selected(), count_selected(), answered()",
     )
 
@@ -313,7 +313,7 @@ class _Parser:
 def parse_expression(text: str) -> Node:
     """Parse ``text`` into an AST; a :class:`CarepopError` (``bad_expression``) if it is not valid."""
     if not isinstance(text, str) or not text.strip():
-        raise CarepopError("An expression is empty.", code="bad_expression", hint="write e.g. q1 = 1")
+        raise CarepopError("An expression is empty.", code="bad_expression", fix="write e.g. q1 = 1")
     return _Parser(text).parse()
 
 
@@ -615,7 +615,7 @@ def evaluate(node: Node, frame: Any, n: int | None = None) -> np.ndarray:
                 f"The expression needs column {name!r}, which is not in the data.",
                 code="missing_column",
                 column=name,
-                hint="add the column, or check the instrument",
+                fix="add the column, or check the instrument",
             ) from None
         return np.asarray(values)
 

@@ -198,7 +198,7 @@ class Instrument(_Model):
                 f"Instrument {self.name!r} has no item or derived variable {name!r}.",
                 code="unknown_item",
                 column=name,
-                hint="see `carepop questionnaire show " + self.name + "`",
+                fix="see `carepop questionnaire show " + self.name + "`",
             ) from None
 
     def choices_of(self, obj: Item | Derived) -> tuple[Choice, ...]:

@@ -146,7 +146,7 @@ def _as_frame(responses: Any) -> pd.DataFrame:
     raise CarepopError(
         f"Responses must be a data frame, not {type(responses).__name__}.",
         code="bad_input",
-        hint="read the file with carepop.read_data first",
+        fix="read the file with carepop.read_data first",
     )
 
 

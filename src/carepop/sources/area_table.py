@@ -101,7 +101,7 @@ def area_table(age_bands: tuple[tuple[int, int | None], ...] = AREA_AGE_BANDS) -
             code="totals_disagree",
             column="CENSUS_NO_OF_CARERS",
             rows=census.loc[differ, "la_code"].tolist(),
-            hint="the GP file should divide by the TS039 carers of the same LA",
+            fix="the GP file should divide by the TS039 carers of the same LA",
         )
     gp = gp[["la_code", "gp_carers", "coverage", "missing_practices", "missing_patients"]].rename(
         columns={

@@ -153,7 +153,7 @@ def msoa_la_lookup(msoas: pd.DataFrame, las: pd.DataFrame, *, complete: bool = T
             code="unmatched_area",
             column="area_name",
             rows=(np.flatnonzero(~numbered) + 1).tolist(),
-            hint=f"e.g. {names[~numbered].iloc[0]!r}; use the Nomis MSOA file as published",
+            fix=f"e.g. {names[~numbered].iloc[0]!r}; use the Nomis MSOA file as published",
         )
     frame = pd.DataFrame(
         {
@@ -172,7 +172,7 @@ def msoa_la_lookup(msoas: pd.DataFrame, las: pd.DataFrame, *, complete: bool = T
             code="unmatched_area",
             column="area_name",
             rows=(np.flatnonzero(bad) + 1).tolist(),
-            hint="the MSOA and LA files must be the same census geography (2021 MSOAs and LAs)",
+            fix="the MSOA and LA files must be the same census geography (2021 MSOAs and LAs)",
         )
     frame = frame.merge(la_keys.drop_duplicates("key"), on="key", how="left", validate="many_to_one")
     wrong_country = (_country(frame["msoa_code"]) != _country(frame["la_code"])).to_numpy()
@@ -189,7 +189,7 @@ def msoa_la_lookup(msoas: pd.DataFrame, las: pd.DataFrame, *, complete: bool = T
             f"{len(empty)} LA(s) have no MSOA: {empty[:10]}.",
             code="unmatched_area",
             column="la_code",
-            hint="the MSOA file does not cover the same areas as the LA file",
+            fix="the MSOA file does not cover the same areas as the LA file",
         )
     return frame[["msoa_code", "msoa_name", "la_code", "la_name"]]
 
@@ -240,7 +240,7 @@ def compare_with_la(
                 code="totals_disagree",
                 column=str(worst["column"]),
                 rows=long.loc[bad, "area_code"].drop_duplicates().tolist(),
-                hint="the MSOA and LA files must be the same table and census",
+                fix="the MSOA and LA files must be the same table and census",
             )
     return long
 
@@ -279,7 +279,7 @@ def la_2011_to_2021(codes_2011: pd.DataFrame, las_2021: pd.DataFrame) -> pd.Data
             + ".",
             code="unmatched_area",
             column="area_name",
-            hint="the 2011 file is not on the 2011 district boundaries Nomis publishes",
+            fix="the 2011 file is not on the 2011 district boundaries Nomis publishes",
         )
     lookup = pd.concat([direct, via.drop(columns="expected_name")], ignore_index=True)
     unmapped = sorted(set(old["code_2011"]) - set(lookup["code_2011"]))
@@ -291,7 +291,7 @@ def la_2011_to_2021(codes_2011: pd.DataFrame, las_2021: pd.DataFrame) -> pd.Data
             + ".",
             code="unmatched_area",
             column="area_code",
-            hint="only whole-district mergers can be mapped without apportioning; see "
+            fix="only whole-district mergers can be mapped without apportioning; see "
             "carepop.sources.areas.LA_MERGERS_2011_2021",
         )
     no_data = sorted(set(same["la_code"]) - set(lookup["la_code"]))
@@ -300,7 +300,7 @@ def la_2011_to_2021(codes_2011: pd.DataFrame, las_2021: pd.DataFrame) -> pd.Data
             f"{len(no_data)} 2021 LA(s) have no 2011 area: {no_data}.",
             code="unmatched_area",
             column="la_code",
-            hint="the 2011 file lacks their districts (or their predecessors)",
+            fix="the 2011 file lacks their districts (or their predecessors)",
         )
     cols = ["code_2011", "name_2011", "la_code", "la_name", "change"]
     return lookup[cols].sort_values(["la_code", "code_2011"]).reset_index(drop=True)
@@ -328,5 +328,5 @@ def check_codes(
             "; ".join(parts) + ".",
             code="unmatched_area",
             column="area_code",
-            hint="both sides must use 2021 LTLA codes of the same areas (see carepop.sources.areas)",
+            fix="both sides must use 2021 LTLA codes of the same areas (see carepop.sources.areas)",
         )

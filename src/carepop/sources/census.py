@@ -157,14 +157,14 @@ def bundled_path(folder: str, name: str) -> Path:
 def _check_level(table: str, level: str, source: object) -> None:
     if level not in ("la", "msoa"):
         raise CarepopError(
-            f"Unknown {table.upper()} level {level!r}.", code="bad_option", hint="use 'la' or 'msoa'"
+            f"Unknown {table.upper()} level {level!r}.", code="bad_option", fix="use 'la' or 'msoa'"
         )
     if source is None and level not in BUNDLED_LEVELS[table]:
         raise CarepopError(
             f"{table.upper()} by {level} is not bundled with carepop "
             f"(bundled: {', '.join(BUNDLED_LEVELS[table])}).",
             code="not_bundled",
-            hint=f"download the Nomis bulk file of {table.upper()} at {level} level and pass it as source=",
+            fix=f"download the Nomis bulk file of {table.upper()} at {level} level and pass it as source=",
         )
 
 
@@ -204,7 +204,7 @@ def _with_la(frame: pd.DataFrame, source: object) -> pd.DataFrame:
             code="unmatched_area",
             column="area_code",
             rows=out.loc[missing, "area_code"].head(10).tolist(),
-            hint="the MSOA file must use 2021 MSOAs (E02/W02 codes of Census 2021)",
+            fix="the MSOA file must use 2021 MSOAs (E02/W02 codes of Census 2021)",
         )
     cols = ["area_code", "area_name", "la_code", "la_name"]
     return out[cols + [c for c in out.columns if c not in cols]]
@@ -275,7 +275,7 @@ def load_qs301(
     """
     if boundaries not in ("2011", "2021"):
         raise CarepopError(
-            f"Unknown boundaries {boundaries!r}.", code="bad_option", hint="use '2011' or '2021'"
+            f"Unknown boundaries {boundaries!r}.", code="bad_option", fix="use '2011' or '2021'"
         )
     t = _table("qs301", "la", source)
     df = t.wide[["area_code", "area_name", *_QS301_COLUMNS]].rename(columns=_QS301_COLUMNS)
@@ -377,7 +377,7 @@ def census_margin(
         cat, value = "hours_band", "residents"
     else:
         raise CarepopError(
-            f"Unknown census margin {kind!r}.", code="bad_option", hint="use 'age', 'sex' or 'unpaid_care'"
+            f"Unknown census margin {kind!r}.", code="bad_option", fix="use 'age', 'sex' or 'unpaid_care'"
         )
     if las is not None:
         unknown = sorted(set(las) - set(frame["area_code"]))
@@ -386,7 +386,7 @@ def census_margin(
                 f"Unknown LA codes: {unknown[:5]}.",
                 code="unknown_code",
                 column="la_code",
-                hint="use 2021 LTLA codes of English authorities, e.g. E08000001",
+                fix="use 2021 LTLA codes of English authorities, e.g. E08000001",
             )
         frame = frame[frame["area_code"].isin(las)]
     if by_la:

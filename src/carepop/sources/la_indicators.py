@@ -65,7 +65,7 @@ def _imd_columns() -> dict[str, str]:
 def _read_csv(path: Path, what: str) -> pd.DataFrame:
     p = Path(path)
     if not p.exists():
-        raise CarepopError(f"No such file: {str(p)!r}.", code="file_not_found", hint="check the path")
+        raise CarepopError(f"No such file: {str(p)!r}.", code="file_not_found", fix="check the path")
     try:
         frame = pd.read_csv(p)
     except pd.errors.EmptyDataError as exc:
@@ -84,7 +84,7 @@ def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
             f"The {what} file lacks the column(s) {missing}.",
             code="missing_columns",
             column=missing[0],
-            hint="give the file in the layout carepop bundles (see carepop/data/README.md)",
+            fix="give the file in the layout carepop bundles (see carepop/data/README.md)",
         )
 
 
@@ -176,7 +176,7 @@ def _load_gp(path: Path) -> pd.DataFrame:
             code="totals_disagree",
             column="Coverage",
             rows=(np.flatnonzero(inconsistent) + 1).tolist(),
-            hint="Coverage = EST_CARERS_IN_LA / CENSUS_NO_OF_CARERS; Difference = census - GP",
+            fix="Coverage = EST_CARERS_IN_LA / CENSUS_NO_OF_CARERS; Difference = census - GP",
         )
     las = _england_las()
     check_codes(frame["la_code"], las["la_code"], what="GP carers (2022 codes)", against="Census 2021 LAs")

@@ -212,7 +212,7 @@ def read_nomis(
             f"{where} lacks the column(s) {', '.join(repr(c) for c in missing_meta)} of a Nomis bulk file.",
             code="missing_columns",
             column=missing_meta[0],
-            hint="a Nomis bulk CSV starts with the columns date, geography, geography code, then one "
+            fix="a Nomis bulk CSV starts with the columns date, geography, geography code, then one "
             "column per category named '<table title>: <category>'",
         )
     title, labels = _category_columns(cols, where)
@@ -225,7 +225,7 @@ def read_nomis(
                 + ".",
                 code="missing_columns",
                 column=f"{title}: {absent[0]}",
-                hint="check that the file is the right table (and not a different table or a cut of it)",
+                fix="check that the file is the right table (and not a different table or a cut of it)",
             )
     if len(raw) == 0:
         raise CarepopError(f"{where} has a header but no data rows.", code="empty_file")
@@ -251,7 +251,7 @@ def read_nomis(
             f"parts=/subtotals= name categories that {where} does not have: {unknown}.",
             code="missing_columns",
             column=unknown[0],
-            hint=f"categories are: {list(categories)}",
+            fix=f"categories are: {list(categories)}",
         )
     if subtotals is None:
         others = [c for c in categories if c != total_label]
@@ -292,11 +292,11 @@ def _read_raw(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     p = Path(source).expanduser()
     where = f"{str(p)!r}"
     if not p.exists():
-        raise CarepopError(f"No such file: {where}.", code="file_not_found", hint="check the path")
+        raise CarepopError(f"No such file: {where}.", code="file_not_found", fix="check the path")
     if p.is_dir():
-        raise CarepopError(f"{where} is a directory.", code="unreadable_file", hint="give the CSV file")
+        raise CarepopError(f"{where} is a directory.", code="unreadable_file", fix="give the CSV file")
     if p.stat().st_size == 0:
-        raise CarepopError(f"{where} is empty.", code="empty_file", hint="download the Nomis bulk file again")
+        raise CarepopError(f"{where} is empty.", code="empty_file", fix="download the Nomis bulk file again")
     try:
         # counts parse as numbers in C; a column with a blank or a symbol stays text and is reported
         raw = pd.read_csv(
@@ -312,7 +312,7 @@ def _read_raw(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
         raise CarepopError(
             f"Cannot read {where} as CSV: {str(exc).strip() or type(exc).__name__}",
             code="unreadable_file",
-            hint="give the CSV file of a Nomis bulk download (not the zip or a spreadsheet)",
+            fix="give the CSV file of a Nomis bulk download (not the zip or a spreadsheet)",
         ) from exc
     return raw, where
 
@@ -333,7 +333,7 @@ def _category_columns(cols: list[str], where: str) -> tuple[str, dict[str, str]]
                 f"{where}: column {col!r} is not a Nomis count column ('<table title>: <category>').",
                 code="bad_census_file",
                 column=col,
-                hint="remove columns you added, or give the file exactly as Nomis published it",
+                fix="remove columns you added, or give the file exactly as Nomis published it",
             )
         if measure != "Value":  # e.g. 'Percent': derived, not counts
             continue
@@ -344,7 +344,7 @@ def _category_columns(cols: list[str], where: str) -> tuple[str, dict[str, str]]
         raise CarepopError(
             f"{where} has no count columns ('<table title>: <category>').",
             code="missing_columns",
-            hint="a Nomis bulk CSV has one column per category after 'geography code'",
+            fix="a Nomis bulk CSV has one column per category after 'geography code'",
         )
     distinct = sorted(set(titles.values()))
     if len(distinct) > 1:
@@ -352,14 +352,14 @@ def _category_columns(cols: list[str], where: str) -> tuple[str, dict[str, str]]
             f"{where} mixes columns from {len(distinct)} tables: {distinct}.",
             code="bad_census_file",
             column=next(c for c, t in titles.items() if t == distinct[1]),
-            hint="read one Nomis table per file",
+            fix="read one Nomis table per file",
         )
     dup = pd.Series(list(labels.values()))
     if dup.duplicated().any():
         raise CarepopError(
             f"{where} repeats the category {dup[dup.duplicated()].iloc[0]!r}.",
             code="bad_census_file",
-            hint="each category must appear once",
+            fix="each category must appear once",
         )
     return distinct[0], labels
 
@@ -373,7 +373,7 @@ def _rural_urban_total(raw: pd.DataFrame, where: str) -> pd.DataFrame:
             f"{where} has a 'Rural Urban' column without 'Total' rows.",
             code="bad_census_file",
             column=RURAL_URBAN_COLUMN,
-            hint="download the table with Rural Urban = Total",
+            fix="download the table with Rural Urban = Total",
         )
     return raw[keep].drop(columns=RURAL_URBAN_COLUMN)
 
@@ -387,7 +387,7 @@ def _single_date(raw: pd.DataFrame, where: str) -> str | None:
             f"{where} mixes census dates {sorted(dates)}.",
             code="bad_census_file",
             column=DATE_COLUMN,
-            hint="read one census year per file",
+            fix="read one census year per file",
         )
     return str(dates[0])
 
@@ -410,7 +410,7 @@ def _check_codes(codes: pd.Series, where: str) -> None:
             code="duplicate_area",
             column=CODE_COLUMN,
             rows=rows[dup].tolist(),
-            hint="a bulk file has one row per area; remove the repeated rows or use the file as published",
+            fix="a bulk file has one row per area; remove the repeated rows or use the file as published",
         )
 
 
@@ -424,7 +424,7 @@ def _check_level(codes: pd.Series, expected: str | None, where: str) -> str:
             code="unknown_geography",
             column=CODE_COLUMN,
             rows=codes.index[unknown].tolist(),
-            hint="known prefixes: " + ", ".join(f"{k} {v}" for k, v in GEOGRAPHY_PREFIXES.items()),
+            fix="known prefixes: " + ", ".join(f"{k} {v}" for k, v in GEOGRAPHY_PREFIXES.items()),
         )
     found = levels.unique().tolist()
     if len(found) > 1:
@@ -435,7 +435,7 @@ def _check_level(codes: pd.Series, expected: str | None, where: str) -> str:
             code="unknown_geography",
             column=CODE_COLUMN,
             rows=codes.index[minority].tolist(),
-            hint="a Nomis bulk file holds one geography level; use the file for one level",
+            fix="a Nomis bulk file holds one geography level; use the file for one level",
         )
     level = str(found[0])
     if expected is not None and level != expected:
@@ -443,7 +443,7 @@ def _check_level(codes: pd.Series, expected: str | None, where: str) -> str:
             f"{where} is at {level} level, not {expected}.",
             code="unknown_geography",
             column=CODE_COLUMN,
-            hint=f"give the {expected} file of the table",
+            fix=f"give the {expected} file of the table",
         )
     return level
 
@@ -467,7 +467,7 @@ def _counts(raw: pd.DataFrame, labels: dict[str, str], where: str) -> pd.DataFra
                 code="not_a_count",
                 column=col,
                 rows=rows[bad].tolist(),
-                hint="rows are data rows (1 = first row under the header); census counts are whole "
+                fix="rows are data rows (1 = first row under the header); census counts are whole "
                 "numbers without separators or suppression symbols",
             )
         out[label] = values.astype(np.int64)
@@ -487,7 +487,7 @@ def _total_label(categories: tuple[str, ...], total: str | None, where: str) -> 
                 f"{where} has no category {total!r}.",
                 code="missing_columns",
                 column=total,
-                hint=f"categories are: {list(categories)}",
+                fix=f"categories are: {list(categories)}",
             )
         return total
     found = [c for c in categories if _TOTAL_LABEL.match(c)]
@@ -495,7 +495,7 @@ def _total_label(categories: tuple[str, ...], total: str | None, where: str) -> 
         raise CarepopError(
             f"{where} has several total-like categories: {found}.",
             code="bad_census_file",
-            hint="pass total= with the label of the overall total",
+            fix="pass total= with the label of the overall total",
         )
     return found[0] if found else None
 
@@ -553,6 +553,6 @@ def _check_sum(
             code="totals_disagree",
             column=total,
             rows=rownums[bad].tolist(),
-            hint="the file may lack a category column, hold one from another table, or have been "
+            fix="the file may lack a category column, hold one from another table, or have been "
             "edited; download the table again (or pass parts= if carepop misread its subtotals)",
         )

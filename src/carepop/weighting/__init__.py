@@ -1,8 +1,8 @@
 """Weighting: each method a plain function ``Survey -> Survey`` that records the adjustment so
 later variances use it (calibration residuals, as R ``survey``)."""
 
-from carepop.weighting.base import design_weights
 from carepop.weighting.calibrate import calibrate
+from carepop.weighting.design_weights import design_weights
 from carepop.weighting.diagnostics import weight_diagnostics
 from carepop.weighting.nonresponse import PropensityReport, nonresponse_classes, response_propensity
 from carepop.weighting.poststratify import poststratify

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from carepop import design_checks as chk
-from carepop.estimation.calibration import CalStep
-from carepop.survey import Survey
+from carepop.core import checks as chk
+from carepop.core.estimation.calibration import CalStep
+from carepop.core.survey import Survey
 from carepop.weighting.margins import MarginError, check_grand_totals, match_margin, read_margin
 from carepop.weighting.poststratify import _with_weights
 
@@ -55,17 +55,17 @@ def calibrate(
         raise MarginError(
             f"Unknown calibration function {calfun!r}.",
             code="bad_option",
-            hint=f"use one of {', '.join(CALFUNS)}",
+            fix=f"use one of {', '.join(CALFUNS)}",
         )
     lower, upper = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
     if calfun == "logit" and not (np.isfinite(lower) and np.isfinite(upper) and lower < 1 < upper):
         raise MarginError(
             "Logit calibration needs finite bounds L < 1 < U.",
             code="bad_option",
-            hint="e.g. bounds=(0.5, 2) (--bounds 0.5,2)",
+            fix="e.g. bounds=(0.5, 2) (--bounds 0.5,2)",
         )
     if lower >= upper:
-        raise MarginError(f"Bounds {bounds} are empty.", code="bad_option", hint="give L < U")
+        raise MarginError(f"Bounds {bounds} are empty.", code="bad_option", fix="give L < U")
     X, T = model_matrix(survey, population, total)
     d = survey.weights
     if survey._rep is not None:
@@ -99,7 +99,7 @@ def model_matrix(survey: Survey, population: Mapping[str, Any], total: float | N
                     code="missing_values",
                     column=var,
                     rows=list(np.flatnonzero(np.isnan(v))[:5] + 1),
-                    hint="impute them before calibrating",
+                    fix="impute them before calibrating",
                 )
             cols.append(v[:, None])
             totals.append(float(pop))
@@ -117,14 +117,14 @@ def model_matrix(survey: Survey, population: Mapping[str, Any], total: float | N
             raise MarginError(
                 f"total={total:,.6g} disagrees with the margins' total {N:,.6g}.",
                 code="margins_disagree",
-                hint="drop total= or fix the margins",
+                fix="drop total= or fix the margins",
             )
         N = float(total)
     if N is None:
         raise MarginError(
             "The population size is unknown.",
             code="bad_margin",
-            hint="give total= (the population size) or at least one categorical margin",
+            fix="give total= (the population size) or at least one categorical margin",
         )
     X = np.hstack([np.ones((data.shape[0], 1))] + cols)
     return X, np.array([N] + totals)
@@ -199,7 +199,7 @@ def grake(X, d, T, calfun, lo, up, maxit=50, epsilon=1e-7) -> np.ndarray:
                 f"Calibration ({calfun}) did not reach the totals in {maxit} iterations "
                 f"(relative misfit {achieved:.3g}).",
                 code="calibration_failed",
-                hint="the bounds may be too tight for these totals: widen them, or check that the "
+                fix="the bounds may be too tight for these totals: widen them, or check that the "
                 "totals are consistent with the sample",
             )
     if scale is not None:
@@ -219,5 +219,5 @@ def _singular() -> MarginError:
     return MarginError(
         "The calibration variables are collinear in the sample (or a category has no respondent).",
         code="calibration_failed",
-        hint="drop a redundant variable or collapse empty categories",
+        fix="drop a redundant variable or collapse empty categories",
     )

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carepop import design_checks as chk
+from carepop.core import checks as chk
+from carepop.core.survey import Survey
 from carepop.errors import CarepopError
-from carepop.survey import Survey
 from carepop.weighting.margins import match_margin, read_margin
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -132,7 +132,7 @@ def _base_weights(survey: Survey, base: Any) -> np.ndarray:
             f"The base weights have {b.shape[0] if b.ndim else 0} values for {survey.n_rows} rows.",
             code="bad_base_weights",
             column=survey.weight,
-            hint="give base weights for the same rows in the same order (e.g. the survey before weighting)",
+            fix="give base weights for the same rows in the same order (e.g. the survey before weighting)",
         )
     bad = ~np.isfinite(b) | (b < 0)
     if bad.any():
@@ -141,6 +141,6 @@ def _base_weights(survey: Survey, base: Any) -> np.ndarray:
             code="bad_base_weights",
             column=base if isinstance(base, str) else survey.weight,
             rows=list(np.flatnonzero(bad)[:5] + 1),
-            hint="base weights are the design weights: positive numbers (0 for rows out of the sample)",
+            fix="base weights are the design weights: positive numbers (0 for rows out of the sample)",
         )
     return b

@@ -43,7 +43,7 @@ def read_margin(population: Any, variable: str | tuple[str, ...]) -> pd.Series:
                 f"Margin file {str(path)!r} not found.",
                 code="file_not_found",
                 column=variable,
-                hint="give a CSV with columns value,total",
+                fix="give a CSV with columns value,total",
             )
         population = pd.read_csv(path)
     if isinstance(population, pd.DataFrame):
@@ -60,7 +60,7 @@ def read_margin(population: Any, variable: str | tuple[str, ...]) -> pd.Series:
                 f"The margin for {variable!r} has columns {cols}.",
                 code="bad_margin",
                 column=variable,
-                hint="a margin table needs columns value,total (or the variable's name and Freq)",
+                fix="a margin table needs columns value,total (or the variable's name and Freq)",
             )
     elif isinstance(population, pd.Series):
         s = population
@@ -71,7 +71,7 @@ def read_margin(population: Any, variable: str | tuple[str, ...]) -> pd.Series:
             f"Cannot read a margin for {variable!r} from {type(population).__name__}.",
             code="bad_margin",
             column=variable,
-            hint="give a dict {category: total}, a Series, a DataFrame or a CSV path",
+            fix="give a dict {category: total}, a Series, a DataFrame or a CSV path",
         )
     totals = pd.to_numeric(s, errors="coerce")
     bad = totals.isna() | (totals < 0)
@@ -80,7 +80,7 @@ def read_margin(population: Any, variable: str | tuple[str, ...]) -> pd.Series:
             f"The margin for {variable!r} has missing or negative totals for {list(s.index[bad])[:5]}.",
             code="bad_margin",
             column=variable,
-            hint="every category needs a population total of zero or more",
+            fix="every category needs a population total of zero or more",
         )
     if s.index.has_duplicates:
         raise MarginError(
@@ -88,7 +88,7 @@ def read_margin(population: Any, variable: str | tuple[str, ...]) -> pd.Series:
             code="bad_margin",
             column=variable,
             rows=list(s.index[s.index.duplicated()])[:5],
-            hint="give each category once",
+            fix="give each category once",
         )
     return totals.astype(float)
 
@@ -111,7 +111,7 @@ def match_margin(
             code="missing_values",
             column=variable,
             rows=example_rows(rows, codes < 0),
-            hint="impute or recode the missing values (e.g. a category 'Unknown' with its own total)",
+            fix="impute or recode the missing values (e.g. a category 'Unknown' with its own total)",
         )
     keys = {_key(k): float(v) for k, v in margin.items()}
     totals = np.full(len(levels), np.nan)
@@ -135,7 +135,7 @@ def match_margin(
             code="margin_missing_category",
             column=variable,
             rows=example_rows(rows, np.isin(codes, np.flatnonzero(missing))),
-            hint="add them to the margin (values or labels as in the data), or recode them in the data",
+            fix="add them to the margin (values or labels as in the data), or recode them in the data",
         )
     extra = [k for k, v in margin.items() if _key(k) not in used and float(v) > 0]
     if extra:
@@ -143,7 +143,7 @@ def match_margin(
             f"The margin for {variable!r} has categories with no respondent: {extra[:5]}.",
             code="category_not_in_sample",
             column=variable,
-            hint="collapse them with a neighbouring category in both the data and the margin",
+            fix="collapse them with a neighbouring category in both the data and the margin",
         )
     return totals
 
@@ -156,7 +156,7 @@ def check_grand_totals(totals: Mapping[str, float]) -> float:
         raise MarginError(
             f"The margins add up to different population totals ({detail}).",
             code="margins_disagree",
-            hint="margins from different sources or years must be made consistent first; census tables "
+            fix="margins from different sources or years must be made consistent first; census tables "
             "differ slightly by ONS perturbation: harmonise=True scales every margin to the first's total",
         )
     return float(values[0]) if values.size else float("nan")

@@ -23,7 +23,7 @@ Response propensity (:func:`response_propensity`)
 
 Variance
     Taylor designs: the adjustment is linearised as a calibration step (the ``x <- x - Z K H'x`` of
-    :mod:`carepop.estimation.calibration`), so variances include the estimation of the
+    :mod:`carepop.core.estimation.calibration`), so variances include the estimation of the
     adjustment factors:
 
     - weighting classes: ``z_i = w_i y_i - (w_i - d_i) ybar_c`` with ``ybar_c`` the adjusted
@@ -54,10 +54,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carepop import design_checks as chk
+from carepop.core import checks as chk
+from carepop.core.estimation.calibration import Block, CalStep
+from carepop.core.survey import Survey
 from carepop.errors import CarepopError, example_rows
-from carepop.estimation.calibration import Block, CalStep
-from carepop.survey import Survey
 from carepop.weighting.poststratify import _with_weights, indicator_matrix
 
 METHODS = ("inverse", "classes")
@@ -105,7 +105,7 @@ def nonresponse_classes(
         raise NonresponseError(
             "No class variables given.",
             code="bad_option",
-            hint="give one or more columns forming the classes",
+            fix="give one or more columns forming the classes",
         )
     _check_collapse_options(min_respondents, max_adjustment, survey)
     r = respondent_flag(survey, respondent)
@@ -144,7 +144,7 @@ def class_codes(survey: Survey, names: Sequence[str]) -> ClassCoding:
                 code="missing_values",
                 column=var,
                 rows=example_rows(chk.row_numbers(n), miss),
-                hint="recode the missing values to a class of their own (e.g. 'Unknown')",
+                fix="recode the missing values to a class of their own (e.g. 'Unknown')",
             )
         combined = combined * len(levels) + codes
         all_levels.append(levels)
@@ -173,7 +173,7 @@ def respondent_flag(survey: Survey, respondent: str) -> np.ndarray:
             code="missing_values",
             column=respondent,
             rows=example_rows(rows, miss),
-            hint="code every sampled unit as respondent (1 or True) or non-respondent (0 or False); "
+            fix="code every sampled unit as respondent (1 or True) or non-respondent (0 or False); "
             "drop units known to be ineligible before adjusting",
         )
     if pd.api.types.is_bool_dtype(s):
@@ -187,7 +187,7 @@ def respondent_flag(survey: Survey, respondent: str) -> np.ndarray:
                 code="bad_respondent_flag",
                 column=respondent,
                 rows=example_rows(rows, bad),
-                hint="recode it to 1 (responded) and 0 (did not respond), or True/False",
+                fix="recode it to 1 (responded) and 0 (did not respond), or True/False",
             )
         r = v == 1.0
     if not r.any():
@@ -195,7 +195,7 @@ def respondent_flag(survey: Survey, respondent: str) -> np.ndarray:
             f"Respondent column {respondent!r} has no respondent.",
             code="no_respondents",
             column=respondent,
-            hint="check the coding: 1 or True marks a respondent",
+            fix="check the coding: 1 or True marks a respondent",
         )
     return r
 
@@ -244,7 +244,7 @@ def collapse_classes(
                 code="cannot_collapse",
                 column=column,
                 rows=example_rows(chk.row_numbers(code.shape[0]), np.isin(code, g)),
-                hint="use fewer or coarser class variables, or lower min_respondents / raise max_adjustment",
+                fix="use fewer or coarser class variables, or lower min_respondents / raise max_adjustment",
             )
         lo, hi = sorted((failing, other))
         groups[lo : hi + 1] = [groups[lo] + groups[hi]]
@@ -316,7 +316,7 @@ def _class_adjustment(
                 code="replicate_no_respondents",
                 column=respondent,
                 rows=example_rows(chk.row_numbers(group.shape[0]), group == g),
-                hint="use coarser classes (raise min_respondents) so every class has respondents in "
+                fix="use coarser classes (raise min_respondents) so every class has respondents in "
                 "several PSUs",
             )
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -343,14 +343,14 @@ def _check_collapse_options(min_respondents: Any, max_adjustment: Any, survey: S
             f"min_respondents must be a whole number >= 0, not {min_respondents!r}.",
             code="bad_option",
             column=survey.weight,
-            hint="e.g. min_respondents=20",
+            fix="e.g. min_respondents=20",
         )
     if max_adjustment is not None and not (float(max_adjustment) >= 1):
         raise NonresponseError(
             f"max_adjustment must be at least 1, not {max_adjustment!r} (a class factor is never below 1).",
             code="bad_option",
             column=survey.weight,
-            hint="e.g. max_adjustment=3, or None for no limit",
+            fix="e.g. max_adjustment=3, or None for no limit",
         )
 
 
@@ -408,7 +408,7 @@ def response_propensity(
             f"Unknown propensity method {method!r}.",
             code="bad_option",
             column=respondent,
-            hint=f"use one of {', '.join(METHODS)}",
+            fix=f"use one of {', '.join(METHODS)}",
         )
     clip = _check_trim(trim, survey)
     if method == "classes":
@@ -417,7 +417,7 @@ def response_propensity(
                 f"n_classes must be a whole number >= 1, not {n_classes!r}.",
                 code="bad_option",
                 column=respondent,
-                hint="e.g. n_classes=5 (quintiles of the propensity)",
+                fix="e.g. n_classes=5 (quintiles of the propensity)",
             )
         _check_collapse_options(min_respondents, None, survey)
     names = [covariates] if isinstance(covariates, str) else list(covariates)
@@ -451,7 +451,7 @@ def response_propensity(
             code="zero_propensity",
             column=respondent,
             rows=example_rows(chk.row_numbers(r.shape[0]), r & (p <= 0)),
-            hint="simplify the model (fewer or coarser covariates)",
+            fix="simplify the model (fewer or coarser covariates)",
         )
     with np.errstate(divide="ignore"):
         f = np.where(r, 1.0 / p, 0.0)
@@ -496,7 +496,7 @@ def propensity_matrix(survey: Survey, names: Sequence[str]) -> tuple[np.ndarray,
         raise NonresponseError(
             "No covariates given for the response model.",
             code="bad_option",
-            hint="give one or more columns, e.g. ['region', 'age']",
+            fix="give one or more columns, e.g. ['region', 'age']",
         )
     chk.check_columns(data, names, "covariate")
     n = survey.n_rows
@@ -511,7 +511,7 @@ def propensity_matrix(survey: Survey, names: Sequence[str]) -> tuple[np.ndarray,
                 code="missing_values",
                 column=var,
                 rows=example_rows(rows, miss),
-                hint="impute them, or recode a categorical covariate's missing values to a category",
+                fix="impute them, or recode a categorical covariate's missing values to a category",
             )
         if pd.api.types.is_bool_dtype(s):
             cols.append(s.to_numpy(dtype=float)[:, None])
@@ -548,7 +548,7 @@ def _fit_logistic(X, r, d, terms, respondent, start=None, replicate=None):
             f"The response model separates respondents from non-respondents perfectly{where}.",
             code="perfect_separation",
             column=respondent,
-            hint="a covariate category with all or no respondents: merge it with another, or use "
+            fix="a covariate category with all or no respondents: merge it with another, or use "
             "nonresponse_classes",
         ) from None
     if not getattr(res, "converged", True):
@@ -556,7 +556,7 @@ def _fit_logistic(X, r, d, terms, respondent, start=None, replicate=None):
             f"The response model did not converge{where}.",
             code="no_convergence",
             column=respondent,
-            hint="simplify the model (fewer or coarser covariates)",
+            fix="simplify the model (fewer or coarser covariates)",
         )
     return res
 
@@ -567,7 +567,7 @@ def _collinear(respondent: str, terms: Sequence[str] | None = None) -> Nonrespon
         + (f": terms {list(terms)}." if terms else "."),
         code="collinear_covariates",
         column=respondent,
-        hint="drop a redundant covariate or merge empty categories",
+        fix="drop a redundant covariate or merge empty categories",
     )
 
 
@@ -581,13 +581,13 @@ def _check_trim(trim: Any, survey: Survey) -> tuple[float, float] | None:
             f"trim must be a pair (lower, upper), not {trim!r}.",
             code="bad_option",
             column=survey.weight,
-            hint="e.g. trim=(1, 5)",
+            fix="e.g. trim=(1, 5)",
         ) from None
     if np.isnan(lo) or np.isnan(up) or lo > up or up <= 0:
         raise NonresponseError(
             f"trim bounds {trim!r} are not a range (need 0 < upper and lower <= upper).",
             code="bad_option",
             column=survey.weight,
-            hint="e.g. trim=(1, 5)",
+            fix="e.g. trim=(1, 5)",
         )
     return lo, up

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from carepop.estimation.calibration import Block, CalStep
-from carepop.survey import Survey
+from carepop.core.estimation.calibration import Block, CalStep
+from carepop.core.survey import Survey
 from carepop.weighting.margins import MarginError, match_margin, read_margin
 
 
@@ -39,7 +39,7 @@ def poststratify(survey: Survey, variable: str, population: Any, *, column: str 
             f"Post-strata of {variable!r} with population but no weight: {list(levels[empty])[:5]}.",
             code="zero_weight_cell",
             column=variable,
-            hint="collapse these categories with a neighbour (in data and margin)",
+            fix="collapse these categories with a neighbour (in data and margin)",
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(W > 0, totals / W, 0.0)

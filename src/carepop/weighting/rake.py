@@ -9,7 +9,7 @@ margins, unless ``force=True``.
 Variance: as R, the influence values are swept ten times through the margins,
 ``x <- x - w_m ave_m(x / w_m)`` with ``w_m`` the weights right after margin m in the last pass and
 ``ave_m`` the plain mean within each category of margin m. That sweep is linear, so it is a
-:class:`~carepop.estimation.calibration.CalStep` whose matrix ``K`` is the sweep run on the
+:class:`~carepop.core.estimation.calibration.CalStep` whose matrix ``K`` is the sweep run on the
 identity.
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from carepop.estimation.calibration import Block, CalStep
-from carepop.survey import Survey
+from carepop.core.estimation.calibration import Block, CalStep
+from carepop.core.survey import Survey
 from carepop.weighting.margins import MarginError, check_grand_totals, match_margin, read_margin
 from carepop.weighting.poststratify import _with_weights
 
@@ -45,7 +45,7 @@ def rake(
     census tables, that differ only by rounding or perturbation); otherwise they must agree.
     """
     if not margins:
-        raise MarginError("No margins to rake to.", code="bad_margin", hint="give {variable: margin}")
+        raise MarginError("No margins to rake to.", code="bad_margin", fix="give {variable: margin}")
     codes, totals = [], {}
     for var, pop in margins.items():
         c, levels = survey._levels(var)
@@ -71,7 +71,7 @@ def rake(
             f"{misses[worst]:.3g} (relative) after the last pass.",
             code="no_convergence",
             column=worst,
-            hint="raise maxit, loosen epsilon, or collapse sparse categories; force=True keeps the "
+            fix="raise maxit, loosen epsilon, or collapse sparse categories; force=True keeps the "
             "last weights",
         )
     rep = None
@@ -108,7 +108,7 @@ def _ipf(w, codes, maxit, epsilon):
                     f"{list(levels[(W <= 0) & (t > 0)])[:5]}.",
                     code="zero_weight_cell",
                     column=var,
-                    hint="collapse them with a neighbouring category in data and margin",
+                    fix="collapse them with a neighbouring category in data and margin",
                 )
             with np.errstate(divide="ignore", invalid="ignore"):
                 cur = cur * np.where(W > 0, t / W, 0.0)[c]

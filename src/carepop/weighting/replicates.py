@@ -59,9 +59,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carepop import design_checks as chk
+from carepop.core import checks as chk
+from carepop.core.survey import Survey
 from carepop.errors import CarepopError, DesignError, example_rows
-from carepop.survey import Survey
 
 METHODS = ("jk1", "jkn", "brr", "fay", "bootstrap", "subbootstrap")
 _ALIASES = {m: m for m in METHODS} | {"jackknife": "jk1", "boot": "bootstrap"}
@@ -270,7 +270,7 @@ def _method(method: str) -> str:
         raise CarepopError(
             f"Unknown replicate-weight method {method!r}.",
             code="bad_option",
-            hint=f"use one of {', '.join(METHODS)}",
+            fix=f"use one of {', '.join(METHODS)}",
         )
     return m
 
@@ -280,14 +280,14 @@ def _check_input(survey: Survey, m: str, replicates: int | None, rho: float | No
         raise DesignError(
             "The survey already has replicate weights.",
             code="already_replicate",
-            hint="make replicate weights from a design given by strata, PSUs and fpc (Survey(...))",
+            fix="make replicate weights from a design given by strata, PSUs and fpc (Survey(...))",
         )
     if survey._calibration is not None:
         raise DesignError(
             "Replicate weights cannot be made from a calibrated (post-stratified/raked) design: the "
             "replicates would not carry the calibration.",
             code="calibrated_design",
-            hint="make the replicate weights from the uncalibrated design first, then calibrate the "
+            fix="make the replicate weights from the uncalibrated design first, then calibrate the "
             "replicate design (each replicate is calibrated too)",
         )
     stratified = survey.strata is not None
@@ -296,14 +296,14 @@ def _check_input(survey: Survey, m: str, replicates: int | None, rho: float | No
             'The JK1 jackknife is for unstratified designs (R: "Can\'t use JK1 for a stratified design").',
             code="jk1_stratified",
             column=survey.strata,
-            hint="use method='jkn', the stratified jackknife",
+            fix="use method='jkn', the stratified jackknife",
         )
     if m in ("jkn", "brr", "fay") and not stratified:
         raise DesignError(
             f'The {m.upper()} method needs a stratified design (R: "Must use JK1 or bootstrap for an '
             'unstratified design").',
             code="needs_strata",
-            hint="use method='jk1' or 'bootstrap', or give strata=",
+            fix="use method='jk1' or 'bootstrap', or give strata=",
         )
     if m in ("bootstrap", "subbootstrap"):
         if replicates is not None and (int(replicates) != replicates or replicates < 2):
@@ -311,26 +311,26 @@ def _check_input(survey: Survey, m: str, replicates: int | None, rho: float | No
                 f"The number of bootstrap replicates must be a whole number of at least 2, "
                 f"not {replicates!r}.",
                 code="bad_option",
-                hint="give replicates=, e.g. 500 (R's default is 50)",
+                fix="give replicates=, e.g. 500 (R's default is 50)",
             )
     elif replicates is not None:
         raise CarepopError(
             f"The number of {m.upper()} replicates is fixed by the design; replicates= is for the bootstrap.",
             code="bad_option",
-            hint="leave replicates unset",
+            fix="leave replicates unset",
         )
     if m == "fay":
         if rho is None or not (0 <= rho < 1):
             raise CarepopError(
                 f"Fay's method needs rho in [0, 1), not {rho!r}.",
                 code="bad_option",
-                hint="give rho=, e.g. 0.5 (rho = 0 is plain BRR)",
+                fix="give rho=, e.g. 0.5 (rho = 0 is plain BRR)",
             )
     elif rho is not None and not (m == "brr" and rho == 0):
         raise CarepopError(
             f"rho is Fay's coefficient and is not used by {m!r}.",
             code="bad_option",
-            hint="use method='fay' with rho=, or leave rho unset",
+            fix="use method='fay' with rho=, or leave rho unset",
         )
 
 
@@ -366,14 +366,14 @@ def _jackknife(survey: Survey, order: np.ndarray, f: np.ndarray) -> tuple[np.nda
                 code="lonely_psu",
                 column=survey.strata,
                 rows=example_rows(np.arange(1, t.stratum.shape[0] + 1), lonely[t.stratum]),
-                hint="make the Survey with a lonely-PSU policy (lonely_psu='certainty', 'remove', "
+                fix="make the Survey with a lonely-PSU policy (lonely_psu='certainty', 'remove', "
                 "'adjust' or 'average'), as R's options(survey.lonely.psu=)",
             )
     else:
         policy = "fail"
     if survey.strata is None and n_h[0] < 2:
         raise DesignError(
-            "The jackknife needs at least two PSUs.", code="too_few_psus", hint="check the PSU column"
+            "The jackknife needs at least two PSUs.", code="too_few_psus", fix="check the PSU column"
         )
     # one replicate per PSU of a stratum that is neither taken completely (f = 0) nor lonely;
     # under 'adjust' one replicate for a lonely stratum
@@ -387,7 +387,7 @@ def _jackknife(survey: Survey, order: np.ndarray, f: np.ndarray) -> tuple[np.nda
             'and no jackknife replicate (R: "All strata were exhaustively sampled").',
             code="no_replicates",
             column=survey.fpc,
-            hint="check the fpc column, or use fpc=False to ignore it",
+            fix="check the fpc column, or use fpc=False to ignore it",
         )
     gc = g[cols]
     nc = n_h[gc].astype(float)
@@ -448,7 +448,7 @@ def _brr(survey: Survey, order: np.ndarray, pos: np.ndarray, rho: float) -> np.n
             code="brr_needs_two_psus",
             column=survey.strata,
             rows=example_rows(np.arange(1, t.stratum.shape[0] + 1), bad[t.stratum]),
-            hint="pair PSUs into pseudo-strata of two (or collapse strata with one PSU), or use "
+            fix="pair PSUs into pseudo-strata of two (or collapse strata with one PSU), or use "
             "method='jkn' or 'bootstrap'",
         )
     H = t.n_strata
@@ -489,7 +489,7 @@ def _bootstrap(
         raise DesignError(
             "Every stratum has one PSU: the bootstrap has no variation.",
             code="too_few_psus",
-            hint="collapse strata so that they have at least two PSUs",
+            fix="collapse strata so that they have at least two PSUs",
         )
     g = s1.unit_group[order]
     P = order.shape[0]
@@ -527,7 +527,7 @@ def _subbootstrap(
             code="lonely_psu",
             column=survey.strata,
             rows=example_rows(np.arange(1, t.stratum.shape[0] + 1), (n_h < 2)[t.stratum]),
-            hint="collapse strata with one PSU, or use method='bootstrap'",
+            fix="collapse strata with one PSU, or use method='bootstrap'",
         )
     g = s1.unit_group[order]
     P = order.shape[0]
@@ -564,7 +564,7 @@ def _build(
             f"The data already has columns named like the replicate weights (e.g. {clash[0]!r}).",
             code="column_exists",
             column=clash[0],
-            hint="give another prefix= for the replicate-weight columns",
+            fix="give another prefix= for the replicate-weight columns",
         )
     extra = pd.DataFrame(W, columns=names, index=data.index)
     if survey.weight is None:

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from carepop.core.survey import Survey
 from carepop.errors import CarepopError
-from carepop.survey import Survey
 from carepop.weighting.poststratify import _with_weights
 
 MAX_PASSES = 10_000  # strict trimming converges geometrically; R recurses without a limit
@@ -60,7 +60,7 @@ def trim_weights(
             f"Trimming bounds lower={lower!r}, upper={upper!r} are not a range.",
             code="bad_option",
             column=survey.weight,
-            hint="give lower <= upper (relative=True reads them as multiples of the mean weight)",
+            fix="give lower <= upper (relative=True reads them as multiples of the mean weight)",
         )
     w = survey.weights
     if relative:
@@ -88,7 +88,7 @@ def _trim(w: np.ndarray, lo: float, up: float, strict: bool, column: str | None,
             f"({m} positive weights).",
             code="infeasible_bounds",
             column=column,
-            hint="widen the bounds: the mean weight must lie between them",
+            fix="widen the bounds: the mean weight must lie between them",
         )
     cur = w
     for _ in range(MAX_PASSES):
@@ -101,7 +101,7 @@ def _trim(w: np.ndarray, lo: float, up: float, strict: bool, column: str | None,
                 f"Every positive weight of {what} lies outside [{lo:.6g}, {up:.6g}].",
                 code="infeasible_bounds",
                 column=column,
-                hint="widen the bounds so that some weights are left to take the trimmed amount",
+                fix="widen the bounds so that some weights are left to take the trimmed amount",
             )
         new = cur.copy()
         new[active] = np.maximum(lo, np.minimum(cur[active], up))
@@ -113,5 +113,5 @@ def _trim(w: np.ndarray, lo: float, up: float, strict: bool, column: str | None,
         f"Strict trimming of {what} did not settle in {MAX_PASSES} passes.",
         code="no_convergence",
         column=column,
-        hint="widen the bounds, or trim once (strict=False)",
+        fix="widen the bounds, or trim once (strict=False)",
     )

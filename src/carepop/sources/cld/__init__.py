@@ -21,7 +21,7 @@ __all__ = ["quality_report", "summarise", "validate"]
 _HOME = {
     "quality_report": "carepop.sources.cld.quality",
     "validate": "carepop.sources.cld.quality",
-    "summarise": "carepop.sources.cld.pipeline",
+    "summarise": "carepop.sources.cld.summary",
 }
 
 

@@ -109,7 +109,7 @@ class SparkEngine(Engine):
                 raise CarepopError(
                     "The Spark engine needs PySpark.",
                     code="missing_dependency",
-                    hint="pip install 'carepop[spark]' (and Java 17+), or use --engine duckdb",
+                    fix="pip install 'carepop[spark]' (and Java 17+), or use --engine duckdb",
                 ) from None
             active = SparkSession.getActiveSession()
             if active is not None:  # e.g. a notebook's or a cluster's session: use it, never stop it
@@ -175,7 +175,7 @@ def get_engine(engine: str | Engine | None = None) -> Engine:
         return DuckDBEngine()
     if name == "spark":
         return SparkEngine()
-    raise CarepopError(f"Unknown engine {engine!r}.", code="bad_option", hint="use duckdb or spark")
+    raise CarepopError(f"Unknown engine {engine!r}.", code="bad_option", fix="use duckdb or spark")
 
 
 def _unreadable(path: str | Path, err: BaseException) -> CarepopError:
@@ -183,5 +183,5 @@ def _unreadable(path: str | Path, err: BaseException) -> CarepopError:
     return CarepopError(
         f"{Path(path).name} cannot be read as Parquet: {first}",
         code="unreadable",
-        hint="check the file is a complete Parquet file",
+        fix="check the file is a complete Parquet file",
     )

@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from carepop.cli_common import write_atomic_with
+from carepop.io.writers import write_atomic_with
 from carepop.sources.cld import schema
 
 __all__ = ["GeneratedCLD", "generate"]

@@ -57,14 +57,14 @@ def open_events(path: str | Path, *, spark_safe: bool = False) -> Iterator[Event
         raise CarepopError(
             f"No events file at {source}.",
             code="file_not_found",
-            hint="give the path of a CSV or Parquet file",
+            fix="give the path of a CSV or Parquet file",
         )
     suffix = source.suffix.lower()
     if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
         raise CarepopError(
             f"Cannot read {suffix or 'that kind of'} files as CLD events.",
             code="unknown_format",
-            hint="give a .csv or .parquet file",
+            fix="give a .csv or .parquet file",
         )
     with tempfile.TemporaryDirectory(prefix="carepop-cld-") as tmp:
         if suffix in CSV_SUFFIXES:
@@ -83,7 +83,7 @@ def open_events(path: str | Path, *, spark_safe: bool = False) -> Iterator[Event
             raise CarepopError(
                 f"{source.name} cannot be read as Parquet: {err}",
                 code="unreadable",
-                hint="check the file is a complete Parquet file",
+                fix="check the file is a complete Parquet file",
             ) from None
         _check_columns(list(arrow_schema.names), source)
         kinds = {name: _kind(arrow_schema.field(name).type) for name in schema.REQUIRED}
@@ -108,11 +108,11 @@ def _csv_header(source: Path) -> tuple[list[str], str]:
         raise CarepopError(
             f"{source.name} cannot be read as text: {err}",
             code="unreadable",
-            hint="save the file as UTF-8 CSV",
+            fix="save the file as UTF-8 CSV",
         ) from None
     if not first.strip():
         raise CarepopError(
-            f"{source.name} is empty.", code="unreadable", hint="the first line must name the CLD fields"
+            f"{source.name} is empty.", code="unreadable", fix="the first line must name the CLD fields"
         )
     first = first.rstrip("\r\n")
     delimiter = max(",\t;|", key=first.count)
@@ -126,7 +126,7 @@ def _check_columns(names: list[str], source: Path) -> None:
             f"{source.name} has more than one column called {', '.join(map(repr, dupes))}.",
             code="duplicate_columns",
             column=dupes[0],
-            hint="keep one column per CLD field",
+            fix="keep one column per CLD field",
         )
     missing = [n for n in schema.REQUIRED if n not in names]
     if not missing:
@@ -145,7 +145,7 @@ def _check_columns(names: list[str], source: Path) -> None:
         + ", ".join(missing),
         code="missing_columns",
         column=missing[0],
-        hint=hint,
+        fix=hint,
     )
 
 
@@ -154,7 +154,7 @@ def _check_rows(rows: int, source: Path) -> None:
         raise CarepopError(
             f"{source.name} has the CLD fields but no records.",
             code="no_rows",
-            hint="check the export: the file holds only its header",
+            fix="check the export: the file holds only its header",
         )
 
 
@@ -189,7 +189,7 @@ def _check_kinds(kinds: dict[str, str], arrow_schema: pa.Schema) -> None:
                 f"{'dates' if f.kind == 'date' else 'whole numbers' if f.kind == 'int' else 'codes'}.",
                 code="bad_type",
                 column=f.name,
-                hint="write it as text (YYYY-MM-DD for dates) or as the matching Parquet type",
+                fix="write it as text (YYYY-MM-DD for dates) or as the matching Parquet type",
             )
 
 
@@ -217,7 +217,7 @@ def _csv_to_parquet(source: Path, target: Path, header: list[str], delimiter: st
         raise CarepopError(
             f"{source.name} cannot be read as CSV: {err}",
             code="unreadable",
-            hint="every line needs the same number of comma-separated fields as the header",
+            fix="every line needs the same number of comma-separated fields as the header",
         ) from None
     finally:
         if writer is not None:

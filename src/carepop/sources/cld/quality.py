@@ -330,7 +330,7 @@ def validate(events: EventFile, engine: Engine) -> None:
             code="bad_date",
             column=column,
             rows=[int(r) for r in rows["_row"]],
-            hint="write dates as YYYY-MM-DD (or DD/MM/YYYY) and leave unknown dates empty" + also,
+            fix="write dates as YYYY-MM-DD (or DD/MM/YYYY) and leave unknown dates empty" + also,
         )
     if kind == "implausible_date":
         lo, hi = schema.DATE_RANGE
@@ -339,7 +339,7 @@ def validate(events: EventFile, engine: Engine) -> None:
             code="implausible_date",
             column=column,
             rows=[int(r) for r in rows["_row"]],
-            hint=f"dates must lie between {lo} and {hi}; correct them or leave unknown dates empty" + also,
+            fix=f"dates must lie between {lo} and {hi}; correct them or leave unknown dates empty" + also,
         )
     if kind == "bad_number":
         raise CarepopError(
@@ -347,7 +347,7 @@ def validate(events: EventFile, engine: Engine) -> None:
             code="bad_number",
             column=column,
             rows=[int(r) for r in rows["_row"]],
-            hint="give the birth year (e.g. 1948) and month (1-12) as whole numbers, or leave them empty"
+            fix="give the birth year (e.g. 1948) and month (1-12) as whole numbers, or leave them empty"
             + also,
         )
     abolished = [schema.ABOLISHED_2023[v] for v in rows["val"] if v in schema.ABOLISHED_2023]
@@ -362,7 +362,7 @@ def validate(events: EventFile, engine: Engine) -> None:
         code="unknown_la",
         column="LA_Code",
         rows=[int(r) for r in rows["_row"]],
-        hint=hint + also,
+        fix=hint + also,
     )
 
 

@@ -1,0 +1,254 @@
+"""Options shared by several commands, and the bundles that turn groups of them into one object.
+
+A command that works on a survey declares a parameter ``design: Design`` (and, if it weights,
+``weighting: WeightingPlan``); :func:`survey_options` replaces that parameter by the design (and
+weighting) options below and calls the command with the object built once from them. So every
+command spells a design option the same way, and the library receives one
+:class:`~carepop.core.design.Design` instead of fifteen positional arguments.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from carepop.core.design import Design
+from carepop.core.vocabulary import CalFun, LonelyPSU, OutputFormat, ReplicateType
+from carepop.errors import CarepopError, opt
+
+# ------------------------------------------------------------------------------ plain options
+DataArg = Annotated[Path, typer.Argument(help="Survey data: CSV, Parquet, SPSS .sav, Stata .dta, SAS.")]
+FormatOpt = Annotated[
+    OutputFormat | None, typer.Option(help="Output format (default: table on screen, or from --out).")
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(help="Text encoding of a CSV input (default: UTF-8, with or without BOM; e.g. cp1252)."),
+]
+SepOpt = Annotated[str | None, typer.Option(help="Field separator of a CSV input (default: detected).")]
+
+# ------------------------------------------------------------------------------ design options
+_DESIGN: dict[str, tuple[Any, Any]] = {
+    "weight": (Annotated[str | None, typer.Option(help="Sampling (design) weight column.")], None),
+    "strata": (Annotated[str | None, typer.Option(help="Stratum column.")], None),
+    "psu": (Annotated[str | None, typer.Option(help="First-stage cluster (PSU) column.")], None),
+    "fpc": (
+        Annotated[
+            str | None,
+            typer.Option(help="First-stage fpc column: population size, or fraction if all <= 1."),
+        ],
+        None,
+    ),
+    "ssu": (Annotated[str | None, typer.Option(help="Second-stage unit column.")], None),
+    "fpc2": (Annotated[str | None, typer.Option(help="Second-stage fpc column.")], None),
+    "nest": (Annotated[bool, typer.Option(help="PSU codes restart within strata.")], False),
+    "lonely_psu": (
+        Annotated[LonelyPSU, typer.Option(help="Policy for strata with one PSU.")],
+        LonelyPSU.fail,
+    ),
+    "repweights": (
+        Annotated[str | None, typer.Option(help="Prefix of replicate-weight columns (a replicate design).")],
+        None,
+    ),
+    "rep_type": (
+        Annotated[
+            ReplicateType | None,
+            typer.Option("--rep-method", help="How the replicate weights were made (R svrepdesign type)."),
+        ],
+        None,
+    ),
+    "rho": (
+        Annotated[float | None, typer.Option(help="Fay's rho (of given or created Fay replicates).")],
+        None,
+    ),
+    "scale": (
+        Annotated[float | None, typer.Option(help="Replicate variance scale (overrides the method's).")],
+        None,
+    ),
+    "rscales": (
+        Annotated[str | None, typer.Option(help="Replicate rscales: one number or a comma-separated list.")],
+        None,
+    ),
+    "mse": (Annotated[bool, typer.Option(help="Centre replicates on the full-sample estimate.")], False),
+}
+
+# ------------------------------------------------------------------------------ weighting options
+_WEIGHTING: dict[str, tuple[Any, Any]] = {
+    "nonresponse_classes": (
+        Annotated[str | None, typer.Option(help="Non-response weighting classes: COL[,COL...].")],
+        None,
+    ),
+    "respondent": (
+        Annotated[str | None, typer.Option(help="Respondent indicator column (1 = responded).")],
+        None,
+    ),
+    "replicates": (
+        Annotated[
+            str | None,
+            typer.Option(
+                help="Create replicate weights: METHOD[:R] (jk1, jkn, brr, fay, bootstrap, subbootstrap)."
+            ),
+        ],
+        None,
+    ),
+    "seed": (Annotated[int | None, typer.Option(help="Seed for bootstrap replicates.")], None),
+    "poststratify": (
+        Annotated[list[str] | None, typer.Option(help="Post-stratify: VAR=FILE (CSV value,total).")],
+        None,
+    ),
+    "rake": (
+        Annotated[list[str] | None, typer.Option(help="Rake to a margin: VAR=FILE (repeatable).")],
+        None,
+    ),
+    "calibrate_cat": (
+        Annotated[
+            list[str] | None, typer.Option(help="Calibrate to a categorical margin: VAR=FILE (repeatable).")
+        ],
+        None,
+    ),
+    "calibrate_num": (
+        Annotated[
+            list[str] | None, typer.Option(help="Calibrate to a numeric total: VAR=TOTAL (repeatable).")
+        ],
+        None,
+    ),
+    "calfun": (Annotated[CalFun | None, typer.Option(help="Calibration distance.")], None),
+    "bounds": (Annotated[str | None, typer.Option(help="Bounds L,U on the g-weights.")], None),
+    "harmonise": (
+        Annotated[
+            bool,
+            typer.Option(
+                help="Scale every margin to the first margin's total (census tables that differ "
+                "by perturbation)."
+            ),
+        ],
+        False,
+    ),
+    "epsilon": (
+        Annotated[
+            float | None,
+            typer.Option(help="Convergence tolerance (R's epsilon: raking 1 unit, calibration 1e-7)."),
+        ],
+        None,
+    ),
+    "maxit": (
+        Annotated[int | None, typer.Option(help="Most iterations (R's maxit: raking 10, calibration 50).")],
+        None,
+    ),
+    "trim": (Annotated[str | None, typer.Option(help="Trim weights to L,U (R trimWeights).")], None),
+}
+
+
+def survey_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command the design options (and the weighting options, if it has a ``weighting``
+    parameter) in place of its ``design`` (``weighting``) parameter; see the module docstring.
+    Put :func:`carepop.cli.common.command` above it so that bad options fail cleanly."""
+    sig = inspect.signature(fn)
+    hints = typing.get_type_hints(fn, include_extras=True)  # the command's annotations, resolved
+    wants_weighting = "weighting" in sig.parameters
+    bundle = dict(_DESIGN)
+    if wants_weighting:
+        bundle.update(_WEIGHTING)
+    params: list[inspect.Parameter] = []
+    for p in sig.parameters.values():
+        if p.name == "design":
+            params.extend(
+                inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d)
+                for k, (a, d) in bundle.items()
+            )
+        elif p.name != "weighting":
+            params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[p.name]))
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> Any:
+        given = {k: kwargs.pop(k) for k in bundle}
+        kwargs["design"], plan = _build(given, wants_weighting)  # errors: see cli.common.command
+        if wants_weighting:
+            kwargs["weighting"] = plan
+        return fn(**kwargs)
+
+    # typer reads the signature and the annotations: show it the options, not design/weighting
+    del wrapper.__wrapped__
+    wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
+def _build(given: dict[str, Any], wants_weighting: bool) -> tuple[Design, Any]:
+    """The Design (and WeightingPlan) the options describe."""
+    rho = given.pop("rho")
+    rscales = _numbers(given.pop("rscales"), "rscales")
+    replicate_design = given["repweights"] is not None or given["rep_type"] is not None
+    design = Design(
+        weight=given["weight"],
+        strata=given["strata"],
+        psu=given["psu"],
+        fpc=given["fpc"],
+        ssu=given["ssu"],
+        fpc2=given["fpc2"],
+        nest=given["nest"],
+        lonely_psu=str(given["lonely_psu"]),
+        repweights=given["repweights"],
+        rep_type=None if given["rep_type"] is None else str(given["rep_type"]),
+        rho=rho if replicate_design else None,
+        scale=given["scale"],
+        rscales=rscales,
+        mse=given["mse"],
+    )
+    if not wants_weighting:
+        if rho is not None and not replicate_design:
+            design = Design(rho=rho)  # raises: rho needs replicate weights
+        return design, None
+    from carepop.weighting.plan import plan_from_options
+
+    plan = plan_from_options(
+        nonresponse_classes=given["nonresponse_classes"],
+        respondent=given["respondent"],
+        replicates=given["replicates"],
+        rho=None if replicate_design else rho,
+        seed=given["seed"],
+        poststratify=given["poststratify"],
+        rake=given["rake"],
+        calibrate_cat=given["calibrate_cat"],
+        calibrate_num=given["calibrate_num"],
+        calfun=None if given["calfun"] is None else str(given["calfun"]),
+        bounds=given["bounds"],
+        harmonise=given["harmonise"],
+        epsilon=given["epsilon"],
+        maxit=given["maxit"],
+        trim=given["trim"],
+    )
+    return design, plan
+
+
+def _numbers(text: str | None, name: str) -> float | tuple[float, ...] | None:
+    """``"1"`` -> 1.0, ``"1,0.5"`` -> (1.0, 0.5); anything else is an error naming the option."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        bad = next(p for p in parts if not _is_float(p))
+        raise CarepopError(
+            f"{name} must be numbers; {bad!r} is not a number.",
+            code="bad_option",
+            got=text,
+            expected="one number, or numbers separated by commas",
+            fix=("give ", opt(name, metavar="R1,R2,..."), " as numbers, e.g. 0.5,0.5,0.5"),
+        ) from None
+    return values[0] if len(values) == 1 else values
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,57 @@
+"""``carepop weight``: weight a survey and write the data with the new weight and replicates.
+
+carepop weight DATA --out FILE.csv|.parquet|.sav [design options] [weighting options]
+    [--weight-column NAME]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from carepop.cli.common import command
+from carepop.cli.options import DataArg, survey_options
+from carepop.core.design import Design
+from carepop.errors import CarepopError
+from carepop.io.writers import check_frame_suffix, write_frame_atomic
+from carepop.weighting.plan import WeightingPlan
+
+
+@command(aliases={"path": "out"})
+@survey_options
+def weight(
+    data: DataArg,
+    out: Annotated[Path, typer.Option(help="Write the weighted data here: .csv, .parquet or .sav.")],
+    design: Design,
+    weighting: WeightingPlan,
+    weight_column: Annotated[str, typer.Option(help="Name of the new weight column.")] = "weight_final",
+) -> None:
+    """Weight a survey (non-response, replicates, post-stratify, rake, calibrate, trim) and write
+    the data with the new weight and replicate columns."""
+    from carepop.io import read_data
+    from carepop.weighting.plan import apply_weighting
+
+    check_frame_suffix(out)
+    if weighting.empty:
+        raise CarepopError(
+            "No weighting step asked for.",
+            code="bad_option",
+            fix="give e.g. --rake VAR=FILE, --poststratify VAR=FILE or --replicates jk1",
+        )
+    df = read_data(data)
+    survey = design.survey(df)
+    weighted, reports = apply_weighting(survey, weighting)
+    frame = weighted.data
+    frame[weight_column] = weighted.weights
+    if weighted.weight not in (weight_column, design.weight) and weighted.weight in frame.columns:
+        frame = frame.drop(columns=weighted.weight)
+    if weighted.is_replicate:
+        rep = weighted._rep
+        for j, col in enumerate(rep.columns):
+            frame[col] = rep.weights[:, j]
+    write_frame_atomic(out, frame, weighted.value_labels)
+    for report in reports:
+        typer.echo(report.to_string(index=False), err=True)
+    typer.echo(f"wrote {len(frame)} rows with weight {weight_column!r} to {out}", err=True)
