@@ -141,6 +141,15 @@ _WEIGHTING: dict[str, tuple[Any, Any]] = {
         Annotated[int | None, typer.Option(help="Most iterations (R's maxit: raking 10, calibration 50).")],
         None,
     ),
+    "force": (
+        Annotated[
+            bool,
+            typer.Option(
+                help="Keep the last weights, with a warning, when raking or calibration does not converge."
+            ),
+        ],
+        False,
+    ),
     "trim": (Annotated[str | None, typer.Option(help="Trim weights to L,U (R trimWeights).")], None),
 }
 
@@ -222,6 +231,7 @@ def _build(given: dict[str, Any], wants_weighting: bool) -> tuple[Design, Any]:
         harmonise=given["harmonise"],
         epsilon=given["epsilon"],
         maxit=given["maxit"],
+        force=given["force"],
         trim=given["trim"],
     )
     return design, plan

@@ -40,6 +40,7 @@ class WeightingPlan:
     harmonise: bool = False
     epsilon: float | None = None
     maxit: int | None = None
+    force: bool = False
     trim: tuple[float, float] | None = None
 
     @property
@@ -82,7 +83,7 @@ def apply_weighting(survey: Survey, plan: WeightingPlan) -> tuple[Survey, list[p
             control["epsilon"] = plan.epsilon
         if plan.maxit is not None:
             control["maxit"] = plan.maxit
-        s = wt.rake(s, dict(plan.rake), harmonise=plan.harmonise, **control)
+        s = wt.rake(s, dict(plan.rake), harmonise=plan.harmonise, force=plan.force, **control)
     if plan.calibrate_cat or plan.calibrate_num:
         population: dict[str, Any] = dict(plan.calibrate_cat)
         population.update({k: float(v) for k, v in plan.calibrate_num})
@@ -114,6 +115,7 @@ def plan_from_options(
     harmonise: bool = False,
     epsilon: float | None = None,
     maxit: int | None = None,
+    force: bool = False,
     trim: str | None = None,
 ) -> WeightingPlan:
     """A plan from the text of command-line options (``VAR=FILE``, ``L,U``, ``METHOD[:R]``, ...);
@@ -181,6 +183,7 @@ def plan_from_options(
         harmonise=harmonise,
         epsilon=epsilon,
         maxit=maxit,
+        force=force,
         trim=_two_numbers(trim, "trim"),
     )
 
