@@ -1,0 +1,11 @@
+"""Live comparison with R ``survey``: lonely PSUs (``checks_lonely.py``)."""
+
+import pytest
+from r_crosscheck import TOPICS
+from r_testing import check_matches_r, needs_r, params
+
+
+@needs_r
+@pytest.mark.parametrize("check", params(TOPICS["lonely"]))
+def test_matches_r(r_run, check):
+    check_matches_r(r_run, check)
