@@ -264,3 +264,43 @@ def test_default_output_folders_are_git_ignored(folder):
         ["git", "check-ignore", "--no-index", "-q", folder], cwd=ROOT, capture_output=True, text=True
     )
     assert proc.returncode == 0, f"{folder} is not git-ignored (add it to .gitignore): {proc.stderr}"
+
+
+#: scripts outside the package that import it: a rename in src/ must not leave them broken
+SCRIPT_DIRS = ("benchmarks", "validation", "examples")
+
+
+def _script_imports() -> list[tuple[str, str, str | None]]:
+    """(file:line, module, name or None) of every ``carepop`` import in the scripts, including
+    those inside functions (the benchmarks import lazily, in their worker processes)."""
+    out = []
+    for d in SCRIPT_DIRS:
+        for path in sorted((ROOT / d).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                if (
+                    isinstance(node, ast.ImportFrom)
+                    and not node.level
+                    and (node.module or "").startswith("carepop")
+                ):
+                    out += [(_where(path, node), node.module, a.name) for a in node.names]
+                elif isinstance(node, ast.Import):
+                    out += [
+                        (_where(path, node), a.name, None) for a in node.names if a.name.startswith("carepop")
+                    ]
+    return out
+
+
+def test_scripts_import_what_exists():
+    """benchmarks/, validation/ and examples/ import only modules and names carepop has."""
+    import importlib
+
+    assert _script_imports(), "no carepop imports found in the scripts"
+    broken = []
+    for where, module, name in _script_imports():
+        try:
+            mod = importlib.import_module(module)
+            if name is not None and name != "*" and not hasattr(mod, name):
+                importlib.import_module(f"{module}.{name}")  # a submodule
+        except ImportError as exc:
+            broken.append(f"{where} {module}{'' if name is None else ' import ' + name}: {exc}")
+    assert not broken, "\n".join(broken)
