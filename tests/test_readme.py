@@ -59,7 +59,7 @@ class Example:
 
     @property
     def id(self) -> str:
-        first = self.text.strip().splitlines()[0]
+        first = " ".join(self.text.strip().splitlines()[0].split())
         return f"L{self.line}: {first[:70]}"
 
 
