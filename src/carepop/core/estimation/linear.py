@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from carepop.core.estimation.calibration import Calibration
+from carepop.core.estimation.numerics import finite_sums
 from carepop.core.estimation.replicate import ReplicateDesign, replicate_sums, replicate_variance
 from carepop.core.estimation.stages import TaylorDesign
 from carepop.core.estimation.taylor import (
@@ -58,7 +59,7 @@ def domain_sums(code: np.ndarray, n_domains: int, values: np.ndarray) -> np.ndar
     out = np.empty((n_domains, v.shape[1]))
     for j in range(v.shape[1]):
         out[:, j] = np.bincount(c, weights=v[:, j], minlength=n_domains)
-    return out
+    return finite_sums(out, v)
 
 
 def indicators(level: np.ndarray, n_levels: int) -> np.ndarray:
