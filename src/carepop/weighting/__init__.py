@@ -1,5 +1,7 @@
-"""Weighting: each method a plain function ``Survey -> Survey`` that records the adjustment so
-later variances use it (calibration residuals, as R ``survey``)."""
+"""Weighting: each method a plain function ``Survey -> Survey`` that records the adjustment on the
+returned survey (``survey.adjustments[-1]``, with any report) so later variances use it
+(calibration residuals, as R ``survey``); on a replicate design every method is redone in each
+replicate (:func:`~carepop.weighting.redo.redo_in_replicates`)."""
 
 from carepop.weighting.calibrate import calibrate
 from carepop.weighting.design_weights import design_weights
