@@ -20,6 +20,7 @@ import pandas as pd
 
 from carepop.core.survey import Survey
 from carepop.errors import CarepopError, opt
+from carepop.weighting.registry import run
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,20 @@ class WeightingPlan:
 
 
 def apply_weighting(survey: Survey, plan: WeightingPlan) -> tuple[Survey, list[pd.DataFrame]]:
-    """Run the steps of ``plan`` on ``survey``; returns the weighted survey and the tables the
-    steps reported (the class table of a non-response adjustment), which are also on the survey's
+    """Run the steps of ``plan`` on ``survey`` (each through the registry,
+    :mod:`carepop.weighting.registry`); returns the weighted survey and the tables the steps
+    reported (the class table of a non-response adjustment), which are also on the survey's
     ``adjustments``."""
-    from carepop import weighting as wt
-
     reports: list[pd.DataFrame] = []
     s = survey
     if plan.replicates:
-        s = wt.replicate_weights(
-            s, plan.replicates, replicates=plan.n_replicates, rho=plan.rho, seed=plan.seed
+        s = run(
+            s,
+            "replicates",
+            method=plan.replicates,
+            replicates=plan.n_replicates,
+            rho=plan.rho,
+            seed=plan.seed,
         )
     if plan.nonresponse_classes:
         if plan.respondent is None:
@@ -76,23 +81,24 @@ def apply_weighting(survey: Survey, plan: WeightingPlan) -> tuple[Survey, list[p
                 code="bad_option",
                 fix=("give ", opt("respondent", metavar="COL"), " (1/True for respondents)"),
             )
-        s = wt.nonresponse_classes(s, list(plan.nonresponse_classes), plan.respondent)
+        s = run(s, "nonresponse_classes", classes=list(plan.nonresponse_classes), respondent=plan.respondent)
         reports.append(s.adjustments[-1].report)
     for var, pop in plan.poststratify:
-        s = wt.poststratify(s, var, pop)
+        s = run(s, "poststratify", variable=var, population=pop)
     control: dict[str, Any] = {}
     if plan.epsilon is not None:
         control["epsilon"] = plan.epsilon
     if plan.maxit is not None:
         control["maxit"] = plan.maxit
     if plan.rake:
-        s = wt.rake(s, dict(plan.rake), harmonise=plan.harmonise, force=plan.force, **control)
+        s = run(s, "rake", margins=dict(plan.rake), harmonise=plan.harmonise, force=plan.force, **control)
     if plan.calibrate_cat or plan.calibrate_num:
         population: dict[str, Any] = dict(plan.calibrate_cat)
         population.update({k: float(v) for k, v in plan.calibrate_num})
-        s = wt.calibrate(
+        s = run(
             s,
-            population,
+            "calibrate",
+            population=population,
             calfun=plan.calfun,
             bounds=plan.bounds,
             harmonise=plan.harmonise,
@@ -100,7 +106,7 @@ def apply_weighting(survey: Survey, plan: WeightingPlan) -> tuple[Survey, list[p
             **control,
         )
     if plan.trim:
-        s = wt.trim_weights(s, lower=plan.trim[0], upper=plan.trim[1])
+        s = run(s, "trim", lower=plan.trim[0], upper=plan.trim[1])
     return s, reports
 
 
