@@ -167,8 +167,11 @@ def _taylor(design, pairs: DesignPairs, we, code, D, y, x, levels, total, calibr
                 out[j] = (A_[j] - est[j][d] * b) * i[d]
             return out
 
-        T1 = influence(p1, A1, B1)
-        T2 = influence(pairs.p2, A, B) if pairs.p2 is not None else None
+        # a domain whose denominator total is 0 has an infinite or NaN ratio (as R): its
+        # influence values are NaN, and so is its variance
+        with np.errstate(invalid="ignore"):
+            T1 = influence(p1, A1, B1)
+            T2 = influence(pairs.p2, A, B) if pairs.p2 is not None else None
     gammas = None
     if calibration is not None:
         gammas = _calibration_gammas(
