@@ -310,6 +310,26 @@ def test_classes_cluster_design(dclus1, apiclus1):
     close(est_se(nr.mean("api00")), [646.409836065574, 23.4891534718805])
 
 
+def test_classes_degf_whichever_is_read_first(apiclus1):
+    """District 815 has no respondent, so after the adjustment its weights are all zero and the
+    design has 14 PSUs with weight in one stratum: 13 df. It used to be 14 when the parent's
+    degf had been read first (a cached value copied to the new survey). R::
+
+    ps <- postStratify(subset(dclus1, resp == 1), ~stype, tot)   # tot as above, for apiclus1
+    w <- rep(0, 183); w[apiclus1$resp == 1] <- weights(ps)
+    dz <- svydesign(id = ~dnum, weights = ~w, fpc = ~fpc, data = transform(apiclus1, w = w))
+    c(degf(dclus1), degf(ps), degf(dz))   # 14 13 13"""
+    assert apiclus1.loc[apiclus1["dnum"] == 815, "resp"].sum() == 0
+    for read_parent_first in (True, False):
+        d = Survey(apiclus1, weight="pw", psu="dnum", fpc="fpc")
+        if read_parent_first:
+            assert d.degf == 14
+        nr = nonresponse_classes(d, "stype", "resp", min_respondents=1)
+        assert nr.degf == 13
+        assert nr.mean("api00", ci="t").to_pandas()["df"].tolist() == [13.0]
+        assert d.degf == 14
+
+
 def test_classes_replicate_design(rjk1):
     """The adjustment is redone on every JK1 replicate. R::
 

@@ -94,7 +94,7 @@ def _check_stage_options(psu, fpc, ssu, fpc2) -> None:
         )
     if fpc2 is not None and ssu is None:
         raise DesignError(
-            "fpc2 is the second stage's fpc and needs ssu=.",
+            "A second-stage fpc needs a second-stage unit.",
             code="fpc2_without_ssu",
             column=fpc2,
             fix=("give ", opt("ssu", metavar="COL"), ", or leave out the second-stage fpc"),

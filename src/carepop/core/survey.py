@@ -277,7 +277,7 @@ class Survey:
                     "Replicate weights were given for a survey that has no replicate design.",
                     code="bad_adjustment",
                     column=column,
-                    fix="give the step's Taylor linearisation (steps=) instead",
+                    fix=("give the step's Taylor linearisation as ", opt("steps"), " instead"),
                 )
             return None
         if steps:
@@ -292,7 +292,7 @@ class Survey:
                 "A weighting step on a replicate design must be redone in every replicate.",
                 code="bad_adjustment",
                 column=column,
-                fix="give the replicate weights after the step (replicate_weights=)",
+                fix=("give the replicate weights after the step as ", opt("replicate_weights")),
             )
         reps = np.array(replicate_weights, dtype=float, order="C")
         if reps.shape != self._rep.weights.shape:

@@ -279,11 +279,11 @@ def grake(X, d, T, calfun, lo, up, maxit=50, epsilon=1e-7) -> Fit:
 
 
 def _unconverged_text(fit: Fit, terms: list[str], calfun: str, maxit: int, epsilon: float, where: str) -> str:
+    head = f"Calibration ({calfun}) did not reach the totals in {maxit} iterations{where}: "
+    if not np.isfinite(fit.misfit):
+        return head + "the Newton steps diverged (the g-weights are not finite numbers)."
     term = "the population size" if fit.worst == 0 else f"the total of {terms[fit.worst]!r}"
-    return (
-        f"Calibration ({calfun}) did not reach the totals in {maxit} iterations{where}: the relative "
-        f"misfit of {term} is {fit.misfit:.3g} (tolerance {epsilon:g})."
-    )
+    return head + f"the relative misfit of {term} is {fit.misfit:.3g} (tolerance {epsilon:g})."
 
 
 def _not_reached(
@@ -295,7 +295,7 @@ def _not_reached(
     raise MarginError(
         _unconverged_text(fit, terms, calfun, maxit, epsilon, where),
         code="calibration_failed",
-        got=fit.misfit,
+        got=fit.misfit if np.isfinite(fit.misfit) else None,
         expected=f"a relative misfit below {epsilon:g}",
         fix=(
             "the bounds may be too tight for these totals: widen ",

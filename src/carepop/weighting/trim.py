@@ -57,7 +57,7 @@ def trim_weights(
     lo, up = float(lower), float(upper)
     if np.isnan(lo) or np.isnan(up) or lo > up:
         raise TrimError(
-            f"Trimming bounds lower={lower!r}, upper={upper!r} are not a range.",
+            ("Trimming bounds ", opt("lower", lower), ", ", opt("upper", upper), " are not a range."),
             code="bad_option",
             column=survey.weight,
             got=(lower, upper),
