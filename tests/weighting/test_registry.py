@@ -141,3 +141,13 @@ def test_plan_refuses_bounds_the_wrong_way_round():
     assert err.render({"trim": "--trim"}.get).endswith(
         "fix: give --trim L,U with the lower bound first, e.g. 0.5,2"
     )
+
+
+def test_plan_checks_the_replicate_method_name():
+    assert plan_from_options(replicates="Jackknife").replicates == "jk1"
+    assert plan_from_options(replicates="bootstrap:200").n_replicates == 200
+    with pytest.raises(CarepopError) as info:
+        plan_from_options(replicates="jk2:10")
+    err = info.value
+    assert err.code == "bad_option" and err.got == "jk2" and "jkn" in err.expected
+    assert "--replicates jk1|jkn|" in err.render({"replicates": "--replicates"}.get)

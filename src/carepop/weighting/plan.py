@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from carepop.core.survey import Survey
+from carepop.core.vocabulary import ReplicateMethod, choose
 from carepop.errors import CarepopError, opt
 from carepop.weighting.registry import run
 
@@ -147,6 +148,7 @@ def plan_from_options(
     method, n_rep = None, None
     if replicates:
         method, _, count = replicates.partition(":")
+        method = choose(method, ReplicateMethod, "replicates", "replicate-weight method")
         if count:
             try:
                 n_rep = int(count)
