@@ -189,3 +189,26 @@ def test_adjusted_replicates(rep1):
         new.replicate_design.weights[0, 0] = 0.0
     reps[0, 0] = -1.0  # the survey keeps its own copy
     assert new.replicate_design.weights[0, 0] >= 0
+
+
+# =========================================================================== fixes in the caller's terms
+
+
+def test_fixes_name_parameters_from_python_and_flags_from_the_cli(apistrat):
+    """One fix, two renderings: ``lonely_psu=...`` from Python, ``--lonely-psu POLICY`` from the
+    command line (the CLI passes its flags); never both, never a literal ``--flag`` in Python."""
+    flags = {"lonely_psu": "--lonely-psu", "na_rm": "--na-rm", "nest": "--nest"}.get
+    one = apistrat[
+        (apistrat["stype"] != "H") | (apistrat.index == apistrat.index[apistrat["stype"] == "H"][0])
+    ]
+    err = pytest.raises(CarepopError, Survey, one, weight="pw", strata="stype").value
+    assert err.code == "lonely_psu" and err.got == "fail"
+    assert err.expected == ("remove", "certainty", "adjust", "average")
+    assert "lonely_psu=..." in err.fix and "--" not in err.fix
+    assert "--lonely-psu POLICY" in err.render(flags) and "lonely_psu=" not in err.render(flags)
+    s = Survey(apistrat, weight="pw", strata="stype")
+    err = pytest.raises(CarepopError, s.mean, "acs.k3").value
+    assert "na_rm=True" in err.fix and "--na-rm" in err.render(flags) and "na_rm=" not in err.render(flags)
+    clash = apistrat.assign(dnum=apistrat.index % 3)
+    err = pytest.raises(CarepopError, Survey, clash, weight="pw", strata="stype", psu="dnum").value
+    assert "nest=True" in err.fix and "pass --nest so" in err.render(flags)

@@ -85,7 +85,8 @@ def calibrate(
     fit = grake(X, d, T, calfun, lower, upper, maxit, epsilon)
     if not fit.converged:
         _not_reached(fit, terms, calfun, maxit, epsilon, force, "")
-        warnings.warn(_unconverged_text(fit, terms, calfun, maxit, epsilon, ""), UserWarning, stacklevel=2)
+        text = _unconverged_text(fit, terms, calfun, maxit, epsilon, "")
+        warnings.warn(text + " The last weights are kept, as forced.", UserWarning, stacklevel=2)
     g = fit.g
     if survey.is_replicate:
         unconverged: list[int] = []
@@ -116,7 +117,7 @@ def calibrate(
 
 def model_matrix(
     survey: Survey, population: Mapping[str, Any], total: float | None, harmonise: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Auxiliary matrix (n, p), population totals (p,) and the p terms' names, in R's
     ``model.matrix`` coding (``(Intercept)``, ``stypeH``, ``api99``, ...)."""
     cols, totals, grand, names = [], [], {}, ["(Intercept)"]

@@ -101,7 +101,11 @@ def check_control(maxit: Any, epsilon: Any) -> None:
             expected="a whole number >= 1",
             fix=("give ", opt("maxit", metavar="N"), " >= 1"),
         )
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
+    if (
+        isinstance(epsilon, bool)
+        or not isinstance(epsilon, (int, float, np.integer, np.floating))
+        or not epsilon > 0
+    ):
         raise MarginError(
             f"epsilon must be a number above 0, not {epsilon!r}.",
             code="bad_option",
