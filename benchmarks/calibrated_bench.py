@@ -247,7 +247,7 @@ def carepop_checks() -> dict:
     w_harm = rake(s, raw_margins(), maxit=MAXIT, epsilon=EPSILON, harmonise=True).weights
     codes = []
     for var, pop in margins.items():
-        c, levels = s._levels(var)
+        c, levels = s.factor(var)
         codes.append((var, c, levels, match_margin(c, levels, None, read_margin(pop, var), var)))
     out = {"harmonise_true_vs_pre": rel(w_harm, w_pre)}
     try:

@@ -78,7 +78,7 @@ class CarepopTool:
 
             codes = []
             for var, pop in margins.items():
-                c, levels = s._levels(var)
+                c, levels = s.factor(var)
                 codes.append((var, c, levels, match_margin(c, levels, None, read_margin(pop, var), var)))
             return int(_ipf(s.weights, codes, maxit, epsilon)[3]) + 1
         except Exception:

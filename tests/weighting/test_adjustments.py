@@ -209,12 +209,12 @@ def test_trim_replicate_columns(rjk1):
     ps = poststratify(rjk1, "stype", {"E": 4421, "H": 755, "M": 1018})
     t = trim_weights(ps, lower=20, upper=60)
     close(t.weights, _trim_by_hand(ps.weights, 20, 60), rtol=1e-14)
-    reps = ps._rep.weights
+    reps = ps.replicate_design.weights
     assert ((reps > 60) | ((reps > 0) & (reps < 20))).any()
     hand = np.column_stack([_trim_by_hand(reps[:, k], 20, 60) for k in range(reps.shape[1])])
-    close(t._rep.weights, hand, rtol=1e-14)
-    close(t._rep.weights.sum(axis=0), reps.sum(axis=0), rtol=1e-14)
-    assert (t._rep.weights[reps == 0] == 0).all()
+    close(t.replicate_design.weights, hand, rtol=1e-14)
+    close(t.replicate_design.weights.sum(axis=0), reps.sum(axis=0), rtol=1e-14)
+    assert (t.replicate_design.weights[reps == 0] == 0).all()
     # the variance is R's JK1 variance of the trimmed replicates
     again = Survey.replicate(
         ps.data.assign(**{f"tr{k}": hand[:, k] for k in range(hand.shape[1])}).assign(tw=t.weights),
@@ -254,7 +254,8 @@ def test_classes_equal_r_poststratify_of_respondents(dstrat):
 
     Here the classes are the strata, so R's postStratify SE (which takes the class totals as
     known) is the same: the extra term d_i ybar_c is constant within each stratum."""
-    nr, report = nonresponse_classes(dstrat, "stype", "resp", min_respondents=1)
+    nr = nonresponse_classes(dstrat, "stype", "resp", min_respondents=1)
+    report = nr.adjustments[-1].report
     close(nr.weights[ROWS], [0, 58.9466654459635, 58.9466654459635, 0, 44.4117658278521])
     close(est_se(nr.total("api00")), [4186608.89869682, 68561.7582901814])
     close(est_se(nr.mean("api00")), [675.913614313737, 11.0690601799576])
@@ -272,7 +273,8 @@ def test_classes_collapsed_equal_r(dstrat, apistrat):
     tot2 <- aggregate(pw ~ cls, data = apistrat, FUN = sum); names(tot2)[2] <- "Freq"
     ps2 <- postStratify(subset(dstrat2, resp == 1), ~cls, tot2)
     w2 <- rep(0, 200); w2[apistrat$resp == 1] <- weights(ps2); w2[c(1, 2, 101, 151, 200)]"""
-    nr, report = nonresponse_classes(dstrat, "stype", "resp")
+    nr = nonresponse_classes(dstrat, "stype", "resp")
+    report = nr.adjustments[-1].report
     close(nr.weights[ROWS], [0, 58.9466654459635, 58.9466654459635, 0, 35.9195812193995])
     # the report, by hand
     g = apistrat.assign(rw=apistrat["pw"] * apistrat["resp"]).groupby("stype")
@@ -302,10 +304,30 @@ def test_classes_cluster_design(dclus1, apiclus1):
 
     (R's own SE(svytotal(~api00, pc)), 145101.2, takes the class totals as known; the JK1
     replicates of test_classes_replicate_design, which redo the adjustment, give 904597.)"""
-    nr, _ = nonresponse_classes(dclus1, "stype", "resp", min_respondents=1)
+    nr = nonresponse_classes(dclus1, "stype", "resp", min_respondents=1)
     close(np.unique(nr.weights), [0, 43.5175666809082, 60.4410648345947, 67.6939926147461])
     close(est_se(nr.total("api00")), [4003862.73418808, 905309.892062844])
     close(est_se(nr.mean("api00")), [646.409836065574, 23.4891534718805])
+
+
+def test_classes_degf_whichever_is_read_first(apiclus1):
+    """District 815 has no respondent, so after the adjustment its weights are all zero and the
+    design has 14 PSUs with weight in one stratum: 13 df. It used to be 14 when the parent's
+    degf had been read first (a cached value copied to the new survey). R::
+
+    ps <- postStratify(subset(dclus1, resp == 1), ~stype, tot)   # tot as above, for apiclus1
+    w <- rep(0, 183); w[apiclus1$resp == 1] <- weights(ps)
+    dz <- svydesign(id = ~dnum, weights = ~w, fpc = ~fpc, data = transform(apiclus1, w = w))
+    c(degf(dclus1), degf(ps), degf(dz))   # 14 13 13"""
+    assert apiclus1.loc[apiclus1["dnum"] == 815, "resp"].sum() == 0
+    for read_parent_first in (True, False):
+        d = Survey(apiclus1, weight="pw", psu="dnum", fpc="fpc")
+        if read_parent_first:
+            assert d.degf == 14
+        nr = nonresponse_classes(d, "stype", "resp", min_respondents=1)
+        assert nr.degf == 13
+        assert nr.mean("api00", ci="t").to_pandas()["df"].tolist() == [13.0]
+        assert d.degf == 14
 
 
 def test_classes_replicate_design(rjk1):
@@ -316,7 +338,7 @@ def test_classes_replicate_design(rjk1):
     rd <- svrepdesign(data = apiclus1, repweights = apply(W, 2, adj), weights = adj(apiclus1$pw),
                       type = "JK1", scale = 0.914839277851167, rscales = 1, combined.weights = TRUE)
     svytotal(~api00, rd); svymean(~api00, rd)"""
-    nr, _ = nonresponse_classes(rjk1, "stype", "resp", min_respondents=1)
+    nr = nonresponse_classes(rjk1, "stype", "resp", min_respondents=1)
     close(est_se(nr.total("api00")), [4003862.73418808, 904597.428587036])
     close(est_se(nr.mean("api00")), [646.409836065574, 26.4936241825097])
 
@@ -325,7 +347,8 @@ def test_classes_two_variables_collapse_within_first(dstrat, apistrat):
     """Classes stype x yr.rnd, min_respondents = 5 (hand computation). Respondents: E/No 60,
     E/Yes 15, H/No 17, H/Yes 0, M/No 23, M/Yes 1: H/Yes and M/Yes are the last of their stype,
     so each merges with the previous class of the same stype."""
-    nr, report = nonresponse_classes(dstrat, ["stype", "yr.rnd"], "resp", min_respondents=5)
+    nr = nonresponse_classes(dstrat, ["stype", "yr.rnd"], "resp", min_respondents=5)
+    report = nr.adjustments[-1].report
     assert report["class"].tolist() == ["E / No", "E / Yes", "H / No", "H / Yes", "M / No", "M / Yes"]
     assert report["respondents_n"].tolist() == [60, 15, 17, 0, 23, 1]
     assert report["merged_into"].tolist() == [
@@ -356,7 +379,8 @@ def test_classes_two_variables_collapse_within_first(dstrat, apistrat):
 
 def test_classes_max_adjustment_collapses(dstrat):
     """Factors E 1.333, H 2.941, M 2.083 (report above); max_adjustment 2.5 merges H with M."""
-    nr, report = nonresponse_classes(dstrat, "stype", "resp", min_respondents=1, max_adjustment=2.5)
+    nr = nonresponse_classes(dstrat, "stype", "resp", min_respondents=1, max_adjustment=2.5)
+    report = nr.adjustments[-1].report
     assert report["merged_into"].tolist() == [None, "H + M", "H + M"]
     assert (report["factor"] <= 2.5).all()
     raises(nonresponse_classes, "cannot_collapse", "stype", dstrat, "stype", "resp", max_adjustment=1.2)
@@ -364,7 +388,8 @@ def test_classes_max_adjustment_collapses(dstrat):
 
 def test_classes_full_response_changes_nothing(dclus1, apiclus1):
     s = Survey(apiclus1.assign(all=1), weight="pw", psu="dnum", fpc="fpc")
-    nr, report = nonresponse_classes(s, "stype", "all")
+    nr = nonresponse_classes(s, "stype", "all")
+    report = nr.adjustments[-1].report
     close(nr.weights, dclus1.weights, rtol=1e-15)
     close(report["factor"], 1.0, rtol=1e-15)
     close(est_se(nr.mean("api00", by="awards")), est_se(dclus1.mean("api00", by="awards")), rtol=1e-12)
@@ -376,7 +401,7 @@ def test_classes_boolean_flag_and_nonrespondent_outcomes(apistrat):
         flag=apistrat["resp"] == 1, y=np.where(apistrat["resp"] == 1, apistrat["api00"], np.nan)
     )
     s = Survey(frame, weight="pw", strata="stype", fpc="fpc")
-    nr, _ = nonresponse_classes(s, "stype", "flag", min_respondents=1)
+    nr = nonresponse_classes(s, "stype", "flag", min_respondents=1)
     close(est_se(nr.total("y", na_rm=True)), [4186608.89869682, 68561.7582901814])
 
 
@@ -423,7 +448,8 @@ def test_classes_errors(apistrat, dstrat, rjk1, apiclus1):
 def test_propensity_coefficients_equal_r_glm(dstrat, apistrat):
     """f <- glm(resp ~ stype + meals + api99, family = quasibinomial, weights = pw, data = apistrat,
     control = glm.control(epsilon = 1e-15, maxit = 100)); coef(f)"""
-    nr, rep = response_propensity(dstrat, STRAT_COVS, "resp")
+    nr = response_propensity(dstrat, STRAT_COVS, "resp")
+    rep = nr.adjustments[-1].report
     assert isinstance(rep, PropensityReport)
     assert rep.coefficients.index.tolist() == ["(Intercept)", "stypeH", "stypeM", "meals", "api99"]
     close(
@@ -454,7 +480,8 @@ def test_propensity_inverse_weights_and_variance(dstrat):
     h <- colSums(w * (1 - p) * X * y); I <- crossprod(X * (d * p * (1 - p)), X)
     z <- w * y - d * (r - p) * drop(X %*% solve(I, h))
     dz <- update(dstrat, u = z / pw); c(sum(w * y), SE(svytotal(~u, dz))); w[c(1, 2, 101, 151, 200)]"""
-    nr, rep = response_propensity(dstrat, STRAT_COVS, "resp")
+    nr = response_propensity(dstrat, STRAT_COVS, "resp")
+    rep = nr.adjustments[-1].report
     close(nr.weights[ROWS], [0, 63.8650177659762, 59.054643527187, 0, 42.5012679906122], rtol=1e-10)
     close(est_se(nr.total("api00")), [4218125.67547472, 76763.6038045398], rtol=1e-10)
     assert rep.n_trimmed == 0 and rep.classes is None
@@ -471,7 +498,8 @@ def test_propensity_classes_equal_r(dstrat):
     tot3 <- aggregate(d ~ cl, FUN = sum); names(tot3) <- c("pcl", "Freq")
     ps3 <- postStratify(subset(dstrat3, resp == 1), ~pcl, tot3)
     w3 <- rep(0, 200); w3[r == 1] <- weights(ps3); w3[c(1, 2, 101, 151, 200)]"""
-    nr, rep = response_propensity(dstrat, STRAT_COVS, "resp", method="classes")
+    nr = response_propensity(dstrat, STRAT_COVS, "resp", method="classes")
+    rep = nr.adjustments[-1].report
     close(nr.weights[ROWS], [0, 77.8235880764508, 53.5878776781487, 0, 41.3217167385591])
     assert rep.classes["respondents_n"].tolist() == [16, 13, 23, 33, 31]
     assert rep.classes["merged_into"].tolist() == ["1 + 2", "1 + 2", None, None, None]
@@ -488,7 +516,8 @@ def test_propensity_replicate_design_refits(rjk1):
     rp <- svrepdesign(data = apiclus1, repweights = apply(W, 2, padj), weights = padj(apiclus1$pw),
                       type = "JK1", scale = 0.914839277851167, rscales = 1, combined.weights = TRUE)
     svytotal(~api00, rp); coef(glm(resp ~ stype + api99, quasibinomial, weights = pw, data = apiclus1))"""
-    nr, rep = response_propensity(rjk1, ["stype", "api99"], "resp")
+    nr = response_propensity(rjk1, ["stype", "api99"], "resp")
+    rep = nr.adjustments[-1].report
     close(est_se(nr.total("api00")), [4044531.51433844, 897267.125291203], rtol=1e-10)
     close(
         rep.coefficients,
@@ -506,7 +535,8 @@ def _total_se_of(survey: Survey, z: np.ndarray) -> float:
 
 def test_propensity_trimmed_factors_by_hand(dstrat, apistrat):
     """trim=(1, 3): factors clipped; trimmed rows have a fixed factor and leave h (hand)."""
-    nr, rep = response_propensity(dstrat, STRAT_COVS, "resp", trim=(1, 3))
+    nr = response_propensity(dstrat, STRAT_COVS, "resp", trim=(1, 3))
+    rep = nr.adjustments[-1].report
     p, d, r = rep.propensity, apistrat["pw"].to_numpy(), apistrat["resp"].to_numpy()
     f = np.where(r == 1, np.clip(1 / p, 1, 3), 0)
     assert rep.n_trimmed == int(((r == 1) & (1 / p > 3)).sum()) > 0
@@ -531,8 +561,9 @@ def test_propensity_trimmed_factors_by_hand(dstrat, apistrat):
 def test_propensity_classes_trimmed_by_hand(dstrat, apistrat):
     """Class factors clipped at 2: a clipped class has a fixed factor, so its rows drop out of
     the linearisation (hand computation)."""
-    nr, rep = response_propensity(dstrat, STRAT_COVS, "resp", method="classes", trim=(1, 2))
-    free = response_propensity(dstrat, STRAT_COVS, "resp", method="classes")[1].classes
+    nr = response_propensity(dstrat, STRAT_COVS, "resp", method="classes", trim=(1, 2))
+    rep = nr.adjustments[-1].report
+    free = response_propensity(dstrat, STRAT_COVS, "resp", method="classes").adjustments[-1].report.classes
     close(rep.classes["factor"], np.minimum(free["factor"], 2), rtol=1e-15)
     clipped = (free["factor"] > 2).to_numpy()
     assert clipped.any() and not clipped.all()
@@ -553,7 +584,8 @@ def test_propensity_classes_trimmed_by_hand(dstrat, apistrat):
 
 
 def test_propensity_errors(apistrat, dstrat):
-    raises(response_propensity, "bad_option", "resp", dstrat, STRAT_COVS, "resp", method="logit")
+    # an unknown method is an option error (not about a column)
+    raises(response_propensity, "bad_option", None, dstrat, STRAT_COVS, "resp", method="logit")
     raises(response_propensity, "bad_option", "pw", dstrat, STRAT_COVS, "resp", trim=(3, 1))
     raises(
         response_propensity, "bad_option", "resp", dstrat, STRAT_COVS, "resp", method="classes", n_classes=0
@@ -645,14 +677,14 @@ def test_row_order_does_not_change_weights(apistrat, seed):
     cases = [
         (lambda s: trim_weights(s, upper=32, strict=True), 1e-13),
         (lambda s: trim_weights(s, 0.5, 1.3, relative=True), 1e-13),
-        (lambda s: nonresponse_classes(s, ["stype", "yr.rnd"], "resp", min_respondents=5)[0], 1e-13),
-        (lambda s: response_propensity(s, STRAT_COVS, "resp")[0], 1e-10),
-        (lambda s: response_propensity(s, STRAT_COVS, "resp", method="classes")[0], 1e-13),
+        (lambda s: nonresponse_classes(s, ["stype", "yr.rnd"], "resp", min_respondents=5), 1e-13),
+        (lambda s: response_propensity(s, STRAT_COVS, "resp"), 1e-10),
+        (lambda s: response_propensity(s, STRAT_COVS, "resp", method="classes"), 1e-13),
     ]
     for fn, rtol in cases:
         wa, wb = fn(a), fn(b)
         close(wb.weights[back], wa.weights, rtol=rtol)
         close(est_se(wb.total("api00")), est_se(wa.total("api00")), rtol=rtol)
-    ra = nonresponse_classes(a, ["stype", "yr.rnd"], "resp", min_respondents=5)[1]
-    rb = nonresponse_classes(b, ["stype", "yr.rnd"], "resp", min_respondents=5)[1]
+    ra = nonresponse_classes(a, ["stype", "yr.rnd"], "resp", min_respondents=5).adjustments[-1].report
+    rb = nonresponse_classes(b, ["stype", "yr.rnd"], "resp", min_respondents=5).adjustments[-1].report
     pd.testing.assert_frame_equal(ra, rb, rtol=1e-13)

@@ -224,5 +224,6 @@ def test_raking_that_does_not_converge_names_the_margin(srs):
     with pytest.raises(CarepopError) as info:
         rake(srs, {"stype": STYPE, "sch.wide": SCHWIDE}, maxit=1, epsilon=1e-12)
     assert info.value.code == "no_convergence" and info.value.column in ("stype", "sch.wide")
-    r = rake(srs, {"stype": STYPE, "sch.wide": SCHWIDE}, maxit=1, epsilon=1e-12, force=True)
+    with pytest.warns(UserWarning, match="did not converge"):
+        r = rake(srs, {"stype": STYPE, "sch.wide": SCHWIDE}, maxit=1, epsilon=1e-12, force=True)
     assert np.isfinite(r.weights).all()

@@ -132,9 +132,9 @@ def test_jk1_matrix_scale_and_se_equal_r(apiclus1):
     np.testing.assert_array_equal(dropped(W, apiclus1["dnum"].to_numpy()), np.sort(r_order))
     close(W, R[:, perm])
     assert np.max(np.abs(W - R[:, perm]) / R[:, perm].max()) < 1e-15
-    close([d._rep.scale], [0.914839277851167])
-    assert d._rep.rscales.tolist() == [1.0] * 15
-    assert d._rep.method == "jk1" and d.degf == 14
+    close([d.replicate_design.scale], [0.914839277851167])
+    assert d.replicate_design.rscales.tolist() == [1.0] * 15
+    assert d.replicate_design.method == "jk1" and d.degf == 14
     m, t = d.mean("api00"), d.total("enroll")
     close([*se(m), *se(t)], [644.169398907104, 26.3293605895276, 3404940.13452911, 932235.027041215])
     close(se(d.mean("api00", by="stype")),
@@ -157,7 +157,7 @@ def test_jk1_without_fpc(apiclus1):
         replicate_weights(fpc_design, "jk1", fpc=False),
     ):
         m = d.mean("api00")
-        close([d._rep.scale, *se(m)], expected)
+        close([d.replicate_design.scale, *se(m)], expected)
         np.testing.assert_array_equal(repw(d), W_fpc)  # the fpc only changes the scale
 
 
@@ -175,7 +175,7 @@ def test_jk1_two_stage_drops_later_fpc(apiclus2):
     with pytest.warns(UserWarning, match="after first stage"):
         d = replicate_weights(dclus2, "jk1")
     m, t = d.mean("api00"), d.total("enroll", na_rm=True)
-    close([d._rep.scale, *se(m), *se(t)],
+    close([d.replicate_design.scale, *se(m), *se(t)],
           [0.923480845442536, 670.811808118081, 33.9924607620136, 2639272.93, 798295.679452054])  # fmt: skip
     assert d.weight == "weight"
     close(d.data["weight"], dclus2.weights)
@@ -195,7 +195,7 @@ def test_jk1_rows_as_psus_without_weight_column():
     W = repw(d)
     assert W.shape == (200, 200) and d.weight == "weight"
     np.testing.assert_array_equal(dropped(W, np.arange(200)), np.arange(200))
-    close([d._rep.scale, *se(d.mean("api00"))], [0.962872134323539, 656.585, 9.24972203928287])
+    close([d.replicate_design.scale, *se(d.mean("api00"))], [0.962872134323539, 656.585, 9.24972203928287])
 
 
 # --------------------------------------------------------------------------- JKn
@@ -219,14 +219,14 @@ def test_jkn_matrix_and_rscales_equal_r(apistrat):
     # 633.734911659413, 678.422405614438, 15.5299981251207, 11.8925465947607, 197
     """
     d = replicate_weights(Survey(apistrat, weight="pw", strata="stype", fpc="fpc"), "jkn")
-    W, rs = repw(d), d._rep.rscales
+    W, rs = repw(d), d.replicate_design.rscales
     snum = apistrat["snum"].to_numpy()
     o = np.argsort(dropped(W, snum))
     W2 = W[:, o]
     k = np.arange(1, W.shape[1] + 1)
     close([W.sum(), (W**2).sum(), snum @ (W2 @ k), rs[o] @ k],
           [1238799.99160767, 45746086.0478202, 377582530504.875, 18994.4015376919])  # fmt: skip
-    assert d._rep.scale == 1.0
+    assert d.replicate_design.scale == 1.0
     # R's unique() lists them in its column order (E, M, H); carepop's strata are E, H, M
     close(pd.unique(rs), [0.967606876272337, 0.915099337748344, 0.931866404715128])
     # R's rule exactly: 0 for the dropped school, pw n_h/(n_h - 1) in its stratum, pw elsewhere
@@ -257,7 +257,7 @@ def test_jkn_row_order_does_not_change_weights(apistrat):
             snum = frame["snum"].to_numpy()
             rows = np.argsort(snum)
             cols = np.argsort(dropped(W, snum)) if psu is None else np.arange(W.shape[1])
-            results[name, psu] = (W[rows][:, cols], d._rep.rscales[cols], se(d.mean("api00")))
+            results[name, psu] = (W[rows][:, cols], d.replicate_design.rscales[cols], se(d.mean("api00")))
             close(results[name, psu][2], [662.287363159321, 9.40894080278461])
     for psu in (None, "snum"):
         (wa, ra, sa), (wb, rb, sb) = results["sorted", psu], results["shuffled", psu]
@@ -287,7 +287,7 @@ def test_jkn_without_fpc(apistrat):
     ):
         close([*se(d.mean("api00")), *col(d.mean("api00", by="stype"), "estimate"),
                *col(d.mean("api00", by="stype"), "se")], expected)  # fmt: skip
-        close(pd.unique(d._rep.rscales), [0.99, 0.98])
+        close(pd.unique(d.replicate_design.rscales), [0.99, 0.98])
 
 
 @pytest.mark.parametrize(
@@ -315,7 +315,10 @@ def test_jkn_lonely_psu(apistrat, policy, n_rep, scale, rscales, se_mean):
     lonely = apistrat[(apistrat["stype"] != "H") | (apistrat["snum"] == first_h)].reset_index(drop=True)
     d = replicate_weights(Survey(lonely, weight="pw", strata="stype", fpc="fpc", lonely_psu=policy), "jkn")
     assert repw(d).shape == (151, n_rep)
-    close([d._rep.scale, *np.unique(d._rep.rscales), *col(d.mean("api00"), "se")], [scale, *rscales, se_mean])
+    close(
+        [d.replicate_design.scale, *np.unique(d.replicate_design.rscales), *col(d.mean("api00"), "se")],
+        [scale, *rscales, se_mean],
+    )
 
 
 def test_jkn_census_stratum_has_no_replicates(apistrat):
@@ -360,22 +363,22 @@ def test_brr_and_fay_equal_r(apiclus2):
     np.testing.assert_array_equal(
         repw(brr), fac.loc[apiclus2["dnum"], [f"brr{i}" for i in range(1, 25)]] * pw
     )
-    close([brr._rep.scale], [1 / 24])
+    close([brr.replicate_design.scale], [1 / 24])
     m, t, b = brr.mean("api00"), brr.total("enroll", na_rm=True), brr.mean("api00", by="stype")
     close([*se(m), *se(t), *se(b)],
           [670.811808118081, 30.3559462103598, 2639272.93, 781115.566565207,
            692.810400866739, 598.340659340659, 642.352,
            27.5358765512545, 21.1400789690072, 57.3314557462691])  # fmt: skip
-    assert brr.degf == 20 and brr._rep.method == "brr"
+    assert brr.degf == 20 and brr.replicate_design.method == "brr"
     fay = replicate_weights(design, "fay", rho=0.3)
     np.testing.assert_array_equal(
         repw(fay), fac.loc[apiclus2["dnum"], [f"fay{i}" for i in range(1, 25)]] * pw
     )
     m, r = fay.mean("api00"), fay.ratio("api00", "api99")
-    close([fay._rep.scale, *se(m), *se(r)],
+    close([fay.replicate_design.scale, *se(m), *se(r)],
           [0.0850340136054422, 670.811808118081, 28.1079492137175,
            1.03996357066935, 0.00515700355879923])  # fmt: skip
-    assert fay._rep.method == "fay" and fay._rep.rho == 0.3
+    assert fay.replicate_design.method == "fay" and fay.replicate_design.rho == 0.3
 
 
 def test_brr_row_order_does_not_change_weights(apiclus2):
@@ -447,7 +450,7 @@ def test_brr_100_pairs_paley_and_string_strata(pairs100):
         d = replicate_weights(design, method, rho=rho)
         W = repw(d)
         k = np.arange(1, W.shape[1] + 1)
-        got = [W.shape[1], d._rep.scale, W.sum(), (W**2).sum(), snum @ (W @ k), api @ (W @ k**2)]
+        got = [W.shape[1], d.replicate_design.scale, W.sum(), (W**2).sum(), snum @ (W @ k), api @ (W @ k**2)]
         close([*got, *se(d.mean("api00"))], expected)
 
 
@@ -482,12 +485,12 @@ def test_bootstrap_scale_is_r_scale(apiclus1, apistrat):
     dclus1 = Survey(apiclus1, weight="pw", psu="dnum", fpc="fpc")
     dstrat = Survey(apistrat, weight="pw", strata="stype", fpc="fpc")
     got = [
-        replicate_weights(dclus1, "bootstrap", seed=1)._rep.scale,
-        replicate_weights(dstrat, "bootstrap", seed=1)._rep.scale,
-        replicate_weights(dstrat, "bootstrap", replicates=1000, seed=1)._rep.scale,
+        replicate_weights(dclus1, "bootstrap", seed=1).replicate_design.scale,
+        replicate_weights(dstrat, "bootstrap", seed=1).replicate_design.scale,
+        replicate_weights(dstrat, "bootstrap", replicates=1000, seed=1).replicate_design.scale,
     ]
     with pytest.warns(UserWarning, match="fpc"):
-        got.append(replicate_weights(dstrat, "subbootstrap", seed=1)._rep.scale)
+        got.append(replicate_weights(dstrat, "subbootstrap", seed=1).replicate_design.scale)
     close(got, [0.021865889212828, 0.0207540643375994, 0.00101796711966203, 0.0204081632653061])
 
 
@@ -508,7 +511,7 @@ def test_bootstrap_structure_as_r(apiclus1):
         W = repw(d) / apiclus1["pw"].to_numpy()[:, None]
         codes = pd.factorize(apiclus1["dnum"], sort=True)[0]
         close(W, F[codes])
-        assert d._rep.method == "bootstrap" and d._rep.rscales.tolist() == [1.0] * 400
+        assert d.replicate_design.method == "bootstrap" and d.replicate_design.rscales.tolist() == [1.0] * 400
 
 
 def test_bootstrap_fpc_pseudo_population(apistrat):
@@ -549,7 +552,7 @@ def boot_se(d: Survey, y: np.ndarray) -> float:
     """The replicate SE of the total of ``y`` computed straight from the weights (as svrVar),
     without the Survey's degrees of freedom, whose rank computation is slow for many replicates."""
     t = y @ repw(d)
-    return float(np.sqrt(d._rep.scale * np.sum((t - t.mean()) ** 2)))
+    return float(np.sqrt(d.replicate_design.scale * np.sum((t - t.mean()) ** 2)))
 
 
 def test_bootstrap_se_close_to_taylor(apiclus1, apistrat):
@@ -588,7 +591,7 @@ def test_subbootstrap_is_rao_wu(apistrat):
         counts = F[h == sub] * (n - 1) / n
         close(counts, np.round(counts))
         close(counts.sum(axis=0), np.full(200, n - 1))
-    close([d._rep.scale], [1 / 199])
+    close([d.replicate_design.scale], [1 / 199])
 
 
 def test_bootstrap_seed_and_row_order(apiclus1):
@@ -621,7 +624,7 @@ def test_result_keeps_data_and_labels(apiclus1):
     names = [f"repw_{i:03d}" for i in range(1, 16)]
     assert list(d.data.columns) == [*apiclus1.columns, *names]
     pd.testing.assert_frame_equal(d.data[list(apiclus1.columns)], apiclus1)
-    assert d.is_replicate and d.weight == "pw" and d._rep.columns == tuple(names)
+    assert d.is_replicate and d.weight == "pw" and d.replicate_design.columns == tuple(names)
     assert "Elementary" in d.mean("api00", by="stype").to_pandas()["stype"].tolist()
     other = replicate_weights(d0, "jk1", prefix="jk_")
     assert [c for c in other.data.columns if c.startswith("jk_")] == [f"jk_{i:03d}" for i in range(1, 16)]

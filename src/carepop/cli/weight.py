@@ -48,7 +48,7 @@ def weight(
     if weighted.weight not in (weight_column, design.weight) and weighted.weight in frame.columns:
         frame = frame.drop(columns=weighted.weight)
     if weighted.is_replicate:
-        rep = weighted._rep
+        rep = weighted.replicate_design
         for j, col in enumerate(rep.columns):
             frame[col] = rep.weights[:, j]
     write_frame_atomic(out, frame, weighted.value_labels)

@@ -7,12 +7,33 @@ user counts them, header excluded) and say how to fix the problem.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from carepop.errors import DesignError, EstimationError, example_rows
+from carepop.errors import DesignError, EstimationError, example_rows, opt
+
+
+def as_pandas(data: Any) -> pd.DataFrame:
+    """``data`` as a pandas DataFrame: a DataFrame as it is, a polars or pyarrow frame converted,
+    anything else through ``pd.DataFrame(data)`` (e.g. a dict of columns)."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    mod = type(data).__module__
+    if mod.startswith("polars") or mod.startswith("pyarrow"):
+        return data.to_pandas()
+    try:
+        return pd.DataFrame(data)
+    except Exception as exc:  # pragma: no cover - message only
+        raise EstimationError(
+            f"Cannot use {type(data).__name__} as survey data.",
+            code="bad_data",
+            got=type(data).__name__,
+            expected="a pandas, polars or pyarrow data frame, or a dict of columns",
+            fix="pass a pandas DataFrame or a file read with carepop.read_data",
+        ) from exc
 
 
 def row_numbers(n: int) -> np.ndarray:
@@ -84,7 +105,41 @@ def check_weights(data: pd.DataFrame, name: str) -> np.ndarray:
             column=name,
             fix="give the sampling weights (inverse selection probabilities)",
         )
+    check_weight_total(w, name)
     return w
+
+
+def check_weight_total(w: np.ndarray, name: str | None) -> None:
+    """The weights add up to a finite number (every estimate needs their total)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(np.abs(w).sum())
+    if not np.isfinite(total):
+        raise DesignError(
+            f"The weights in {name!r} add up to more than the largest number a 64-bit float can hold "
+            f"(about {np.finfo(float).max:.3g}), so every estimate would overflow.",
+            code="overflow",
+            column=name,
+            got=float(np.max(np.abs(w))),
+            expected=f"weights whose total is below {np.finfo(float).max:.3g}",
+            fix="rescale the weights (e.g. divide them by a power of ten) or check the step that made them",
+        )
+
+
+def check_replicate_totals(reps: np.ndarray, names: Sequence[str]) -> None:
+    """Every replicate-weight column is finite and adds up to a finite number."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        totals = np.abs(reps).sum(axis=0)
+    bad = ~np.isfinite(totals)
+    if bad.any():
+        c = int(np.flatnonzero(bad)[0])
+        raise DesignError(
+            f"Replicate weight column {names[c]!r} adds up to more than the largest number a 64-bit "
+            f"float can hold (about {np.finfo(float).max:.3g}), so every replicate estimate would overflow.",
+            code="overflow",
+            column=names[c],
+            got=float(np.max(np.abs(reps[:, c]))),
+            fix="rescale the replicate weights (e.g. divide them by a power of ten)",
+        )
 
 
 def check_no_missing(data: pd.DataFrame, name: str, role: str) -> pd.Series:
@@ -122,8 +177,11 @@ def check_nested(unit: np.ndarray, group: np.ndarray, unit_col: str, group_col: 
             code="unit_in_two_strata",
             column=unit_col,
             rows=example_rows(row_numbers(len(unit)), clash),
-            fix=f"if {unit_col!r} codes restart within each {group_col!r}, pass nest=True "
-            f"(--nest) so units are identified within their {group_col!r}; otherwise correct the codes",
+            fix=(
+                f"if {unit_col!r} codes restart within each {group_col!r}, pass ",
+                opt("nest", True),
+                f" so units are identified within their {group_col!r}; otherwise correct the codes",
+            ),
         )
 
 

@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from carepop.core import checks as chk
+from carepop.core.estimation.numerics import readonly
 from carepop.core.estimation.replicate import ReplicateDesign, default_multipliers
 from carepop.core.estimation.stages import Stage, TaylorDesign, make_stage
 from carepop.core.estimation.taylor import CERTAINTY_TOL
-from carepop.core.vocabulary import ReplicateType, choose
+from carepop.core.vocabulary import LonelyPSU, ReplicateType, choose
 from carepop.errors import DesignError, example_rows, opt
 
 
@@ -64,7 +65,7 @@ def code_design(
     _check_lonely(stage1, h, lonely_psu, "stratum", strata, 1)
     if stage2 is not None and stage1.sampling_fraction is not None:
         _check_lonely(stage2, stage1.unit, lonely_psu, "PSU", psu, 2)
-    return TaylorDesign(h, stage1, stage2, lonely_psu, H)
+    return TaylorDesign(readonly(h), stage1, stage2, lonely_psu, H)
 
 
 def weights_from_fpc(design: TaylorDesign) -> np.ndarray:
@@ -74,7 +75,7 @@ def weights_from_fpc(design: TaylorDesign) -> np.ndarray:
         raise DesignError(
             "No weight column given.",
             code="missing_weight",
-            fix="give weight= (--weight), or an fpc from which weights follow",
+            fix=("give ", opt("weight", metavar="COL"), ", or an fpc from which the weights follow"),
         )
     w = 1 / s1.sampling_fraction[s1.unit_group[s1.unit]]
     s2 = design.stage2
@@ -89,22 +90,26 @@ def _check_stage_options(psu, fpc, ssu, fpc2) -> None:
             "A second-stage unit needs a first-stage unit.",
             code="ssu_without_psu",
             column=ssu,
-            fix="give psu= (--psu) as well as ssu=",
+            fix=("give ", opt("psu", metavar="COL"), " as well as the second-stage unit"),
         )
     if fpc2 is not None and ssu is None:
         raise DesignError(
-            "fpc2 is the second stage's fpc and needs ssu=.",
+            "A second-stage fpc needs a second-stage unit.",
             code="fpc2_without_ssu",
             column=fpc2,
-            fix="give ssu= (--ssu) or drop fpc2",
+            fix=("give ", opt("ssu", metavar="COL"), ", or leave out the second-stage fpc"),
         )
     if ssu is not None and fpc is not None and fpc2 is None:
         raise DesignError(
             "A two-stage design with a first-stage fpc needs the second stage's fpc too.",
             code="missing_fpc2",
             column=ssu,
-            fix="give fpc2= (--fpc2), the number of second-stage units in each PSU (R would "
-            "fail here too), or drop ssu= to use the ultimate-cluster variance",
+            fix=(
+                "give ",
+                opt("fpc2", metavar="COL"),
+                ", the number of second-stage units in each PSU (R would fail here too), or leave "
+                "out the second-stage unit to use the ultimate-cluster variance",
+            ),
         )
 
 
@@ -126,9 +131,15 @@ def _check_lonely(
             code="lonely_psu",
             column=col,
             rows=example_rows(np.arange(1, group_per_row.shape[0] + 1), lonely[group_per_row]),
-            fix="choose a lonely-PSU policy: lonely_psu='certainty' or 'remove' (no contribution), "
-            "'adjust' (centre at the grand mean) or 'average' (--lonely-psu ...), or merge the "
-            "stratum with a similar one",
+            got=policy,
+            expected=tuple(p for p in LonelyPSU.values() if p != "fail"),
+            fix=(
+                "choose a lonely-PSU policy, ",
+                opt("lonely_psu", metavar="POLICY"),
+                ": 'certainty' or 'remove' (no contribution), 'adjust' (centre at the grand mean) "
+                "or 'average' (as R's options(survey.lonely.psu=)); or merge the stratum with a "
+                "similar one",
+            ),
         )
 
 
@@ -149,7 +160,11 @@ def replicate_design(
         raise DesignError(
             "A replicate design needs the full-sample weight.",
             code="missing_weight",
-            fix="give weight= (--weight): point estimates use it, replicates give the variance",
+            fix=(
+                "give ",
+                opt("weight", metavar="COL"),
+                ": point estimates use it, the replicates give the variance",
+            ),
         )
     chk.check_columns(df, [weight], "weight column")
     if isinstance(repweights, str):
@@ -159,7 +174,11 @@ def replicate_design(
                 f"No columns start with {repweights!r}.",
                 code="unknown_column",
                 column=repweights,
-                fix="give the replicate-weight prefix or a list of columns",
+                fix=(
+                    "give ",
+                    opt("repweights", metavar="PREFIX"),
+                    " as the prefix of the replicate-weight columns, or a list of columns",
+                ),
             )
     else:
         cols = list(repweights)
@@ -168,11 +187,21 @@ def replicate_design(
         raise DesignError(
             "At least two replicate weight columns are needed.",
             code="too_few_replicates",
-            fix="check the --repweights prefix: it should match every replicate column",
+            got=len(cols),
+            expected="2 or more replicate-weight columns",
+            fix=(
+                "check ",
+                opt("repweights", metavar="PREFIX"),
+                ": it should match every replicate-weight column",
+            ),
         )
     if m == "fay" and (rho is None or not 0 <= rho < 1):
         raise DesignError(
-            "Fay's method needs rho in [0, 1).", code="bad_option", fix="give rho= (--rho), e.g. 0.5"
+            "Fay's method needs rho in [0, 1).",
+            code="bad_option",
+            got=rho,
+            expected="0 <= rho < 1",
+            fix=("give ", opt("rho", metavar="RHO"), ", e.g. 0.5"),
         )
     reps = np.column_stack([chk.numeric_column(df, c, "a replicate weight") for c in cols])
     rows = np.arange(1, len(df) + 1)
@@ -196,7 +225,9 @@ def replicate_design(
             )
     base = chk.check_weights(df, weight)
     if not combined_weights:
-        reps = reps * base[:, None]
+        with np.errstate(over="ignore"):
+            reps = reps * base[:, None]
+    chk.check_replicate_totals(reps, cols)
     n_rep = reps.shape[1]
     d_scale, d_rscales = default_multipliers(m, n_rep, rho, reps, base)
     rs = d_rscales if rscales is None else _rscales(rscales, n_rep)

@@ -1,8 +1,13 @@
 """The :class:`Survey`: survey data with its design, and design-based estimates.
 
-A Survey is immutable: it keeps its own copy of the data and never changes the caller's frame.
+A Survey is immutable: it keeps its own copy of the data, never changes the caller's frame, and
+no attribute can be assigned once it is made. Weighting makes a new Survey with
+:meth:`Survey.adjusted`, which records the adjustment; cached design facts (degrees of freedom,
+domain codes, pair indexes) are never carried over to it.
+
 Estimates are computed by the small modules in :mod:`carepop.core.estimation`; this class checks
-input, codes the design once (:mod:`carepop.core.estimation.stages`) and assembles results.
+input, codes the design once (:mod:`carepop.core.estimation.stages`) and hands the arrays to
+:mod:`carepop.core.tables` for the result.
 
 Equivalent R::
 
@@ -12,30 +17,36 @@ Equivalent R::
 
 from __future__ import annotations
 
-import copy
-import warnings
+import dataclasses
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from carepop.core import checks as chk
+from carepop.core.adjustments import Adjustment
 from carepop.core.coding import code_design, replicate_design, weights_from_fpc
-from carepop.core.estimation import ci as ci_mod
 from carepop.core.estimation.calibration import Calibration, CalStep
 from carepop.core.estimation.domains import Domains, factor_codes, make_domains, whole_sample
-from carepop.core.estimation.linear import ratio_estimate
-from carepop.core.estimation.quantile import SortedDomains
 from carepop.core.estimation.replicate import ReplicateDesign, replicate_rank
+from carepop.core.estimation.stages import TaylorDesign
 from carepop.core.estimation.taylor import design_pairs
+from carepop.core.estimators import linear_estimates, quantile_estimates
 from carepop.core.results import Estimates
-from carepop.core.vocabulary import PROPORTION_ONLY_CI, QUANTILE_CI, CIMethod, LonelyPSU, choose
-from carepop.errors import DesignError, EstimationError, example_rows, opt
+from carepop.core.vocabulary import LonelyPSU, choose
+from carepop.errors import DesignError, example_rows, opt
 
 if TYPE_CHECKING:
     from carepop.core.design import Design
+
+
+class Factor(NamedTuple):
+    """A categorical column coded as R codes a factor (see :meth:`Survey.factor`)."""
+
+    codes: np.ndarray  # (n,) int64 level of each row, 0..L-1; -1 where missing (read-only)
+    levels: pd.Index  # the L levels, in R's order (sorted values, or a Categorical's order)
 
 
 class Survey:
@@ -57,7 +68,9 @@ class Survey:
     value_labels : ``{column: {code: label}}``; defaults to ``data.attrs["value_labels"]`` as set
         by :func:`carepop.read_data` for SPSS/Stata/SAS files.
 
-    Use :meth:`Survey.replicate` for a design described by replicate weights.
+    Use :meth:`Survey.replicate` for a design described by replicate weights. A Survey cannot be
+    changed once made (assigning an attribute raises ``AttributeError``); weighting returns a new
+    one (:meth:`adjusted`).
     """
 
     def __init__(
@@ -75,29 +88,65 @@ class Survey:
         *,
         _replicate: ReplicateDesign | None = None,
     ) -> None:
-        df = _as_pandas(data)
-        self._data = df.copy(deep=True)
+        df = chk.as_pandas(data)
+        frame = df.copy(deep=True)
         labels = value_labels if value_labels is not None else df.attrs.get("value_labels", {})
-        self.value_labels: dict[str, dict[Any, str]] = dict(labels or {})
-        self.weight, self.strata, self.psu, self.fpc = weight, strata, psu, fpc
-        self.ssu, self.fpc2, self.nest = ssu, fpc2, nest
         lonely_psu = choose(lonely_psu, LonelyPSU, "lonely_psu", "lonely-PSU policy")
-        self.lonely_psu = lonely_psu
-        chk.check_columns(self._data, [weight, strata, psu, fpc, ssu, fpc2], "design column")
-        if len(self._data) == 0:
+        chk.check_columns(frame, [weight, strata, psu, fpc, ssu, fpc2], "design column")
+        if len(frame) == 0:
             raise DesignError("The data has no rows.", code="empty_data", fix="check the file or filter")
-        self._rep = _replicate
-        self._calibration: Calibration | None = None
-        self._domain_cache: dict[tuple[str, ...], Domains] = {}
-        self._pairs_cache: dict[tuple[str, ...], Any] = {}
-        self._count_cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
-        self._level_cache: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        taylor = None
         if _replicate is not None:
-            self._w = chk.check_weights(self._data, weight)
-            self._taylor = None
-            return
-        self._taylor = code_design(self._data, strata, psu, fpc, ssu, fpc2, nest, lonely_psu)
-        self._w = chk.check_weights(self._data, weight) if weight else weights_from_fpc(self._taylor)
+            w = chk.check_weights(frame, weight)
+        else:
+            taylor = code_design(frame, strata, psu, fpc, ssu, fpc2, nest, lonely_psu)
+            if weight:
+                w = chk.check_weights(frame, weight)
+            else:
+                w = weights_from_fpc(taylor)
+                chk.check_weight_total(w, fpc)
+        roles = {"weight": weight, "strata": strata, "psu": psu, "fpc": fpc, "ssu": ssu, "fpc2": fpc2}
+        self._setup(frame, labels, roles, nest, lonely_psu, w, taylor, _replicate, ())
+
+    def _setup(
+        self,
+        data: pd.DataFrame,
+        value_labels: dict[str, dict[Any, str]] | None,
+        roles: dict[str, str | None],
+        nest: bool,
+        lonely_psu: str,
+        w: np.ndarray,
+        taylor: TaylorDesign | None,
+        rep: ReplicateDesign | None,
+        adjustments: tuple[Adjustment, ...],
+    ) -> None:
+        """Set every attribute once (the only writer; caches start empty)."""
+        put = object.__setattr__
+        put(self, "_data", data)
+        put(self, "value_labels", dict(value_labels or {}))
+        for role, column in roles.items():
+            put(self, role, column)
+        put(self, "nest", nest)
+        put(self, "lonely_psu", lonely_psu)
+        put(self, "_w", w)
+        put(self, "_taylor", taylor)
+        put(self, "_rep", rep)
+        put(self, "_adjustments", adjustments)
+        steps = tuple(step for a in adjustments for step in a.steps)
+        put(self, "_calibration", Calibration(steps) if steps else None)
+        put(self, "_domain_cache", {})
+        put(self, "_pairs_cache", {})
+        put(self, "_count_cache", {})
+        put(self, "_level_cache", {})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            f"A Survey cannot be changed (tried to set {name!r}); weighting functions return a new "
+            "Survey (Survey.adjusted)."
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"A Survey cannot be changed (tried to delete {name!r}).")
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
@@ -122,7 +171,7 @@ class Survey:
         full-sample estimate. ``combined_weights=False`` means the replicate columns are
         adjustment factors to be multiplied by ``weight``.
         """
-        df = _as_pandas(data)
+        df = chk.as_pandas(data)
         rep = replicate_design(df, repweights, method, weight, rho, scale, rscales, mse, combined_weights)
         return cls(df, weight=weight, value_labels=value_labels, _replicate=rep)
 
@@ -157,28 +206,108 @@ class Survey:
             value_labels=value_labels,
         )
 
-    def _derive(
+    def adjusted(
         self,
         weights: np.ndarray,
+        *,
         column: str,
-        steps: tuple[CalStep, ...] = (),
-        rep: ReplicateDesign | None = None,
+        method: str,
+        steps: Sequence[CalStep] = (),
+        replicate_weights: np.ndarray | None = None,
+        report: Any = None,
     ) -> Survey:
-        """A new Survey: same design, these weights (stored in ``column``), the calibration
-        steps so far plus ``steps``, and (for replicate designs) the adjusted replicates."""
-        new = copy.copy(self)
+        """A new Survey after a weighting step: the same data and design, ``weights`` as its
+        weights (also stored in the data as ``column``) and the step recorded in
+        :attr:`adjustments`.
+
+        A Taylor design takes the step's linearisation as ``steps`` (calibration residuals, see
+        :mod:`carepop.core.estimation.calibration`; none for a step whose variance ignores it,
+        such as trimming). A replicate design takes ``replicate_weights`` instead: the replicate
+        weights (rows x replicates) after the same step was redone in every replicate. ``report``
+        is whatever the method reports. The new Survey starts with no cached design facts (its
+        degrees of freedom count the PSUs with weight); it shares the coded design, whose columns
+        cannot change (``column`` may not be one of :attr:`design_columns`).
+        """
+        w = np.array(weights, dtype=float)
+        if w.shape != (self.n_rows,):
+            raise DesignError(
+                f"{w.size} new weights for {self.n_rows} rows.",
+                code="bad_weights",
+                column=column,
+                got=w.shape,
+                expected=(self.n_rows,),
+                fix="give one weight per row, in the order of the survey's data",
+            )
+        if column in self.design_columns:
+            raise DesignError(
+                f"The new weights cannot go in {column!r}: it is a column of the survey design.",
+                code="design_column",
+                column=column,
+                got=column,
+                expected=f"a name other than {', '.join(map(repr, self.design_columns))}",
+                fix=("give another name with ", opt("column", metavar="NAME")),
+            )
+        _check_new_weights(w, column)
+        rep = self._new_replicates(replicate_weights, steps, column)
         data = self._data.copy(deep=False)
-        data[column] = weights
-        new._data = data
-        new.weight = column
-        new._w = np.asarray(weights, dtype=float)
-        if steps:
-            before = self._calibration.steps if self._calibration is not None else ()
-            new._calibration = Calibration(before + tuple(steps))
-        if rep is not None:
-            new._rep = rep
-        new._count_cache = {}
+        data[column] = w
+        record = Adjustment(method, column, tuple(steps), rep is not None, report)
+        roles = {"weight": column, "strata": self.strata, "psu": self.psu, "fpc": self.fpc}
+        roles.update(ssu=self.ssu, fpc2=self.fpc2)
+        new = object.__new__(Survey)
+        new._setup(
+            data,
+            self.value_labels,
+            roles,
+            self.nest,
+            self.lonely_psu,
+            w,
+            self._taylor,
+            rep,
+            self._adjustments + (record,),
+        )
         return new
+
+    def _new_replicates(
+        self, replicate_weights: np.ndarray | None, steps: Sequence[CalStep], column: str
+    ) -> ReplicateDesign | None:
+        if self._rep is None:
+            if replicate_weights is not None:
+                raise DesignError(
+                    "Replicate weights were given for a survey that has no replicate design.",
+                    code="bad_adjustment",
+                    column=column,
+                    fix=("give the step's Taylor linearisation as ", opt("steps"), " instead"),
+                )
+            return None
+        if steps:
+            raise DesignError(
+                "A replicate design carries a weighting step in its replicates, not as steps.",
+                code="bad_adjustment",
+                column=column,
+                fix="redo the step in every replicate and give the replicate weights",
+            )
+        if replicate_weights is None:
+            raise DesignError(
+                "A weighting step on a replicate design must be redone in every replicate.",
+                code="bad_adjustment",
+                column=column,
+                fix=("give the replicate weights after the step as ", opt("replicate_weights")),
+            )
+        reps = np.array(replicate_weights, dtype=float, order="C")
+        if reps.shape != self._rep.weights.shape:
+            raise DesignError(
+                f"Replicate weights of shape {reps.shape} for a design of {self._rep.weights.shape}.",
+                code="bad_weights",
+                column=column,
+                got=reps.shape,
+                expected=self._rep.weights.shape,
+                fix="give one column per replicate and one row per row of the data",
+            )
+        for k in np.flatnonzero(~np.isfinite(reps).all(axis=0))[:1]:
+            _check_new_weights(reps[:, k], f"{column} (replicate {k + 1})")
+        chk.check_replicate_totals(reps, self._rep.columns)
+        return dataclasses.replace(self._rep, weights=reps)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -199,6 +328,100 @@ class Survey:
     def n_rows(self) -> int:
         return len(self._data)
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The names of the data's columns, in order."""
+        return tuple(self._data.columns)
+
+    @property
+    def design_columns(self) -> tuple[str, ...]:
+        """The columns the design is coded from: strata, PSU, SSU, fpcs and replicate weights
+        (not the weight column, which weighting replaces)."""
+        cols = [self.strata, self.psu, self.ssu, self.fpc, self.fpc2]
+        if self._rep is not None:
+            cols.extend(self._rep.columns)
+        return tuple(dict.fromkeys(c for c in cols if c is not None))
+
+    @property
+    def replicate_design(self) -> ReplicateDesign | None:
+        """The replicate design (replicate weights matrix, method, ``scale``, ``rscales``, ``mse``,
+        ``rho``, the data's replicate columns), or None for a Taylor design. Its arrays are
+        read-only; after weighting they hold the adjusted replicate weights."""
+        return self._rep
+
+    @property
+    def taylor_design(self) -> TaylorDesign | None:
+        """The coded design for Taylor linearisation (stratum of each row; PSUs within strata and
+        SSUs within PSUs with their counts and fpcs), or None for a replicate design. Read-only."""
+        return self._taylor
+
+    @property
+    def adjustments(self) -> tuple[Adjustment, ...]:
+        """The weighting steps applied so far, oldest first (see
+        :class:`~carepop.core.adjustments.Adjustment`); ``adjustments[-1].report`` is what the
+        last method reported."""
+        return self._adjustments
+
+    @property
+    def is_calibrated(self) -> bool:
+        """Whether a weighting step enters the Taylor variance (post-stratification, raking,
+        calibration, non-response adjustment): estimates then use calibration residuals."""
+        return self._calibration is not None
+
+    def column(self, name: str, what: str = "column") -> pd.Series:
+        """A copy of one column of the data; an unknown ``name`` is an error that calls it
+        ``what`` (e.g. ``"respondent column"``) and suggests close names."""
+        chk.check_columns(self._data, [name], what)
+        return self._data[name].copy()
+
+    def numeric(self, name: str, purpose: str, what: str = "column") -> np.ndarray:
+        """The values of a column as float64 (missing values NaN; a copy); a column that is not
+        numeric is an error saying it cannot be used as ``purpose`` (e.g. ``"a base weight"``)."""
+        chk.check_columns(self._data, [name], what)
+        return np.array(chk.numeric_column(self._data, name, purpose), dtype=float)
+
+    def factor(self, variable: str | tuple[str, ...], what: str = "variable") -> Factor:
+        """A categorical column coded as R codes a factor: level codes per row (-1 where missing)
+        and the levels in R's order (sorted values, or a Categorical's category order). A tuple
+        of columns is their cross-classification (levels are tuples of values present in the
+        data). Coded once per survey; the codes are read-only. An unknown column is an error that
+        calls it ``what``."""
+        if variable not in self._level_cache:
+            if isinstance(variable, tuple):
+                chk.check_columns(self._data, variable, what)
+                dom = make_domains(self._data, variable)
+                levels = pd.Index(list(dom.levels.itertuples(index=False, name=None)), tupleize_cols=False)
+                self._level_cache[variable] = Factor(dom.code, levels)
+            else:
+                chk.check_columns(self._data, [variable], what)
+                self._level_cache[variable] = Factor(*factor_codes(self._data[variable]))
+        return self._level_cache[variable]
+
+    def domains(self, by: str | Sequence[str] | None) -> Domains:
+        """Domain coding for ``by`` (one column, several, or a comma-separated string): a code
+        per row and the values of each domain, only combinations present in the data, in R's
+        order; the whole sample when ``by`` is None. Coded once per survey."""
+        cols = _as_tuple(by)
+        if not cols:
+            return whole_sample(self.n_rows)
+        chk.check_columns(self._data, cols, "domain column")
+        if cols not in self._domain_cache:
+            self._domain_cache[cols] = make_domains(self._data, cols)
+        return self._domain_cache[cols]
+
+    def label(self, column: str, value: Any) -> Any:
+        """The value label of ``value`` in ``column`` (from :attr:`value_labels`), or the value
+        itself (a numpy scalar as a Python one)."""
+        labels = self.value_labels.get(column)
+        if labels:
+            if value in labels:
+                return labels[value]
+            if isinstance(value, float) and value.is_integer() and int(value) in labels:
+                return labels[int(value)]
+        if isinstance(value, np.generic):
+            return value.item()
+        return value
+
     def __repr__(self) -> str:
         if self._rep is not None:
             return (
@@ -218,7 +441,8 @@ class Survey:
 
     @cached_property
     def degf(self) -> float:
-        """Design degrees of freedom (R ``degf``): #PSUs - #strata, or rank of replicates - 1."""
+        """Design degrees of freedom (R ``degf``): #PSUs with weight - #strata, or rank of
+        replicates - 1."""
         return float(
             self._counts(whole_sample(self.n_rows), np.zeros(self.n_rows, dtype=np.int64), False)[1][0]
         )
@@ -235,7 +459,7 @@ class Survey:
         na_rm: bool = False,
     ) -> Estimates:
         """Estimated population total (R ``svytotal`` / ``svyby(..., svytotal)``)."""
-        return self._linear("total", variable, None, by, ci, level, deff, na_rm)
+        return linear_estimates(self, "total", variable, None, by, ci, level, deff, na_rm)
 
     def mean(
         self,
@@ -248,7 +472,7 @@ class Survey:
         na_rm: bool = False,
     ) -> Estimates:
         """Estimated population mean (R ``svymean``)."""
-        return self._linear("mean", variable, None, by, ci, level, deff, na_rm)
+        return linear_estimates(self, "mean", variable, None, by, ci, level, deff, na_rm)
 
     def ratio(
         self,
@@ -262,7 +486,7 @@ class Survey:
         na_rm: bool = False,
     ) -> Estimates:
         """Ratio of two population totals (R ``svyratio``)."""
-        return self._linear("ratio", numerator, denominator, by, ci, level, deff, na_rm)
+        return linear_estimates(self, "ratio", numerator, denominator, by, ci, level, deff, na_rm)
 
     def proportion(
         self,
@@ -276,7 +500,7 @@ class Survey:
     ) -> Estimates:
         """Proportion in each level of a categorical variable (R ``svymean(~factor(v))``;
         intervals as ``svyciprop``)."""
-        return self._linear("proportion", variable, None, by, ci, level, deff, na_rm)
+        return linear_estimates(self, "proportion", variable, None, by, ci, level, deff, na_rm)
 
     def quantile(
         self,
@@ -293,101 +517,22 @@ class Survey:
         ``ci`` may be ``None``/``"t"`` (R's default, t with the design df) or ``"wald"``
         (normal quantiles, R ``df=Inf``).
         """
-        return self._quantile(variable, p, by, ci, level, na_rm)
+        return quantile_estimates(self, variable, p, by, ci, level, na_rm)
 
     def median(self, variable: str, by: str | Sequence[str] | None = None, **kw: Any) -> Estimates:
         return self.quantile(variable, 0.5, by, **kw)
 
     # ------------------------------------------------------------------ internals
-    def _domains(self, by: str | Sequence[str] | None) -> Domains:
-        cols = _as_tuple(by)
-        if not cols:
-            return whole_sample(self.n_rows)
-        chk.check_columns(self._data, cols, "domain column")
-        if cols not in self._domain_cache:
-            self._domain_cache[cols] = make_domains(self._data, cols)
-        return self._domain_cache[cols]
-
-    def _missing_mask(self, values: np.ndarray, name: str, na_rm: bool) -> np.ndarray:
-        miss = np.isnan(values)
-        if miss.any() and not na_rm:
-            raise EstimationError(
-                f"Column {name!r} has {int(miss.sum())} missing value(s).",
-                code="missing_values",
-                column=name,
-                rows=example_rows(np.arange(1, self.n_rows + 1), miss),
-                fix="pass na_rm=True (--na-rm) to estimate over the rows that answered "
-                "(as R na.rm=TRUE: they are left out of the domain, not out of the design)",
-            )
-        return miss
-
-    def _linear(self, kind, variable, denominator, by, ci, level, want_deff, na_rm) -> Estimates:
-        dom = self._domains(by)
-        ci = self._ci_method(ci, kind)
-        variables = [variable] if isinstance(variable, str) else list(variable)
-        chk.check_columns(self._data, variables + ([denominator] if denominator else []), "variable")
-        pieces = []
-        for var in variables:
-            y = x = lv = None
-            if kind == "proportion":
-                lev_codes, uniques = self._levels(var)
-                miss = lev_codes < 0
-                if miss.any():
-                    self._missing_mask(np.where(miss, np.nan, 0.0), var, na_rm)
-                lv = (lev_codes, len(uniques))
-                level_names = [self._label(var, v) for v in uniques]
-            else:
-                yv = chk.numeric_column(self._data, var, f"the variable of a {kind}")
-                miss = self._missing_mask(yv, var, na_rm)
-                if denominator is not None:
-                    xv = chk.numeric_column(self._data, denominator, "the denominator of a ratio")
-                    miss = miss | self._missing_mask(xv, denominator, na_rm)
-                    x = np.where(miss, 0.0, xv) if miss.any() else xv
-                y = np.where(miss, 0.0, yv) if miss.any() else yv
-                level_names = [None]
-            any_missing = bool(miss.any())
-            code = np.where(miss, -1, dom.code) if any_missing else dom.code
-            lin = ratio_estimate(
-                self._w,
-                code,
-                dom.n,
-                y,
-                x,
-                levels=lv,
-                taylor=self._taylor,
-                pairs=self._pairs(dom),
-                rep=self._rep,
-                calibration=self._calibration,
-                total=(kind == "total"),
-                want_deff=want_deff,
-                want_logit=(ci == "logit"),
-            )
-            n, df = self._counts(dom, code, any_missing)
-            vname = f"{var}/{denominator}" if kind == "ratio" else var
-            pieces.append(self._assemble(kind, vname, level_names, dom, lin, n, df, ci, level))
-        table = pd.concat(pieces, ignore_index=True)
-        return self._result(table, dom, ci, level)
-
-    def _levels(self, var: str | tuple[str, ...]) -> tuple[np.ndarray, pd.Index]:
-        """Level codes of a categorical variable (R factor order), coded once. A tuple of
-        columns is their cross-classification (levels are tuples of values)."""
-        if var not in self._level_cache:
-            if isinstance(var, tuple):
-                chk.check_columns(self._data, var, "variable")
-                dom = make_domains(self._data, var)
-                levels = pd.Index(list(dom.levels.itertuples(index=False, name=None)), tupleize_cols=False)
-                self._level_cache[var] = (dom.code, levels)
-            else:
-                chk.check_columns(self._data, [var], "variable")
-                self._level_cache[var] = factor_codes(self._data[var])
-        return self._level_cache[var]
+    @property
+    def _variance_name(self) -> str:
+        return "taylor" if self._rep is None else self._rep.method
 
     def _pairs(self, dom: Domains):
         """Taylor pair indexes for a set of domains, built once (None for replicate designs)."""
         if self._taylor is None:
             return None
         # a calibrated design needs every (group, domain) cell (calibration spreads each domain
-        # over all units); the cache is shared with the uncalibrated survey it came from
+        # over all units)
         all_cells = self._calibration is not None
         key = (dom.columns, all_cells)
         if key not in self._pairs_cache:
@@ -403,153 +548,6 @@ class Survey:
         if not any_missing:
             self._count_cache[dom.columns] = (n, df)
         return n, df
-
-    def _quantile(self, variable, p, by, ci, level, na_rm) -> Estimates:
-        dom = self._domains(by)
-        method = "t" if ci is None else choose(ci, CIMethod, "ci", "interval method")
-        if method not in QUANTILE_CI:
-            raise EstimationError(
-                f"Interval {ci!r} is not available for quantiles.",
-                code="bad_option",
-                got=ci,
-                expected=QUANTILE_CI,
-                fix=(
-                    "quantiles use the Woodruff interval: set ",
-                    opt("ci", "t"),
-                    " (the default) or ",
-                    opt("ci", "wald"),
-                ),
-            )
-        chk.check_columns(self._data, [variable], "variable")
-        xv = chk.numeric_column(self._data, variable, "the variable of a quantile")
-        miss = self._missing_mask(xv, variable, na_rm)
-        any_missing = bool(miss.any())
-        code = np.where(miss, -1, dom.code) if any_missing else dom.code
-        x = np.where(miss, 0.0, xv) if any_missing else xv
-        sd = SortedDomains(x, self._w, code, dom.n)
-        n, df = self._counts(dom, code, any_missing)
-        crit_df = df if method == "t" else np.full(dom.n, np.inf)
-        c = ci_mod.critical(level, crit_df)
-        pieces = []
-        probs = [p] if np.isscalar(p) else list(p)
-        for prob in probs:
-            if not (0 <= prob <= 1):
-                raise EstimationError(
-                    f"Quantile probability {prob} is outside [0, 1].",
-                    code="bad_option",
-                    fix="give a probability such as 0.5 for the median",
-                )
-            q = sd.quantile(np.full(dom.n, float(prob)))
-            ind = (x <= q[np.where(code >= 0, code, 0)]).astype(float)
-            phat, pvar, _, _ = ratio_estimate(
-                self._w,
-                code,
-                dom.n,
-                ind,
-                None,
-                taylor=self._taylor,
-                pairs=self._pairs(dom),
-                rep=self._rep,
-                calibration=self._calibration,
-            )
-            phat, pse = phat[:, 0], np.sqrt(pvar[:, 0])
-            lo_p, hi_p = phat - c * pse, phat + c * pse
-            lower = np.where(lo_p < 0, np.nan, sd.quantile(np.where(lo_p < 0, 0.0, lo_p)))
-            upper = np.where(hi_p > 1, np.nan, sd.quantile(np.where(hi_p > 1, 1.0, hi_p)))
-            se = (upper - lower) / (2 * c)
-            frame = self._frame(
-                "quantile",
-                variable,
-                [f"{prob:g}"],
-                dom,
-                q[:, None],
-                se[:, None],
-                lower[:, None],
-                upper[:, None],
-                df,
-                np.full((dom.n, 1), np.nan),
-                n,
-            )
-            pieces.append(frame)
-        table = pd.concat(pieces, ignore_index=True)
-        notes = ()
-        if table[["ci_lower", "ci_upper"]].isna().to_numpy().any():
-            notes = (
-                "Some quantile intervals reach beyond the data (a bound of the Woodruff interval "
-                "for p falls outside [0, 1]) and are shown as missing, as in R.",
-            )
-            warnings.warn(notes[0], stacklevel=3)
-        return self._result(table, dom, f"woodruff-{method}", level, notes)
-
-    def _ci_method(self, ci: str | None, kind: str) -> str:
-        method = "wald" if ci is None else choose(ci, CIMethod, "ci", "interval method")
-        if method in PROPORTION_ONLY_CI and kind != "proportion":
-            raise EstimationError(
-                f"The {method} interval is for proportions; a {kind} uses wald or t.",
-                code="bad_option",
-                got=method,
-                expected=("wald", "t"),
-                fix=("estimate a proportion of a categorical variable, or set ", opt("ci", "t")),
-            )
-        return method
-
-    def _assemble(self, kind, vname, level_names, dom, lin, n, df, ci, level):
-        est, deff = lin.est, lin.deff
-        se = np.sqrt(np.maximum(lin.var, 0.0))  # a zero variance can come out as -1e-20
-        # R's svyciprop(method="beta") uses nrow(design): the domain's rows, except that a
-        # calibrated design keeps every row in a domain analysis (weights set to zero)
-        rows = np.full_like(n, self.n_rows) if self._calibration is not None else n
-        nrows = np.broadcast_to(rows[:, None], est.shape)
-        se_logit = None if lin.logit_var is None else np.sqrt(np.maximum(lin.logit_var, 0.0))
-        lo, hi = ci_mod.interval(ci, est, se, level, df[:, None], n_rows=nrows, se_logit=se_logit)
-        if deff is None:
-            deff = np.full(est.shape, np.nan)
-        return self._frame(kind, vname, level_names, dom, est, se, lo, hi, df, deff, n)
-
-    def _frame(self, kind, vname, level_names, dom, est, se, lo, hi, df, deff, n) -> pd.DataFrame:
-        D, k = est.shape
-        out = {
-            "statistic": np.repeat(kind, D * k),
-            "variable": np.repeat(vname, D * k),
-            "level": np.tile(np.asarray(level_names, dtype=object), D),
-        }
-        for col in dom.columns:
-            vals = [self._label(col, v) for v in dom.levels[col]]
-            out[col] = np.repeat(np.asarray(vals, dtype=object), k)
-        out["estimate"] = est.ravel()
-        out["se"] = se.ravel()
-        out["ci_lower"] = lo.ravel()
-        out["ci_upper"] = hi.ravel()
-        out["df"] = np.repeat(df, k).astype(float)
-        out["deff"] = deff.ravel()
-        out["n"] = np.repeat(n, k).astype(np.int64)
-        frame = pd.DataFrame(out)
-        # domains are ordered first, levels within a domain (as R svyby)
-        return frame
-
-    def _result(self, table, dom, ci, level, notes=()) -> Estimates:
-        variance = "taylor" if self._rep is None else self._rep.method
-        notes = list(notes)
-        empty = table["n"] == 0
-        if empty.any():
-            where = table.loc[empty, list(dom.columns)].drop_duplicates().head(5).to_dict(orient="records")
-            notes.append(
-                f"{int(empty.sum())} estimate(s) are for domains with no rows with a value "
-                f"(e.g. {where}); they are missing, not zero."
-            )
-            warnings.warn(notes[-1], stacklevel=4)
-        return Estimates(table, dom.columns, ci, level, variance, tuple(notes))
-
-    def _label(self, col: str, value: Any) -> Any:
-        labels = self.value_labels.get(col)
-        if labels:
-            if value in labels:
-                return labels[value]
-            if isinstance(value, float) and value.is_integer() and int(value) in labels:
-                return labels[int(value)]
-        if isinstance(value, np.generic):
-            return value.item()
-        return value
 
     def _df_by_domain(self, code: np.ndarray, dom: Domains) -> np.ndarray:
         """Degrees of freedom of each domain's design (R ``degf`` of the subset design):
@@ -572,27 +570,25 @@ class Survey:
         return (n_psu - n_strata).astype(float)
 
 
+def _check_new_weights(w: np.ndarray, column: str) -> None:
+    """New weights are numbers (an infinite one overflowed) with a finite total."""
+    bad = ~np.isfinite(w)
+    if bad.any():
+        inf = bool(np.isinf(w).any())
+        raise DesignError(
+            f"The new weights in {column!r} have {int(bad.sum())} "
+            + ("infinite (overflowed) value(s)." if inf else "missing (NaN) value(s)."),
+            code="overflow" if inf else "missing_weight",
+            column=column,
+            rows=example_rows(np.arange(1, w.shape[0] + 1), bad),
+            fix="check the inputs of the weighting step (margins, bounds, base weights)",
+        )
+    chk.check_weight_total(w, column)
+
+
 def _as_tuple(by: str | Sequence[str] | None) -> tuple[str, ...]:
     if by is None:
         return ()
     if isinstance(by, str):
         return tuple(b.strip() for b in by.split(",") if b.strip()) if "," in by else (by,)
     return tuple(by)
-
-
-def _as_pandas(data: Any) -> pd.DataFrame:
-    if isinstance(data, pd.DataFrame):
-        return data
-    mod = type(data).__module__
-    if mod.startswith("polars"):
-        return data.to_pandas()
-    if mod.startswith("pyarrow"):
-        return data.to_pandas()
-    try:
-        return pd.DataFrame(data)
-    except Exception as exc:  # pragma: no cover - message only
-        raise EstimationError(
-            f"Cannot use {type(data).__name__} as survey data.",
-            code="bad_data",
-            fix="pass a pandas DataFrame or a file read with carepop.read_data",
-        ) from exc

@@ -141,5 +141,9 @@ def choose(value: Any, vocabulary: type[Choice], param: str, what: str | None = 
         code="bad_option",
         got=value,
         expected=vocabulary.values(),
-        fix=("set ", Opt(param, metavar="|".join(vocabulary.values())), " to one of the expected values"),
+        fix=(
+            "set ",
+            Opt(param, metavar="|".join(vocabulary.values())),
+            f" to one of {', '.join(vocabulary.values())}",
+        ),
     )

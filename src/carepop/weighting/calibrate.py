@@ -11,7 +11,8 @@ category of each categorical variable, each numeric variable — R's ``model.mat
   ``A = (U-L)/((U-1)(1-L))``, so every g lies strictly inside ``(L, U)``.
 
 ``bounds`` with ``linear`` or ``raking`` truncate g as R does. Calibration that cannot reach the
-totals (bounds too tight, empty categories) is an error, never silently unbounded.
+totals (bounds too tight, empty categories) is an error, never silently unbounded; ``force=True``
+keeps the last weights of an unconverged calibration with a warning instead.
 
 Variance: the influence values are replaced by their residuals from the design-weighted
 regression on ``x`` (R: ``qr.resid(qr(X sqrt(d)), x / (g sqrt(d))) * g sqrt(d)``).
@@ -19,18 +20,20 @@ regression on ``x`` (R: ``qr.resid(qr(X sqrt(d)), x / (g sqrt(d))) * g sqrt(d)``
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from carepop.core import checks as chk
 from carepop.core.estimation.calibration import CalStep
 from carepop.core.survey import Survey
+from carepop.core.vocabulary import CalFun, choose
+from carepop.errors import opt
 from carepop.weighting.margins import MarginError, check_grand_totals, match_margin, read_margin
-from carepop.weighting.poststratify import _with_weights
+from carepop.weighting.rake import check_control
+from carepop.weighting.redo import redo_in_replicates
 
-CALFUNS = ("linear", "raking", "logit")
 SOMETHRESHOLD = 20.0  # R grake: rescale weights when every total is over 20x the sample's
 
 
@@ -43,56 +46,87 @@ def calibrate(
     total: float | None = None,
     maxit: int = 50,
     epsilon: float = 1e-7,
+    force: bool = False,
+    harmonise: bool = False,
     column: str = "weight_cal",
 ) -> Survey:
     """Calibrate to ``population``: ``{categorical variable: margin, numeric variable: total}``.
 
     ``total`` is the population size (the intercept's total); it defaults to the grand total of
-    the categorical margins, which must agree. R:
-    ``calibrate(design, ~v1 + v2, c(`(Intercept)` = N, ...), calfun=, bounds=)``.
+    the categorical margins, which must agree. ``harmonise=True`` scales every categorical
+    margin to the first one's total (or to ``total`` when given), as :func:`rake` does for
+    margins that differ only by rounding or perturbation. R:
+    ``calibrate(design, ~v1 + v2, c(`(Intercept)` = N, ...), calfun=, bounds=,
+    maxit=, epsilon=)``. Not reaching the totals within ``epsilon`` in ``maxit`` Newton steps is
+    an error, or with ``force=True`` a warning that keeps the last weights. Replicate designs:
+    every replicate is calibrated the same way.
     """
-    if calfun not in CALFUNS:
-        raise MarginError(
-            f"Unknown calibration function {calfun!r}.",
-            code="bad_option",
-            fix=f"use one of {', '.join(CALFUNS)}",
-        )
+    calfun = choose(calfun, CalFun, "calfun", "calibration function")
+    check_control(maxit, epsilon)
     lower, upper = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
     if calfun == "logit" and not (np.isfinite(lower) and np.isfinite(upper) and lower < 1 < upper):
         raise MarginError(
             "Logit calibration needs finite bounds L < 1 < U.",
             code="bad_option",
-            fix="e.g. bounds=(0.5, 2) (--bounds 0.5,2)",
+            got=bounds,
+            expected="finite L < 1 < U",
+            fix=("give ", opt("bounds", metavar="L,U"), " with L < 1 < U, e.g. 0.5 and 2"),
         )
     if lower >= upper:
-        raise MarginError(f"Bounds {bounds} are empty.", code="bad_option", fix="give L < U")
-    X, T = model_matrix(survey, population, total)
-    d = survey.weights
-    if survey._rep is not None:
-        g = grake(X, d, T, calfun, lower, upper, maxit, epsilon)
-        reps = survey._rep.weights
-        rg = np.column_stack(
-            [grake(X, reps[:, r], T, calfun, lower, upper, maxit, epsilon) for r in range(reps.shape[1])]
+        raise MarginError(
+            f"Bounds {bounds} are empty.",
+            code="bad_option",
+            got=bounds,
+            expected="L < U",
+            fix=("give ", opt("bounds", metavar="L,U"), " with L < U"),
         )
-        return survey._derive(g * d, column, rep=_with_weights(survey._rep, reps * rg))
-    g = grake(X, d, T, calfun, lower, upper, maxit, epsilon)
+    X, T, terms = model_matrix(survey, population, total, harmonise)
+    d = survey.weights
+    fit = grake(X, d, T, calfun, lower, upper, maxit, epsilon)
+    if not fit.converged:
+        _not_reached(fit, terms, calfun, maxit, epsilon, force, "")
+        text = _unconverged_text(fit, terms, calfun, maxit, epsilon, "")
+        warnings.warn(text + " The last weights are kept, as forced.", UserWarning, stacklevel=2)
+    g = fit.g
+    if survey.is_replicate:
+        unconverged: list[int] = []
+
+        def redo(rw: np.ndarray, r: int) -> np.ndarray:
+            rfit = grake(X, rw, T, calfun, lower, upper, maxit, epsilon)
+            if not rfit.converged:
+                _not_reached(rfit, terms, calfun, maxit, epsilon, force, f" in replicate {r + 1}")
+                unconverged.append(r + 1)
+            return rw * rfit.g
+
+        reps = redo_in_replicates(survey, redo, "calibration")
+        if unconverged:
+            warnings.warn(
+                f"Calibration ({calfun}) stopped unconverged after {maxit} iterations in "
+                f"{len(unconverged)} replicate(s) (e.g. replicate {unconverged[0]}); their last "
+                "weights are kept, as forced.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return survey.adjusted(g * d, column=column, method="calibrate", replicate_weights=reps)
     # the residual projection does not depend on the scale of the columns: unit-scale them so
     # the (semi-)normal equations lose as little precision as possible
     Xs = X / np.sqrt((X**2 * d[:, None]).sum(axis=0))
     step = CalStep("greg", Xs * (g * d)[:, None], Xs / g[:, None], _inverse_gram(Xs, d))
-    return survey._derive(g * d, column, steps=(step,))
+    return survey.adjusted(g * d, column=column, method="calibrate", steps=(step,))
 
 
-def model_matrix(survey: Survey, population: Mapping[str, Any], total: float | None):
-    """Auxiliary matrix (n, p) and population totals (p,) in R's ``model.matrix`` coding."""
-    data = survey._data
-    cols, totals, grand = [], [], {}
-    n = data.shape[0]
+def model_matrix(
+    survey: Survey, population: Mapping[str, Any], total: float | None, harmonise: bool = False
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Auxiliary matrix (n, p), population totals (p,) and the p terms' names, in R's
+    ``model.matrix`` coding (``(Intercept)``, ``stypeH``, ``api99``, ...)."""
+    cols, totals, grand, names = [], [], {}, ["(Intercept)"]
+    n = survey.n_rows
+    cat: list[tuple[str, np.ndarray, int, np.ndarray]] = []
     for var, pop in population.items():
-        chk.check_columns(data, list(var) if isinstance(var, tuple) else [var], "calibration variable")
         numeric = not isinstance(pop, (Mapping, str)) and np.ndim(pop) == 0 and not isinstance(var, tuple)
         if numeric:
-            v = chk.numeric_column(data, var, "a calibration variable")
+            v = survey.numeric(var, "a calibration variable", "calibration variable")
             if np.isnan(v).any():
                 raise MarginError(
                     f"Column {var!r} has missing values.",
@@ -103,31 +137,59 @@ def model_matrix(survey: Survey, population: Mapping[str, Any], total: float | N
                 )
             cols.append(v[:, None])
             totals.append(float(pop))
+            names.append(str(var))
             continue
-        codes, levels = survey._levels(var)
+        codes, levels = survey.factor(var, "calibration variable")
         t = match_margin(codes, levels, survey.value_labels.get(var), read_margin(pop, var), var)
         grand[var] = float(t.sum())
         ind = np.zeros((n, len(levels)))
         ind[np.arange(n), codes] = 1.0
         cols.append(ind[:, 1:])  # treatment coding: the first level is the reference
+        cat.append((var, codes, len(totals), t))
         totals.extend(t[1:])
+        names.extend(
+            f"{_term(var)}{_term(survey.label(var, lev) if isinstance(var, str) else lev)}"
+            for lev in levels[1:]
+        )
+    if grand and harmonise:
+        target = float(total) if total is not None else next(iter(grand.values()))
+        for var, _, at, t in cat:
+            scaled = t * target / t.sum()
+            totals[at : at + len(t) - 1] = scaled[1:]
+            grand[var] = target
     N = check_grand_totals(grand) if grand else None
     if total is not None:
         if N is not None and abs(N - total) > 1e-6 * abs(total):
             raise MarginError(
-                f"total={total:,.6g} disagrees with the margins' total {N:,.6g}.",
+                f"The population size {total:,.6g} disagrees with the margins' total {N:,.6g}.",
                 code="margins_disagree",
-                fix="drop total= or fix the margins",
+                got=total,
+                expected=N,
+                fix=(
+                    "leave out ",
+                    opt("total", metavar="N"),
+                    ", fix the margins, or ",
+                    opt("harmonise", True),
+                    " to scale every margin to it",
+                ),
             )
         N = float(total)
     if N is None:
         raise MarginError(
             "The population size is unknown.",
             code="bad_margin",
-            fix="give total= (the population size) or at least one categorical margin",
+            fix=(
+                "give ",
+                opt("total", metavar="N"),
+                " (the population size) or at least one categorical margin",
+            ),
         )
-    X = np.hstack([np.ones((data.shape[0], 1))] + cols)
-    return X, np.array([N] + totals)
+    X = np.hstack([np.ones((n, 1))] + cols)
+    return X, np.array([N] + totals), names
+
+
+def _term(v: Any) -> str:
+    return ":".join(map(str, v)) if isinstance(v, tuple) else str(v)
 
 
 @np.errstate(over="ignore", invalid="ignore")
@@ -153,8 +215,21 @@ def _df(u, calfun, lo, up):
     return up * (1 - lo) * e * A / den - ((lo * (up - 1) + up * (1 - lo) * e) * ((1 - lo) * e * A)) / den**2
 
 
-def grake(X, d, T, calfun, lo, up, maxit=50, epsilon=1e-7) -> np.ndarray:
-    """g-weights by R's ``grake`` Newton iteration (closed form for unbounded linear)."""
+class Fit(NamedTuple):
+    """The result of :func:`grake`: g-weights, whether they reach the totals within the
+    tolerance, the largest relative misfit and the auxiliary total it belongs to (0: the
+    population size)."""
+
+    g: np.ndarray
+    converged: bool
+    misfit: float
+    worst: int
+
+
+def grake(X, d, T, calfun, lo, up, maxit=50, epsilon=1e-7) -> Fit:
+    """g-weights by R's ``grake`` Newton iteration (closed form for unbounded linear); after
+    ``maxit`` steps without reaching the totals within ``epsilon`` (relative misfit, R's) the
+    last g-weights are returned, not converged."""
     t = X.T @ d
     if calfun == "linear" and not (np.isfinite(lo) or np.isfinite(up)):
         # R regcalibrate: g = 1 + X solve(X'DX, T - t)
@@ -163,7 +238,7 @@ def grake(X, d, T, calfun, lo, up, maxit=50, epsilon=1e-7) -> np.ndarray:
             eta = np.linalg.solve(XtDX, T - t)
         except np.linalg.LinAlgError:
             raise _singular() from None
-        return 1 + X @ eta
+        return Fit(1 + X @ eta, True, 0.0, 0)
     scale = None
     scales = T / np.where(t == 0, np.nan, t)
     if np.nanmin(scales) > SOMETHRESHOLD:
@@ -173,6 +248,7 @@ def grake(X, d, T, calfun, lo, up, maxit=50, epsilon=1e-7) -> np.ndarray:
     eta = np.zeros(X.shape[1])
     xeta = X @ eta
     it = 1
+    converged = False
     while True:
         deriv = _df(xeta, calfun, lo, up)
         Tmat = (X * (d * deriv)[:, None]).T @ X
@@ -190,21 +266,50 @@ def grake(X, d, T, calfun, lo, up, maxit=50, epsilon=1e-7) -> np.ndarray:
             g = 1 + _fm1(xeta, calfun, lo, up)
             deriv = _df(xeta, calfun, lo, up)
         misfit = T - t - X.T @ (d * _fm1(xeta, calfun, lo, up))
-        achieved = float(np.max(np.abs(misfit) / (1 + np.abs(T))))
+        relative = np.abs(misfit) / (1 + np.abs(T))
+        achieved = float(np.max(relative))
         if achieved < epsilon:
+            converged = True
             break
         it += 1
         if it > maxit:
-            raise MarginError(
-                f"Calibration ({calfun}) did not reach the totals in {maxit} iterations "
-                f"(relative misfit {achieved:.3g}).",
-                code="calibration_failed",
-                fix="the bounds may be too tight for these totals: widen them, or check that the "
-                "totals are consistent with the sample",
-            )
+            break
     if scale is not None:
         g = g * scale
-    return g
+    return Fit(g, converged, achieved, int(np.nanargmax(relative)) if np.isfinite(relative).any() else 0)
+
+
+def _unconverged_text(fit: Fit, terms: list[str], calfun: str, maxit: int, epsilon: float, where: str) -> str:
+    head = f"Calibration ({calfun}) did not reach the totals in {maxit} iterations{where}: "
+    if not np.isfinite(fit.misfit):
+        return head + "the Newton steps diverged (the g-weights are not finite numbers)."
+    term = "the population size" if fit.worst == 0 else f"the total of {terms[fit.worst]!r}"
+    return head + f"the relative misfit of {term} is {fit.misfit:.3g} (tolerance {epsilon:g})."
+
+
+def _not_reached(
+    fit: Fit, terms: list[str], calfun: str, maxit: int, epsilon: float, force: bool, where: str
+) -> None:
+    """An unconverged calibration is an error unless ``force`` (and its weights are numbers)."""
+    if force and np.isfinite(fit.g).all():
+        return
+    raise MarginError(
+        _unconverged_text(fit, terms, calfun, maxit, epsilon, where),
+        code="calibration_failed",
+        got=fit.misfit if np.isfinite(fit.misfit) else None,
+        expected=f"a relative misfit below {epsilon:g}",
+        fix=(
+            "the bounds may be too tight for these totals: widen ",
+            opt("bounds", metavar="L,U"),
+            ", raise ",
+            opt("maxit", metavar="N"),
+            " or loosen ",
+            opt("epsilon", metavar="E"),
+            ", or check that the totals fit the sample; ",
+            opt("force", True),
+            " keeps the last weights with a warning",
+        ),
+    )
 
 
 def _inverse_gram(X: np.ndarray, d: np.ndarray) -> np.ndarray:

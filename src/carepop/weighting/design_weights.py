@@ -32,9 +32,7 @@ def design_weights(data: Any, probability: str | Sequence[str] = "p", *, name: s
     :class:`pandas.Series` called ``name`` with ``data``'s index, so ``df["w"] =
     design_weights(df, ["p1", "p2"])`` adds it as a column. ``data`` is not changed.
     """
-    from carepop.core.survey import _as_pandas
-
-    df = _as_pandas(data)
+    df = chk.as_pandas(data)
     columns = [probability] if isinstance(probability, str) else list(probability)
     if not columns:
         raise CarepopError(

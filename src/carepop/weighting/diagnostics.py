@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carepop.core import checks as chk
 from carepop.core.survey import Survey
 from carepop.errors import CarepopError
 from carepop.weighting.margins import match_margin, read_margin
@@ -52,10 +51,10 @@ def weight_diagnostics(
     out: dict[str, pd.DataFrame | None] = {"overall": pd.DataFrame([_summary(w)])}
     out["by"] = None
     if by is not None:
-        dom = survey._domains(by)
+        dom = survey.domains(by)
         rows = []
         for k in range(dom.n):
-            row = {c: survey._label(c, dom.levels[c].iloc[k]) for c in dom.columns}
+            row = {c: survey.label(c, dom.levels[c].iloc[k]) for c in dom.columns}
             row.update(_summary(w[dom.code == k]))
             rows.append(row)
         out["by"] = pd.DataFrame(rows)
@@ -73,14 +72,14 @@ def weight_diagnostics(
     if margins is not None:
         rows = []
         for var, pop in margins.items():
-            codes, levels = survey._levels(var)
+            codes, levels = survey.factor(var)
             target = match_margin(codes, levels, survey.value_labels.get(var), read_margin(pop, var), var)
             achieved = np.bincount(codes, weights=w, minlength=len(levels))
             for lev, t, a in zip(levels, target, achieved, strict=True):
                 rows.append(
                     {
                         "variable": var,
-                        "category": survey._label(var, lev),
+                        "category": survey.label(var, lev),
                         "target": float(t),
                         "achieved": float(a),
                         "difference": float(a - t),
@@ -123,8 +122,7 @@ def _base_weights(survey: Survey, base: Any) -> np.ndarray:
     if isinstance(base, Survey):
         b = base.weights
     elif isinstance(base, str):
-        chk.check_columns(survey._data, [base], "base weight column")
-        b = chk.numeric_column(survey._data, base, "a base weight")
+        b = survey.numeric(base, "a base weight", "base weight column")
     else:
         b = np.asarray(base, dtype=float)
     if b.shape != (survey.n_rows,):

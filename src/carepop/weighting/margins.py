@@ -7,8 +7,9 @@ of a CSV with columns ``value,total``. Categories are matched to the data's valu
 value labels (so an SPSS file's labels can be used).
 
 Mismatches are errors, never silent: a category in the data with no population total, a
-population category with no respondent (unless its total is 0), negative or missing totals, and
-margins whose grand totals disagree.
+population category with no respondent (unless its total is 0), a total that is not a number
+(naming the category and the text found), negative or missing totals, and margins whose grand
+totals disagree.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carepop.errors import CarepopError, example_rows
+from carepop.errors import CarepopError, example_rows, opt
 
 #: margins of one survey must have the same grand total to this relative tolerance
 TOTAL_RTOL = 1e-6
@@ -74,20 +75,37 @@ def read_margin(population: Any, variable: str | tuple[str, ...]) -> pd.Series:
             fix="give a dict {category: total}, a Series, a DataFrame or a CSV path",
         )
     totals = pd.to_numeric(s, errors="coerce")
-    bad = totals.isna() | (totals < 0)
-    if bad.any():
+    text = totals.isna().to_numpy() & s.notna().to_numpy()
+    if text.any():
+        first = int(np.flatnonzero(text)[0])
+        category, found = s.index[first], s.iloc[first]
         raise MarginError(
-            f"The margin for {variable!r} has missing or negative totals for {list(s.index[bad])[:5]}.",
+            f"The margin for {variable!r} gives category {category!r} a total that is not a "
+            f"number: {found!r}" + (f" ({int(text.sum())} categories in all)." if text.sum() > 1 else "."),
             code="bad_margin",
             column=variable,
-            fix="every category needs a population total of zero or more",
+            got=found,
+            expected="a number (no thousands separators or footnote marks)",
+            fix="write every total as a plain number, e.g. 4421",
         )
+    for bad, what in ((totals.isna().to_numpy(), "no total"), (totals.to_numpy() < 0, "a negative total")):
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise MarginError(
+                f"The margin for {variable!r} gives {what} for {list(s.index[bad])[:5]}.",
+                code="bad_margin",
+                column=variable,
+                got=None if what == "no total" else float(totals.iloc[first]),
+                expected="a total of zero or more for every category",
+                fix="every category needs a population total of zero or more",
+            )
     if s.index.has_duplicates:
         raise MarginError(
             f"The margin for {variable!r} lists a category twice.",
             code="bad_margin",
             column=variable,
-            rows=list(s.index[s.index.duplicated()])[:5],
+            got=list(s.index[s.index.duplicated()])[:5],
+            expected="each category once",
             fix="give each category once",
         )
     return totals.astype(float)
@@ -156,8 +174,14 @@ def check_grand_totals(totals: Mapping[str, float]) -> float:
         raise MarginError(
             f"The margins add up to different population totals ({detail}).",
             code="margins_disagree",
-            fix="margins from different sources or years must be made consistent first; census tables "
-            "differ slightly by ONS perturbation: harmonise=True scales every margin to the first's total",
+            got=detail,
+            expected="margins with the same grand total",
+            fix=(
+                "margins from different sources or years must be made consistent first; census "
+                "tables differ slightly by ONS perturbation: ",
+                opt("harmonise", True),
+                " scales every margin to the first's total",
+            ),
         )
     return float(values[0]) if values.size else float("nan")
 

@@ -57,10 +57,10 @@ import pandas as pd
 from carepop.core import checks as chk
 from carepop.core.estimation.calibration import Block, CalStep
 from carepop.core.survey import Survey
-from carepop.errors import CarepopError, example_rows
-from carepop.weighting.poststratify import _with_weights, indicator_matrix
-
-METHODS = ("inverse", "classes")
+from carepop.core.vocabulary import PropensityMethod, choose
+from carepop.errors import CarepopError, example_rows, opt
+from carepop.weighting.poststratify import indicator_matrix
+from carepop.weighting.redo import redo_in_replicates
 
 
 class NonresponseError(CarepopError):
@@ -78,8 +78,9 @@ def nonresponse_classes(
     min_respondents: int = 20,
     max_adjustment: float | None = None,
     column: str = "weight_nr",
-) -> tuple[Survey, pd.DataFrame]:
-    """Weighting-class nonresponse adjustment; returns ``(survey, report)``.
+) -> Survey:
+    """Weighting-class nonresponse adjustment; returns the adjusted survey, whose last
+    adjustment's ``report`` (``survey.adjustments[-1].report``) is the class table below.
 
     ``classes`` are the columns whose combinations (present in the data) form the classes;
     ``respondent`` is a 1/0 (or True/False) column with no missing values.
@@ -92,7 +93,7 @@ def nonresponse_classes(
     the previous one when it is the last of its group; this repeats until every class passes.
     A class that cannot pass even merged with all its neighbours is an error.
 
-    ``report`` has one row per original class: ``class`` (its label), ``eligible_n``,
+    The report has one row per original class: ``class`` (its label), ``eligible_n``,
     ``respondents_n``, ``eligible_weight``, ``respondent_weight``, ``factor`` (the factor
     applied, that of the merged class if merged) and ``merged_into`` (the merged class's label,
     or None).
@@ -114,8 +115,8 @@ def nonresponse_classes(
         coding, r, survey.weights, min_respondents, max_adjustment, column=names[-1]
     )
     n_groups = int(group.max()) + 1
-    new, _, _ = _class_adjustment(survey, r, group[coding.code], n_groups, column, respondent)
-    return new, report
+    adj = _class_adjustment(survey, r, group[coding.code], n_groups, respondent)
+    return _record(survey, adj, column, "nonresponse_classes", report)
 
 
 @dataclass(frozen=True)
@@ -130,13 +131,11 @@ class ClassCoding:
 
 def class_codes(survey: Survey, names: Sequence[str]) -> ClassCoding:
     """Code the combinations of ``names`` present in the data, in R's factor order."""
-    data = survey._data
-    chk.check_columns(data, names, "class column")
     n = survey.n_rows
     combined = np.zeros(n, dtype=np.int64)
     all_levels = []
     for var in names:
-        codes, levels = survey._levels(var)
+        codes, levels = survey.factor(var, "class column")
         miss = codes < 0
         if miss.any():
             raise NonresponseError(
@@ -153,7 +152,7 @@ def class_codes(survey: Survey, names: Sequence[str]) -> ClassCoding:
     for value in present:
         parts, rem = [], int(value)
         for var, levels in zip(reversed(names), reversed(all_levels), strict=True):
-            parts.append(str(survey._label(var, levels[rem % len(levels)])))
+            parts.append(str(survey.label(var, levels[rem % len(levels)])))
             rem //= len(levels)
         labels.append(" / ".join(reversed(parts)))
     block = present // len(all_levels[-1])
@@ -162,9 +161,7 @@ def class_codes(survey: Survey, names: Sequence[str]) -> ClassCoding:
 
 def respondent_flag(survey: Survey, respondent: str) -> np.ndarray:
     """The response indicator as booleans: 1/0 or True/False, nothing missing, some respondent."""
-    data = survey._data
-    chk.check_columns(data, [respondent], "respondent column")
-    s = data[respondent]
+    s = survey.column(respondent, "respondent column")
     rows = chk.row_numbers(len(s))
     miss = s.isna().to_numpy()
     if miss.any():
@@ -244,7 +241,12 @@ def collapse_classes(
                 code="cannot_collapse",
                 column=column,
                 rows=example_rows(chk.row_numbers(code.shape[0]), np.isin(code, g)),
-                fix="use fewer or coarser class variables, or lower min_respondents / raise max_adjustment",
+                fix=(
+                    "use fewer or coarser class variables, or lower ",
+                    opt("min_respondents", metavar="N"),
+                    " / raise ",
+                    opt("max_adjustment", metavar="F"),
+                ),
             )
         lo, hi = sorted((failing, other))
         groups[lo : hi + 1] = [groups[lo] + groups[hi]]
@@ -279,17 +281,39 @@ def _factor(W: float, R: float) -> float:
     return 1.0 if W == 0 else float("inf")
 
 
+@dataclass(frozen=True)
+class _Adjusted:
+    """New weights and how the variance carries them: Taylor ``steps`` or the adjusted
+    ``replicates``; ``factor`` and ``fixed`` per class (class adjustments)."""
+
+    weights: np.ndarray
+    steps: tuple[CalStep, ...] = ()
+    replicates: np.ndarray | None = None
+    factor: np.ndarray | None = None
+    fixed: np.ndarray | None = None
+
+
+def _record(survey: Survey, adj: _Adjusted, column: str, method: str, report: Any) -> Survey:
+    return survey.adjusted(
+        adj.weights,
+        column=column,
+        method=method,
+        steps=adj.steps,
+        replicate_weights=adj.replicates,
+        report=report,
+    )
+
+
 def _class_adjustment(
     survey: Survey,
     r: np.ndarray,
     group: np.ndarray,
     n_groups: int,
-    column: str,
     respondent: str,
     clip: tuple[float, float] | None = None,
-) -> tuple[Survey, np.ndarray, np.ndarray]:
-    """Respondents' weights times ``sum_g d / sum_g r d`` (clipped to ``clip``), others 0; also
-    returns the factor of each group and whether it was clipped."""
+) -> _Adjusted:
+    """Respondents' weights times ``sum_g d / sum_g r d`` (clipped to ``clip``), others 0, with
+    the factor of each group and whether it was clipped."""
     d = survey.weights
     rf = r.astype(float)
     W = np.bincount(group, weights=d, minlength=n_groups)
@@ -302,35 +326,43 @@ def _class_adjustment(
         fixed = fc != f
         f = fc
     new = d * rf * f[group]
-    if survey._rep is not None:
-        reps = survey._rep.weights
-        ind = indicator_matrix(group, n_groups)
-        Wr = ind.T @ reps
-        Rr = ind.T @ (reps * rf[:, None])
-        empty = (Rr <= 0) & (Wr > 0)
-        if empty.any():
-            g, rep_no = np.argwhere(empty)[0]
-            raise NonresponseError(
-                f"In replicate {rep_no + 1} a class has weight but no respondent weight, so its "
-                "factor is infinite.",
-                code="replicate_no_respondents",
-                column=respondent,
-                rows=example_rows(chk.row_numbers(group.shape[0]), group == g),
-                fix="use coarser classes (raise min_respondents) so every class has respondents in "
-                "several PSUs",
-            )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fr = np.where(Rr > 0, Wr / Rr, 1.0)
-        if clip is not None:
-            fr = np.clip(fr, clip[0], clip[1])
-        rep = _with_weights(survey._rep, reps * rf[:, None] * fr[group])
-        return survey._derive(new, column, rep=rep), f, fixed
+    if survey.is_replicate:
+        # the class totals of every replicate in two matrix products, then each replicate's factors
+        ind_t = indicator_matrix(group, n_groups).T
+        reps = survey.replicate_design.weights
+        W_all, R_all = ind_t @ reps, ind_t @ (reps * rf[:, None])
+
+        def redo(rw: np.ndarray, k: int) -> np.ndarray:
+            Wr, Rr = W_all[:, k], R_all[:, k]
+            empty = (Rr <= 0) & (Wr > 0)
+            if empty.any():
+                g = int(np.argmax(empty))
+                raise NonresponseError(
+                    f"In replicate {k + 1} a class has weight but no respondent weight, so its "
+                    "factor is infinite.",
+                    code="replicate_no_respondents",
+                    column=respondent,
+                    rows=example_rows(chk.row_numbers(group.shape[0]), group == g),
+                    fix=(
+                        "use coarser classes (raise ",
+                        opt("min_respondents", metavar="N"),
+                        ") so every class has respondents in several PSUs",
+                    ),
+                )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                fr = np.where(Rr > 0, Wr / Rr, 1.0)
+            if clip is not None:
+                fr = np.clip(fr, clip[0], clip[1])
+            return rw * rf * fr[group]
+
+        adjusted = redo_in_replicates(survey, redo, "non-response adjustment")
+        return _Adjusted(new, replicates=adjusted, factor=f, fixed=fixed)
     free = (~fixed)[group].astype(float)
     Wnew = np.bincount(group, weights=new, minlength=n_groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         K = np.diag(np.where(Wnew > 0, 1.0 / Wnew, 0.0))
     step = CalStep("nonresponse", None, None, K, blocks=(Block(group, n_groups, (new - d) * free, free),))
-    return survey._derive(new, column, steps=(step,)), f, fixed
+    return _Adjusted(new, steps=(step,), factor=f, fixed=fixed)
 
 
 def _check_collapse_options(min_respondents: Any, max_adjustment: Any, survey: Survey) -> None:
@@ -343,14 +375,18 @@ def _check_collapse_options(min_respondents: Any, max_adjustment: Any, survey: S
             f"min_respondents must be a whole number >= 0, not {min_respondents!r}.",
             code="bad_option",
             column=survey.weight,
-            fix="e.g. min_respondents=20",
+            got=min_respondents,
+            expected="a whole number >= 0",
+            fix=("give ", opt("min_respondents", metavar="N"), ", e.g. 20"),
         )
     if max_adjustment is not None and not (float(max_adjustment) >= 1):
         raise NonresponseError(
             f"max_adjustment must be at least 1, not {max_adjustment!r} (a class factor is never below 1).",
             code="bad_option",
             column=survey.weight,
-            fix="e.g. max_adjustment=3, or None for no limit",
+            got=max_adjustment,
+            expected="a number >= 1, or None for no limit",
+            fix=("give ", opt("max_adjustment", metavar="F"), ", e.g. 3, or leave it out for no limit"),
         )
 
 
@@ -386,8 +422,9 @@ def response_propensity(
     trim: tuple[float, float] | None = None,
     min_respondents: int = 20,
     column: str = "weight_nr",
-) -> tuple[Survey, PropensityReport]:
-    """Response-propensity nonresponse adjustment; returns ``(survey, report)``.
+) -> Survey:
+    """Response-propensity nonresponse adjustment; returns the adjusted survey, whose last
+    adjustment's ``report`` (``survey.adjustments[-1].report``) is a :class:`PropensityReport`.
 
     The model: ``logit P(r = 1) = x' beta`` with an intercept, numeric covariates as they are and
     categorical ones in treatment coding (first level the reference, as R), fitted with the
@@ -403,13 +440,7 @@ def response_propensity(
     ``[lower, upper]``; the weight total is then no longer kept (follow with
     :func:`~carepop.weighting.calibrate` or :func:`~carepop.weighting.trim_weights` if wanted).
     """
-    if method not in METHODS:
-        raise NonresponseError(
-            f"Unknown propensity method {method!r}.",
-            code="bad_option",
-            column=respondent,
-            fix=f"use one of {', '.join(METHODS)}",
-        )
+    method = choose(method, PropensityMethod, "method", "propensity method")
     clip = _check_trim(trim, survey)
     if method == "classes":
         if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
@@ -417,7 +448,9 @@ def response_propensity(
                 f"n_classes must be a whole number >= 1, not {n_classes!r}.",
                 code="bad_option",
                 column=respondent,
-                fix="e.g. n_classes=5 (quintiles of the propensity)",
+                got=n_classes,
+                expected="a whole number >= 1",
+                fix=("give ", opt("n_classes", metavar="K"), ", e.g. 5 (quintiles of the propensity)"),
             )
         _check_collapse_options(min_respondents, None, survey)
     names = [covariates] if isinstance(covariates, str) else list(covariates)
@@ -438,13 +471,12 @@ def response_propensity(
         )
         group, report = collapse_classes(coding, r, d, min_respondents, None, column=respondent)
         rowgroup = group[coding.code]
-        new, f_group, fixed = _class_adjustment(
-            survey, r, rowgroup, int(group.max()) + 1, column, respondent, clip
-        )
-        report["factor"] = f_group[group]
-        factors = np.where(r, f_group[rowgroup], 0.0)
-        n_trim = int((r & fixed[rowgroup]).sum())
-        return new, PropensityReport(coef, p, factors, n_trim, report, fit)
+        adj = _class_adjustment(survey, r, rowgroup, int(group.max()) + 1, respondent, clip)
+        report["factor"] = adj.factor[group]
+        factors = np.where(r, adj.factor[rowgroup], 0.0)
+        n_trim = int((r & adj.fixed[rowgroup]).sum())
+        result = PropensityReport(coef, p, factors, n_trim, report, fit)
+        return _record(survey, adj, column, "response_propensity", result)
     if (p[r] <= 0).any():
         raise NonresponseError(
             "A respondent has an estimated response propensity of 0.",
@@ -461,20 +493,20 @@ def response_propensity(
         fixed = r & (fc != f)
         f = fc
     new = d * f
-    if survey._rep is not None:
-        reps = survey._rep.weights
-        cols = []
-        for k in range(reps.shape[1]):
-            fk = _fit_logistic(
-                X, r, reps[:, k], terms, respondent, start=np.asarray(fit.params), replicate=k + 1
-            )
+    result = PropensityReport(coef, p, f, int(fixed.sum()), None, fit)
+    if survey.is_replicate:
+
+        def redo(rw: np.ndarray, k: int) -> np.ndarray:
+            fk = _fit_logistic(X, r, rw, terms, respondent, start=np.asarray(fit.params), replicate=k + 1)
             pk = fk.predict(X)
             with np.errstate(divide="ignore"):
                 ff = np.where(r, 1.0 / pk, 0.0)
             if clip is not None:
                 ff = np.where(r, np.clip(ff, clip[0], clip[1]), 0.0)
-            cols.append(reps[:, k] * ff)
-        out = survey._derive(new, column, rep=_with_weights(survey._rep, np.column_stack(cols)))
+            return rw * ff
+
+        reps = redo_in_replicates(survey, redo, "response propensity model")
+        adj = _Adjusted(new, replicates=reps)
     else:
         Xs = X / np.sqrt((X**2 * d[:, None]).sum(axis=0))
         info = (Xs * (d * p * (1 - p))[:, None]).T @ Xs
@@ -484,26 +516,24 @@ def response_propensity(
             raise _collinear(respondent) from None
         Z = Xs * (d * (r - p))[:, None]
         H = Xs * ((1 - p) * ~fixed)[:, None]
-        out = survey._derive(new, column, steps=(CalStep("propensity", Z, H, K),))
-    return out, PropensityReport(coef, p, f, int(fixed.sum()), None, fit)
+        adj = _Adjusted(new, steps=(CalStep("propensity", Z, H, K),))
+    return _record(survey, adj, column, "response_propensity", result)
 
 
 def propensity_matrix(survey: Survey, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """Model matrix (intercept, numeric columns, treatment-coded categorical columns) and R's
     term names."""
-    data = survey._data
     if not names:
         raise NonresponseError(
             "No covariates given for the response model.",
             code="bad_option",
             fix="give one or more columns, e.g. ['region', 'age']",
         )
-    chk.check_columns(data, names, "covariate")
     n = survey.n_rows
     rows = chk.row_numbers(n)
     cols, terms = [np.ones((n, 1))], ["(Intercept)"]
     for var in names:
-        s = data[var]
+        s = survey.column(var, "covariate")
         miss = s.isna().to_numpy()
         if miss.any():
             raise NonresponseError(
@@ -520,9 +550,9 @@ def propensity_matrix(survey: Survey, names: Sequence[str]) -> tuple[np.ndarray,
             cols.append(s.to_numpy(dtype=float)[:, None])
             terms.append(var)
         else:
-            codes, levels = survey._levels(var)
+            codes, levels = survey.factor(var, "covariate")
             cols.append(indicator_matrix(codes, len(levels))[:, 1:])
-            terms.extend(f"{var}{survey._label(var, lev)}" for lev in levels[1:])
+            terms.extend(f"{var}{survey.label(var, lev)}" for lev in levels[1:])
     return np.hstack(cols), terms
 
 
@@ -581,13 +611,17 @@ def _check_trim(trim: Any, survey: Survey) -> tuple[float, float] | None:
             f"trim must be a pair (lower, upper), not {trim!r}.",
             code="bad_option",
             column=survey.weight,
-            fix="e.g. trim=(1, 5)",
+            got=trim,
+            expected="(lower, upper)",
+            fix=("give ", opt("trim", metavar="L,U"), ", e.g. 1 and 5"),
         ) from None
     if np.isnan(lo) or np.isnan(up) or lo > up or up <= 0:
         raise NonresponseError(
             f"trim bounds {trim!r} are not a range (need 0 < upper and lower <= upper).",
             code="bad_option",
             column=survey.weight,
-            fix="e.g. trim=(1, 5)",
+            got=trim,
+            expected="0 < upper and lower <= upper",
+            fix=("give ", opt("trim", metavar="L,U"), ", e.g. 1 and 5"),
         )
     return lo, up

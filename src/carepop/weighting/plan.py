@@ -4,6 +4,7 @@
    is redone in each replicate and the replicate variance knows about it;
 2. non-response adjustment in weighting classes (``nonresponse_classes``);
 3. post-stratification, raking, calibration (each records its residuals for Taylor variance);
+   ``harmonise``, ``epsilon``, ``maxit`` and ``force`` apply to raking and calibration alike;
 4. trimming (R ``trimWeights``).
 
 :class:`WeightingPlan` is what ``carepop weight`` / ``carepop estimate`` options fill
@@ -18,7 +19,9 @@ from typing import Any
 import pandas as pd
 
 from carepop.core.survey import Survey
+from carepop.core.vocabulary import ReplicateMethod, choose
 from carepop.errors import CarepopError, opt
+from carepop.weighting.registry import run
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,20 @@ class WeightingPlan:
 
 
 def apply_weighting(survey: Survey, plan: WeightingPlan) -> tuple[Survey, list[pd.DataFrame]]:
-    """Run the steps of ``plan`` on ``survey``; returns the weighted survey and any reports."""
-    from carepop import weighting as wt
-
+    """Run the steps of ``plan`` on ``survey`` (each through the registry,
+    :mod:`carepop.weighting.registry`); returns the weighted survey and the tables the steps
+    reported (the class table of a non-response adjustment), which are also on the survey's
+    ``adjustments``."""
     reports: list[pd.DataFrame] = []
     s = survey
     if plan.replicates:
-        s = wt.replicate_weights(
-            s, plan.replicates, replicates=plan.n_replicates, rho=plan.rho, seed=plan.seed
+        s = run(
+            s,
+            "replicates",
+            method=plan.replicates,
+            replicates=plan.n_replicates,
+            rho=plan.rho,
+            seed=plan.seed,
         )
     if plan.nonresponse_classes:
         if plan.respondent is None:
@@ -73,28 +82,32 @@ def apply_weighting(survey: Survey, plan: WeightingPlan) -> tuple[Survey, list[p
                 code="bad_option",
                 fix=("give ", opt("respondent", metavar="COL"), " (1/True for respondents)"),
             )
-        s, report = wt.nonresponse_classes(s, list(plan.nonresponse_classes), plan.respondent)
-        reports.append(report)
+        s = run(s, "nonresponse_classes", classes=list(plan.nonresponse_classes), respondent=plan.respondent)
+        reports.append(s.adjustments[-1].report)
     for var, pop in plan.poststratify:
-        s = wt.poststratify(s, var, pop)
+        s = run(s, "poststratify", variable=var, population=pop)
+    control: dict[str, Any] = {}
+    if plan.epsilon is not None:
+        control["epsilon"] = plan.epsilon
+    if plan.maxit is not None:
+        control["maxit"] = plan.maxit
     if plan.rake:
-        control: dict[str, Any] = {}
-        if plan.epsilon is not None:
-            control["epsilon"] = plan.epsilon
-        if plan.maxit is not None:
-            control["maxit"] = plan.maxit
-        s = wt.rake(s, dict(plan.rake), harmonise=plan.harmonise, force=plan.force, **control)
+        s = run(s, "rake", margins=dict(plan.rake), harmonise=plan.harmonise, force=plan.force, **control)
     if plan.calibrate_cat or plan.calibrate_num:
         population: dict[str, Any] = dict(plan.calibrate_cat)
         population.update({k: float(v) for k, v in plan.calibrate_num})
-        control = {}
-        if plan.epsilon is not None:
-            control["epsilon"] = plan.epsilon
-        if plan.maxit is not None:
-            control["maxit"] = plan.maxit
-        s = wt.calibrate(s, population, calfun=plan.calfun, bounds=plan.bounds, **control)
+        s = run(
+            s,
+            "calibrate",
+            population=population,
+            calfun=plan.calfun,
+            bounds=plan.bounds,
+            harmonise=plan.harmonise,
+            force=plan.force,
+            **control,
+        )
     if plan.trim:
-        s = wt.trim_weights(s, lower=plan.trim[0], upper=plan.trim[1])
+        s = run(s, "trim", lower=plan.trim[0], upper=plan.trim[1])
     return s, reports
 
 
@@ -135,6 +148,7 @@ def plan_from_options(
     method, n_rep = None, None
     if replicates:
         method, _, count = replicates.partition(":")
+        method = choose(method, ReplicateMethod, "replicates", "replicate-weight method")
         if count:
             try:
                 n_rep = int(count)
@@ -217,6 +231,14 @@ def _two_numbers(text: str | None, name: str) -> tuple[float, float] | None:
             expected="L,U",
             fix=("give ", opt(name, metavar="L,U"), ", e.g. 0.5,2"),
         ) from None
+    if not lo <= hi:
+        raise CarepopError(
+            f"The lower bound {lo:g} is above the upper bound {hi:g}.",
+            code="bad_option",
+            got=text,
+            expected="L,U with L <= U",
+            fix=("give ", opt(name, metavar="L,U"), " with the lower bound first, e.g. 0.5,2"),
+        )
     return lo, hi
 
 

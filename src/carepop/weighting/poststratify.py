@@ -3,6 +3,7 @@
 Weights in each post-stratum s are scaled to the population count: ``w_new = w N_s / W_s`` with
 ``W_s`` the sum of the current weights in s. The variance then uses the residuals of each
 influence value from its post-stratum mean (R: ``x - w_new * rowsum(x w_old / w_new) / W_s``).
+Replicate designs: every replicate is post-stratified the same way.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import numpy as np
 from carepop.core.estimation.calibration import Block, CalStep
 from carepop.core.survey import Survey
 from carepop.weighting.margins import MarginError, match_margin, read_margin
+from carepop.weighting.redo import redo_in_replicates
 
 
 def indicator_matrix(codes: np.ndarray, n_levels: int) -> np.ndarray:
+    """(n, L) 0/1 matrix with a 1 in the column of each row's level."""
     z = np.zeros((codes.shape[0], n_levels))
     z[np.arange(codes.shape[0]), codes] = 1.0
     return z
@@ -27,7 +30,7 @@ def poststratify(survey: Survey, variable: str, population: Any, *, column: str 
 
     R: ``postStratify(design, ~variable, data.frame(variable = ..., Freq = ...))``.
     """
-    codes, levels = survey._levels(variable)
+    codes, levels = survey.factor(variable)
     totals = match_margin(
         codes, levels, survey.value_labels.get(variable), read_margin(population, variable), variable
     )
@@ -39,22 +42,27 @@ def poststratify(survey: Survey, variable: str, population: Any, *, column: str 
             f"Post-strata of {variable!r} with population but no weight: {list(levels[empty])[:5]}.",
             code="zero_weight_cell",
             column=variable,
+            got=list(levels[empty])[:5],
+            expected="some weight in every post-stratum with a population",
             fix="collapse these categories with a neighbour (in data and margin)",
         )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(W > 0, totals / W, 0.0)
-    new = w * factor[codes]
+    new = w * scale_to_totals(codes, w, totals)[codes]
+    if survey.is_replicate:
+
+        def redo(rw: np.ndarray, r: int) -> np.ndarray:
+            return rw * scale_to_totals(codes, rw, totals)[codes]
+
+        reps = redo_in_replicates(survey, redo, "post-stratification")
+        return survey.adjusted(new, column=column, method="poststratify", replicate_weights=reps)
     step = poststrat_step(codes, len(levels), w, new)
-    rep = None
-    if survey._rep is not None:
-        reps = survey._rep.weights
-        Wr = np.stack(
-            [np.bincount(codes, weights=reps[:, r], minlength=len(levels)) for r in range(reps.shape[1])], 1
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fr = np.where(Wr > 0, totals[:, None] / Wr, 0.0)
-        rep = _with_weights(survey._rep, reps * fr[codes])
-    return survey._derive(new, column, steps=(step,) if survey._rep is None else (), rep=rep)
+    return survey.adjusted(new, column=column, method="poststratify", steps=(step,))
+
+
+def scale_to_totals(codes: np.ndarray, w: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """The factor ``N_s / W_s`` of each post-stratum (0 where it has no weight)."""
+    W = np.bincount(codes, weights=w, minlength=totals.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(W > 0, totals / W, 0.0)
 
 
 def poststrat_step(codes: np.ndarray, n_levels: int, old: np.ndarray, new: np.ndarray) -> CalStep:
@@ -64,9 +72,3 @@ def poststrat_step(codes: np.ndarray, n_levels: int, old: np.ndarray, new: np.nd
     with np.errstate(divide="ignore", invalid="ignore"):
         K = np.diag(np.where(W_old > 0, 1.0 / W_old, 0.0))
     return CalStep("poststratify", None, None, K, blocks=(Block(codes, n_levels, psw, old / psw),))
-
-
-def _with_weights(rep, weights):
-    from dataclasses import replace
-
-    return replace(rep, weights=np.ascontiguousarray(weights))

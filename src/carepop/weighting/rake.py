@@ -4,7 +4,8 @@ Starting from the current (design) weights, each pass post-stratifies to every m
 passes repeat until the weighted cross-table of all margin variables changes by less than
 ``epsilon`` between passes (R's default 1 unit; values below 1 are a fraction of the weight
 total) or ``maxit`` passes (R's default 10) have run. Not converging is an error naming the
-margins, unless ``force=True``.
+margin furthest from its totals; ``force=True`` keeps the last weights with a warning instead.
+Replicate designs: every replicate is raked the same way (to the same tolerance).
 
 Variance: as R, the influence values are swept ten times through the margins,
 ``x <- x - w_m ave_m(x / w_m)`` with ``w_m`` the weights right after margin m in the last pass and
@@ -15,6 +16,7 @@ identity.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,8 +24,9 @@ import numpy as np
 
 from carepop.core.estimation.calibration import Block, CalStep
 from carepop.core.survey import Survey
+from carepop.errors import opt
 from carepop.weighting.margins import MarginError, check_grand_totals, match_margin, read_margin
-from carepop.weighting.poststratify import _with_weights
+from carepop.weighting.redo import redo_in_replicates
 
 R_SWEEPS = 10  # R survey:::svyrecvar sweeps a raking adjustment ten times
 
@@ -43,12 +46,15 @@ def rake(
     R: ``rake(design, list(~v1, ~v2), list(pop1, pop2), control = list(maxit=, epsilon=))``.
     ``harmonise=True`` scales every margin to the first margin's total (for margins, such as
     census tables, that differ only by rounding or perturbation); otherwise they must agree.
+    Not converging in ``maxit`` passes is an error, or with ``force=True`` a warning that keeps
+    the last pass's weights. Replicate designs: every replicate is raked the same way.
     """
+    check_control(maxit, epsilon)
     if not margins:
         raise MarginError("No margins to rake to.", code="bad_margin", fix="give {variable: margin}")
     codes, totals = [], {}
     for var, pop in margins.items():
-        c, levels = survey._levels(var)
+        c, levels = survey.factor(var)
         t = match_margin(c, levels, survey.value_labels.get(var), read_margin(pop, var), var)
         codes.append((var, c, levels, t))
         totals[var] = float(t.sum())
@@ -58,31 +64,88 @@ def rake(
     else:
         check_grand_totals(totals)
 
-    w = survey.weights
-    new, psw, converged, it = _ipf(w, codes, maxit, epsilon)
-    if not converged and not force:
-        misses = {
-            var: float(np.max(np.abs(np.bincount(c, weights=new, minlength=len(lv)) - t) / np.maximum(t, 1)))
-            for var, c, lv, t in codes
-        }
-        worst = max(misses, key=misses.get)
+    new, psw, converged, it = _ipf(survey.weights, codes, maxit, epsilon)
+    if not converged:
+        _unconverged(new, codes, it, epsilon, force, "")
+    if survey.is_replicate:
+        unconverged: list[int] = []
+
+        def redo(rw: np.ndarray, r: int) -> np.ndarray:
+            out, _, ok, passes = _ipf(rw, codes, maxit, epsilon)
+            if not ok:
+                if not force:
+                    _unconverged(out, codes, passes, epsilon, force, f" in replicate {r + 1}")
+                unconverged.append(r + 1)
+            return out
+
+        reps = redo_in_replicates(survey, redo, "raking")
+        if unconverged:
+            warnings.warn(
+                f"Raking stopped unconverged after {maxit} passes in {len(unconverged)} replicate(s) "
+                f"(e.g. replicate {unconverged[0]}); their last weights are kept, as forced.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return survey.adjusted(new, column=column, method="rake", replicate_weights=reps)
+    step = rake_step([c for _, c, _, _ in codes], [len(lv) for _, _, lv, _ in codes], psw)
+    return survey.adjusted(new, column=column, method="rake", steps=(step,))
+
+
+def check_control(maxit: Any, epsilon: Any) -> None:
+    """``maxit`` a whole number >= 1 and ``epsilon`` a number > 0 (R's convergence controls)."""
+    if isinstance(maxit, bool) or not isinstance(maxit, (int, np.integer)) or maxit < 1:
         raise MarginError(
-            f"Raking did not converge in {it} passes: margin {worst!r} is still off by up to "
-            f"{misses[worst]:.3g} (relative) after the last pass.",
-            code="no_convergence",
-            column=worst,
-            fix="raise maxit, loosen epsilon, or collapse sparse categories; force=True keeps the "
-            "last weights",
+            f"maxit must be a whole number of at least 1, not {maxit!r}.",
+            code="bad_option",
+            got=maxit,
+            expected="a whole number >= 1",
+            fix=("give ", opt("maxit", metavar="N"), " >= 1"),
         )
-    rep = None
-    steps: tuple[CalStep, ...] = ()
-    if survey._rep is not None:
-        reps = survey._rep.weights
-        rw = np.column_stack([_ipf(reps[:, r], codes, maxit, epsilon)[0] for r in range(reps.shape[1])])
-        rep = _with_weights(survey._rep, rw)
-    else:
-        steps = (rake_step([c for _, c, _, _ in codes], [len(lv) for _, _, lv, _ in codes], psw),)
-    return survey._derive(new, column, steps=steps, rep=rep)
+    if (
+        isinstance(epsilon, bool)
+        or not isinstance(epsilon, (int, float, np.integer, np.floating))
+        or not epsilon > 0
+    ):
+        raise MarginError(
+            f"epsilon must be a number above 0, not {epsilon!r}.",
+            code="bad_option",
+            got=epsilon,
+            expected="a number > 0",
+            fix=("give ", opt("epsilon", metavar="E"), " > 0"),
+        )
+
+
+def _unconverged(new, codes, passes, epsilon, force, where) -> None:
+    """Raise (or, with ``force``, warn) that raking stopped unconverged, naming the margin that is
+    furthest from its totals."""
+    misses = {
+        var: float(np.max(np.abs(np.bincount(c, weights=new, minlength=len(lv)) - t) / np.maximum(t, 1)))
+        for var, c, lv, t in codes
+    }
+    worst = max(misses, key=misses.get)
+    message = (
+        f"Raking did not converge in {passes} passes{where} (tolerance {epsilon:g}): margin "
+        f"{worst!r} is still off by up to {misses[worst]:.3g} (relative) after the last pass."
+    )
+    if force:
+        warnings.warn(message + " The last weights are kept, as forced.", UserWarning, stacklevel=3)
+        return
+    raise MarginError(
+        message,
+        code="no_convergence",
+        column=worst,
+        got=misses[worst],
+        expected="a relative misfit below the tolerance",
+        fix=(
+            "raise ",
+            opt("maxit", metavar="N"),
+            ", loosen ",
+            opt("epsilon", metavar="E"),
+            " or collapse sparse categories; ",
+            opt("force", True),
+            " keeps the last weights with a warning",
+        ),
+    )
 
 
 def _ipf(w, codes, maxit, epsilon):
@@ -108,6 +171,8 @@ def _ipf(w, codes, maxit, epsilon):
                     f"{list(levels[(W <= 0) & (t > 0)])[:5]}.",
                     code="zero_weight_cell",
                     column=var,
+                    got=list(levels[(W <= 0) & (t > 0)])[:5],
+                    expected="some weight in every category with a population",
                     fix="collapse them with a neighbouring category in data and margin",
                 )
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -61,10 +61,8 @@ import pandas as pd
 
 from carepop.core import checks as chk
 from carepop.core.survey import Survey
-from carepop.errors import CarepopError, DesignError, example_rows
-
-METHODS = ("jk1", "jkn", "brr", "fay", "bootstrap", "subbootstrap")
-_ALIASES = {m: m for m in METHODS} | {"jackknife": "jk1", "boot": "bootstrap"}
+from carepop.core.vocabulary import ReplicateMethod, choose
+from carepop.errors import CarepopError, DesignError, example_rows, opt
 
 # ----------------------------------------------------------------------------------------------
 # R's Hadamard matrices (survey:::hadamard.list, entries 0/1), one hex string per row, and the
@@ -219,9 +217,9 @@ def replicate_weights(
     The returned Survey's data has all of the original columns plus the replicate columns, which
     hold combined weights (replicate factor times sampling weight).
     """
-    m = _method(method)
+    m = choose(method, ReplicateMethod, "method", "replicate-weight method")
     _check_input(survey, m, replicates, rho)
-    t = survey._taylor
+    t = survey.taylor_design
     s1 = t.stage1
     use_fpc = bool(fpc) and s1.sampling_fraction is not None
     order, pos = _canonical_psus(survey)
@@ -264,25 +262,14 @@ def replicate_weights(
 # ----------------------------------------------------------------------------------------------
 
 
-def _method(method: str) -> str:
-    m = _ALIASES.get(str(method).lower())
-    if m is None:
-        raise CarepopError(
-            f"Unknown replicate-weight method {method!r}.",
-            code="bad_option",
-            fix=f"use one of {', '.join(METHODS)}",
-        )
-    return m
-
-
 def _check_input(survey: Survey, m: str, replicates: int | None, rho: float | None) -> None:
-    if survey._taylor is None:
+    if survey.taylor_design is None:
         raise DesignError(
             "The survey already has replicate weights.",
             code="already_replicate",
             fix="make replicate weights from a design given by strata, PSUs and fpc (Survey(...))",
         )
-    if survey._calibration is not None:
+    if survey.is_calibrated:
         raise DesignError(
             "Replicate weights cannot be made from a calibrated (post-stratified/raked) design: the "
             "replicates would not carry the calibration.",
@@ -296,14 +283,24 @@ def _check_input(survey: Survey, m: str, replicates: int | None, rho: float | No
             'The JK1 jackknife is for unstratified designs (R: "Can\'t use JK1 for a stratified design").',
             code="jk1_stratified",
             column=survey.strata,
-            fix="use method='jkn', the stratified jackknife",
+            got=m,
+            fix=("use the stratified jackknife, ", opt("method", "jkn")),
         )
     if m in ("jkn", "brr", "fay") and not stratified:
         raise DesignError(
             f'The {m.upper()} method needs a stratified design (R: "Must use JK1 or bootstrap for an '
             'unstratified design").',
             code="needs_strata",
-            fix="use method='jk1' or 'bootstrap', or give strata=",
+            got=m,
+            expected=("jk1", "bootstrap", "subbootstrap"),
+            fix=(
+                "use ",
+                opt("method", "jk1"),
+                " or ",
+                opt("method", "bootstrap"),
+                ", or give the design's ",
+                opt("strata", metavar="COL"),
+            ),
         )
     if m in ("bootstrap", "subbootstrap"):
         if replicates is not None and (int(replicates) != replicates or replicates < 2):
@@ -311,26 +308,33 @@ def _check_input(survey: Survey, m: str, replicates: int | None, rho: float | No
                 f"The number of bootstrap replicates must be a whole number of at least 2, "
                 f"not {replicates!r}.",
                 code="bad_option",
-                fix="give replicates=, e.g. 500 (R's default is 50)",
+                got=replicates,
+                expected="a whole number >= 2",
+                fix=("give ", opt("replicates", metavar="R"), ", e.g. 500 (R's default is 50)"),
             )
     elif replicates is not None:
         raise CarepopError(
-            f"The number of {m.upper()} replicates is fixed by the design; replicates= is for the bootstrap.",
+            f"The number of {m.upper()} replicates is fixed by the design; a number of replicates is "
+            "for the bootstrap only.",
             code="bad_option",
-            fix="leave replicates unset",
+            got=replicates,
+            fix=("leave out ", opt("replicates", metavar="R")),
         )
     if m == "fay":
         if rho is None or not (0 <= rho < 1):
             raise CarepopError(
                 f"Fay's method needs rho in [0, 1), not {rho!r}.",
                 code="bad_option",
-                fix="give rho=, e.g. 0.5 (rho = 0 is plain BRR)",
+                got=rho,
+                expected="0 <= rho < 1",
+                fix=("give ", opt("rho", metavar="RHO"), ", e.g. 0.5 (rho = 0 is plain BRR)"),
             )
     elif rho is not None and not (m == "brr" and rho == 0):
         raise CarepopError(
             f"rho is Fay's coefficient and is not used by {m!r}.",
             code="bad_option",
-            fix="use method='fay' with rho=, or leave rho unset",
+            got=rho,
+            fix=("use ", opt("method", "fay"), ", or leave out ", opt("rho", metavar="RHO")),
         )
 
 
@@ -338,11 +342,11 @@ def _canonical_psus(survey: Survey) -> tuple[np.ndarray, np.ndarray]:
     """PSUs in a row-order-free order: by stratum code (strata sorted by value), then by the PSU
     column's value (row order when there is no PSU column). Returns ``order`` (PSU codes in that
     order) and ``pos``, the position of each of them within its stratum (0, 1, ...)."""
-    s1 = survey._taylor.stage1
+    s1 = survey.taylor_design.stage1
     P = s1.n_total_units
     first = np.full(P, -1, dtype=np.int64)
     first[s1.unit[::-1]] = np.arange(s1.unit.shape[0] - 1, -1, -1)  # first row of each PSU
-    key = chk.codes(survey._data[survey.psu])[first] if survey.psu is not None else first
+    key = chk.codes(survey.column(survey.psu))[first] if survey.psu is not None else first
     order = np.lexsort((key, s1.unit_group))
     start = np.concatenate([[0], np.cumsum(s1.n_units)[:-1]])
     pos = np.arange(P) - start[s1.unit_group[order]]
@@ -351,7 +355,7 @@ def _canonical_psus(survey: Survey) -> tuple[np.ndarray, np.ndarray]:
 
 def _jackknife(survey: Survey, order: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     """R ``jk1weights`` / ``jknweights`` factors per PSU (canonical order), scale and rscales."""
-    t = survey._taylor
+    t = survey.taylor_design
     s1 = t.stage1
     n_h = s1.n_units
     H = t.n_strata
@@ -366,8 +370,11 @@ def _jackknife(survey: Survey, order: np.ndarray, f: np.ndarray) -> tuple[np.nda
                 code="lonely_psu",
                 column=survey.strata,
                 rows=example_rows(np.arange(1, t.stratum.shape[0] + 1), lonely[t.stratum]),
-                fix="make the Survey with a lonely-PSU policy (lonely_psu='certainty', 'remove', "
-                "'adjust' or 'average'), as R's options(survey.lonely.psu=)",
+                fix=(
+                    "make the Survey with a lonely-PSU policy, ",
+                    opt("lonely_psu", metavar="POLICY"),
+                    ": 'certainty', 'remove', 'adjust' or 'average', as R's options(survey.lonely.psu=)",
+                ),
             )
     else:
         policy = "fail"
@@ -387,7 +394,7 @@ def _jackknife(survey: Survey, order: np.ndarray, f: np.ndarray) -> tuple[np.nda
             'and no jackknife replicate (R: "All strata were exhaustively sampled").',
             code="no_replicates",
             column=survey.fpc,
-            fix="check the fpc column, or use fpc=False to ignore it",
+            fix=("check the fpc column, or ignore it with ", opt("fpc", False)),
         )
     gc = g[cols]
     nc = n_h[gc].astype(float)
@@ -437,25 +444,30 @@ def _r_string(v: Any) -> str:
 
 def _brr(survey: Survey, order: np.ndarray, pos: np.ndarray, rho: float) -> np.ndarray:
     """R ``brrweights(strata, psu, fay.rho = rho)`` factors per PSU (canonical order)."""
-    t = survey._taylor
+    t = survey.taylor_design
     n_h = t.stage1.n_units
     bad = n_h != 2
+    strata = survey.column(survey.strata).to_numpy()
     if bad.any():
-        ex = pd.unique(survey._data[survey.strata].to_numpy()[bad[t.stratum]])[:5]
+        ex = pd.unique(strata[bad[t.stratum]])[:5]
         raise DesignError(
             f"BRR needs exactly 2 PSUs in every stratum; {int(bad.sum())} stratum/strata have "
             f"{sorted(set(n_h[bad].tolist()))} PSUs (e.g. strata {list(ex)}).",
             code="brr_needs_two_psus",
             column=survey.strata,
             rows=example_rows(np.arange(1, t.stratum.shape[0] + 1), bad[t.stratum]),
-            fix="pair PSUs into pseudo-strata of two (or collapse strata with one PSU), or use "
-            "method='jkn' or 'bootstrap'",
+            fix=(
+                "pair PSUs into pseudo-strata of two (or collapse strata with one PSU), or use ",
+                opt("method", "jkn"),
+                " or ",
+                opt("method", "bootstrap"),
+            ),
         )
     H = t.n_strata
     # stratum labels as R's strings, sorted as R's order() does (C collation)
     first = np.full(H, -1, dtype=np.int64)
     first[t.stratum[::-1]] = np.arange(t.stratum.shape[0] - 1, -1, -1)
-    labels = [_r_string(v) for v in survey._data[survey.strata].to_numpy()[first]]
+    labels = [_r_string(v) for v in strata[first]]
     srank = np.empty(H, dtype=np.int64)
     srank[sorted(range(H), key=lambda k: labels[k])] = np.arange(1, H + 1)
     Hm = hadamard(H)
@@ -481,7 +493,7 @@ def _bootstrap(
     """R ``bootweights``: in each stratum ``n_h`` PSUs drawn with replacement (no fpc) or without
     replacement from the stratum's PSUs repeated to ``floor(N_h)`` (fpc); a PSU's factor is the
     number of times it is drawn. Scale ``nbar/((nbar - 1)(B - 1))``."""
-    t = survey._taylor
+    t = survey.taylor_design
     s1 = t.stage1
     n_h = s1.n_units
     nbar = _harmonic_psus(n_h)
@@ -500,7 +512,7 @@ def _bootstrap(
         counts = np.bincount((picks + P * np.arange(B)[:, None]).ravel(), minlength=P * B)
         factors = counts.reshape(B, P).T.astype(float)
     else:
-        pop = chk.popsize_per_group(survey._data, survey.fpc, t.stratum, t.n_strata, n_h, "stratum")
+        pop = s1.population
         factors = np.empty((P, B))
         for h in range(t.n_strata):  # a loop over strata: one multivariate hypergeometric each
             n = int(n_h[h])
@@ -518,7 +530,7 @@ def _subbootstrap(
 ) -> tuple[np.ndarray, float]:
     """R ``subbootweights`` (Rao and Wu's rescaling bootstrap): in each stratum ``n_h - 1`` PSUs
     drawn with replacement; factor ``count * n_h/(n_h - 1)``; scale ``1/(B - 1)``."""
-    t = survey._taylor
+    t = survey.taylor_design
     s1 = t.stage1
     n_h = s1.n_units
     if (n_h < 2).any():
@@ -527,7 +539,7 @@ def _subbootstrap(
             code="lonely_psu",
             column=survey.strata,
             rows=example_rows(np.arange(1, t.stratum.shape[0] + 1), (n_h < 2)[t.stratum]),
-            fix="collapse strata with one PSU, or use method='bootstrap'",
+            fix=("collapse strata with one PSU, or use ", opt("method", "bootstrap")),
         )
     g = s1.unit_group[order]
     P = order.shape[0]
@@ -551,7 +563,7 @@ def _build(
     mse: bool,
     prefix: str,
 ) -> Survey:
-    data = survey._data
+    data = survey.data
     R = W.shape[1]
     width = max(3, len(str(R)))
     names = [f"{prefix}{i:0{width}d}" for i in range(1, R + 1)]
@@ -564,7 +576,7 @@ def _build(
             f"The data already has columns named like the replicate weights (e.g. {clash[0]!r}).",
             code="column_exists",
             column=clash[0],
-            fix="give another prefix= for the replicate-weight columns",
+            fix=("give another ", opt("prefix", metavar="PREFIX"), " for the replicate-weight columns"),
         )
     extra = pd.DataFrame(W, columns=names, index=data.index)
     if survey.weight is None:

@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from carepop.core.survey import Survey
-from carepop.errors import CarepopError
-from carepop.weighting.poststratify import _with_weights
+from carepop.errors import CarepopError, opt
+from carepop.weighting.redo import redo_in_replicates
 
 MAX_PASSES = 10_000  # strict trimming converges geometrically; R recurses without a limit
 
@@ -57,25 +57,35 @@ def trim_weights(
     lo, up = float(lower), float(upper)
     if np.isnan(lo) or np.isnan(up) or lo > up:
         raise TrimError(
-            f"Trimming bounds lower={lower!r}, upper={upper!r} are not a range.",
+            ("Trimming bounds ", opt("lower", lower), ", ", opt("upper", upper), " are not a range."),
             code="bad_option",
             column=survey.weight,
-            fix="give lower <= upper (relative=True reads them as multiples of the mean weight)",
+            got=(lower, upper),
+            expected="lower <= upper",
+            fix=(
+                "give ",
+                opt("lower", metavar="L"),
+                " <= ",
+                opt("upper", metavar="U"),
+                " (",
+                opt("relative", True),
+                " reads them as multiples of the mean weight)",
+            ),
         )
     w = survey.weights
     if relative:
         mean = float(w[w > 0].mean())
         lo, up = lo * mean, up * mean
     new = _trim(w, lo, up, strict, survey.weight, what="the weights")
-    rep = None
-    if survey._rep is not None:
-        reps = survey._rep.weights
-        cols = [
-            _trim(reps[:, k], lo, up, strict, survey.weight, what=f"replicate {k + 1}")
-            for k in range(reps.shape[1])
-        ]
-        rep = _with_weights(survey._rep, np.column_stack(cols))
-    return survey._derive(new, column, rep=rep)
+    if survey.is_replicate:
+
+        def redo(rw: np.ndarray, r: int) -> np.ndarray:
+            return _trim(rw, lo, up, strict, survey.weight, what=f"replicate {r + 1}")
+
+        reps = redo_in_replicates(survey, redo, "trimming")
+        return survey.adjusted(new, column=column, method="trim", replicate_weights=reps)
+    # as R trimWeights: no linearisation step (earlier calibration steps are kept)
+    return survey.adjusted(new, column=column, method="trim")
 
 
 def _trim(w: np.ndarray, lo: float, up: float, strict: bool, column: str | None, what: str) -> np.ndarray:
@@ -88,6 +98,8 @@ def _trim(w: np.ndarray, lo: float, up: float, strict: bool, column: str | None,
             f"({m} positive weights).",
             code="infeasible_bounds",
             column=column,
+            got=(lo, up),
+            expected=f"bounds around the mean positive weight {total / max(m, 1):.6g}",
             fix="widen the bounds: the mean weight must lie between them",
         )
     cur = w
@@ -113,5 +125,5 @@ def _trim(w: np.ndarray, lo: float, up: float, strict: bool, column: str | None,
         f"Strict trimming of {what} did not settle in {MAX_PASSES} passes.",
         code="no_convergence",
         column=column,
-        fix="widen the bounds, or trim once (strict=False)",
+        fix=("widen the bounds, or trim once (", opt("strict", False), ")"),
     )

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from carepop.core.estimation.numerics import finite_sums
 from carepop.core.estimation.stages import Stage
 
 
@@ -74,7 +75,7 @@ class CalStep:
             for a in range(V.shape[0]):
                 for j in range(Hk.shape[1]):
                     out[a, j] = np.bincount(c, weights=Vk[a] * Hk[:, j], minlength=n_domains)
-            return out
+            return finite_sums(out, V)
         off = 0
         for b in self.blocks:
             L = b.n_levels
@@ -83,7 +84,7 @@ class CalStep:
                 t = np.bincount(key, weights=Vk[a] * b.h[keep], minlength=n_domains * L)
                 out[a, off : off + L] = t.reshape(n_domains, L).T
             off += L
-        return out
+        return finite_sums(out, V)
 
     def unit_totals(self, unit: np.ndarray, n_units: int) -> np.ndarray:
         """Totals of the columns of ``Z`` over each sampling unit: (q, U)."""
@@ -91,11 +92,11 @@ class CalStep:
             M = np.empty((self.Z.shape[1], n_units))
             for j in range(self.Z.shape[1]):
                 M[j] = np.bincount(unit, weights=self.Z[:, j], minlength=n_units)
-            return M
+            return finite_sums(M, self.Z)
         parts = []
         for b in self.blocks:
             t = np.bincount(unit * b.n_levels + b.codes, weights=b.z, minlength=n_units * b.n_levels)
-            parts.append(t.reshape(n_units, b.n_levels).T)
+            parts.append(finite_sums(t, b.z).reshape(n_units, b.n_levels).T)
         return np.vstack(parts)
 
     def h_cross_z(self, other: CalStep) -> np.ndarray:

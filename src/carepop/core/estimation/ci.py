@@ -65,7 +65,7 @@ def interval(
 
 def _logit(p, se, level, df, se_eta=None):
     c = critical(level, df)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         eta = np.log(p / (1 - p))
         if se_eta is None:
             se_eta = se / (p * (1 - p))
@@ -88,7 +88,7 @@ def effective_n(p: np.ndarray, se: np.ndarray, n_rows: np.ndarray | None = None)
     NaN); carepop then uses the unweighted number of rows, the usual convention for an observed
     proportion of 0 or 1, so the interval is still informative.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         neff = p * (1 - p) / se**2
     if n_rows is not None:
         neff = np.where((p <= 0) | (p >= 1), np.asarray(n_rows, dtype=float), neff)
@@ -100,7 +100,7 @@ def _korn_graubard(p, se, level, df, n_rows):
     neff = effective_n(p, se, n_rows)
     df = np.asarray(df, dtype=float)
     n_rows = np.asarray(n_rows, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         adj = (
             stats.t.ppf(a / 2, n_rows - 1)
             / np.where(np.isinf(df), stats.norm.ppf(a / 2), stats.t.ppf(a / 2, np.where(np.isinf(df), 1, df)))
@@ -117,7 +117,7 @@ def _korn_graubard(p, se, level, df, n_rows):
 def _wilson(p, se, level, df, n_rows=None):
     c = critical(level, df)
     n = effective_n(p, se, n_rows)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         centre = (p + c**2 / (2 * n)) / (1 + c**2 / n)
         half = c / (1 + c**2 / n) * np.sqrt(p * (1 - p) / n + c**2 / (4 * n**2))
     return centre - half, centre + half

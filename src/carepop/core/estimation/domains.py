@@ -14,12 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from carepop.core.estimation.numerics import readonly
 from carepop.errors import EstimationError, example_rows
 
 
 @dataclass(frozen=True)
 class Domains:
-    """Domain codes per row and the values that label each domain."""
+    """Domain codes per row (read-only; -1 never occurs) and the values that label each domain
+    (``levels``: one row per domain, one column per ``by`` column, raw values in R's order)."""
 
     columns: tuple[str, ...]
     code: np.ndarray  # (n,) int64, 0..D-1
@@ -32,13 +34,13 @@ class Domains:
 
 def whole_sample(n_rows: int) -> Domains:
     """The single domain 'everyone' used when no ``by`` is given."""
-    return Domains((), np.zeros(n_rows, dtype=np.int64), pd.DataFrame(index=range(1)))
+    return Domains((), readonly(np.zeros(n_rows, dtype=np.int64)), pd.DataFrame(index=range(1)))
 
 
 def factor_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Codes 0..L-1 in sorted (R factor) order; -1 for missing values."""
+    """Codes 0..L-1 in sorted (R factor) order; -1 for missing values (codes read-only)."""
     codes, uniques = pd.factorize(values, sort=True)
-    return codes.astype(np.int64), pd.Index(uniques)
+    return readonly(codes.astype(np.int64)), pd.Index(uniques)
 
 
 def make_domains(data: pd.DataFrame, by: Sequence[str]) -> Domains:
@@ -77,4 +79,4 @@ def make_domains(data: pd.DataFrame, by: Sequence[str]) -> Domains:
         levels[col] = np.asarray(uniques)[rem % len(uniques)]
         rem = rem // len(uniques)
     frame = pd.DataFrame({col: levels[col] for col in by})
-    return Domains(by, code.astype(np.int64).reshape(-1), frame)
+    return Domains(by, readonly(code.astype(np.int64).reshape(-1)), frame)

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from carepop.core.estimation.calibration import Calibration
+from carepop.core.estimation.numerics import finite_sums
 from carepop.core.estimation.replicate import ReplicateDesign, replicate_sums, replicate_variance
 from carepop.core.estimation.stages import TaylorDesign
 from carepop.core.estimation.taylor import (
@@ -58,7 +59,7 @@ def domain_sums(code: np.ndarray, n_domains: int, values: np.ndarray) -> np.ndar
     out = np.empty((n_domains, v.shape[1]))
     for j in range(v.shape[1]):
         out[:, j] = np.bincount(c, weights=v[:, j], minlength=n_domains)
-    return out
+    return finite_sums(out, v)
 
 
 def indicators(level: np.ndarray, n_levels: int) -> np.ndarray:
@@ -166,8 +167,11 @@ def _taylor(design, pairs: DesignPairs, we, code, D, y, x, levels, total, calibr
                 out[j] = (A_[j] - est[j][d] * b) * i[d]
             return out
 
-        T1 = influence(p1, A1, B1)
-        T2 = influence(pairs.p2, A, B) if pairs.p2 is not None else None
+        # a domain whose denominator total is 0 has an infinite or NaN ratio (as R): its
+        # influence values are NaN, and so is its variance
+        with np.errstate(invalid="ignore"):
+            T1 = influence(p1, A1, B1)
+            T2 = influence(pairs.p2, A, B) if pairs.p2 is not None else None
     gammas = None
     if calibration is not None:
         gammas = _calibration_gammas(

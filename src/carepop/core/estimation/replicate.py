@@ -31,10 +31,15 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from carepop.core.estimation.numerics import finite_sums, readonly
+
 
 @dataclass(frozen=True)
 class ReplicateDesign:
-    """Replicate weights (combined: they already include the sampling weight) and multipliers."""
+    """Replicate weights (combined: they already include the sampling weight) and multipliers.
+
+    ``weights`` (rows x replicates) and ``rscales`` are read-only (they belong to the design).
+    """
 
     method: str
     weights: np.ndarray  # (n, R) float64, combined replicate weights
@@ -43,6 +48,10 @@ class ReplicateDesign:
     mse: bool
     rho: float | None
     columns: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        readonly(self.weights)
+        readonly(self.rscales)
 
     @property
     def n_replicates(self) -> int:
@@ -86,11 +95,14 @@ def default_multipliers(
 def replicate_variance(rep: ReplicateDesign, thetas: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """``svrVar``: ``thetas`` is (R, ...) replicate estimates, ``theta`` the full-sample estimate."""
     rs = rep.rscales.reshape((-1,) + (1,) * (thetas.ndim - 1))
-    if rep.mse:
-        centre = theta
-    else:
-        centre = thetas[rep.rscales > 0].mean(axis=0)
-    return rep.scale * np.sum(rs * (thetas - centre) ** 2, axis=0)
+    # a replicate whose domain has no weight gives a NaN (0/0) or infinite (y/0) estimate, and
+    # then a NaN or infinite variance, as in R
+    with np.errstate(invalid="ignore"):
+        if rep.mse:
+            centre = theta
+        else:
+            centre = thetas[rep.rscales > 0].mean(axis=0)
+        return rep.scale * np.sum(rs * (thetas - centre) ** 2, axis=0)
 
 
 def domain_indicator(code: np.ndarray, n_domains: int, values: np.ndarray | None = None) -> sp.csr_matrix:
@@ -112,7 +124,7 @@ def replicate_sums(rep: ReplicateDesign, code: np.ndarray, n_domains: int, y: np
     cols = np.repeat(np.flatnonzero(keep), k)
     data = y[keep].ravel()
     M = sp.csr_matrix((data, (rows, cols)), shape=(n_domains * k, n))
-    out = np.asarray(M @ rep.weights)  # (D*k, R)
+    out = finite_sums(np.asarray(M @ rep.weights), y)  # (D*k, R)
     return out.T.reshape(rep.n_replicates, n_domains, k)
 
 
@@ -124,6 +136,10 @@ def replicate_rank(weights: np.ndarray) -> int:
     """
     if weights.shape[0] == 0:
         return 0
+    top = float(np.max(np.abs(weights)))
+    if top > 1e150:
+        # scale by a power of two (exact) so that the cross-product cannot overflow
+        weights = np.ldexp(weights, -int(np.frexp(top)[1]))
     # the smaller of the two cross-products has the same non-zero eigenvalues
     g = weights.T @ weights if weights.shape[1] <= weights.shape[0] else weights @ weights.T
     ev = np.linalg.eigvalsh(g)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from carepop.core.estimation.numerics import readonly
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -37,6 +39,10 @@ class Stage:
         Finite population correction ``(N - n) / N`` per group; 1 without fpc.
     sampling_fraction : (G,) float64 or None
         ``n / N`` per group, or None when the stage has no fpc.
+    population : (G,) float64 or None
+        Population size ``N`` per group (from the fpc), or None when the stage has no fpc.
+
+    The arrays are read-only.
     """
 
     unit: np.ndarray
@@ -45,6 +51,7 @@ class Stage:
     n_units: np.ndarray
     f: np.ndarray
     sampling_fraction: np.ndarray | None
+    population: np.ndarray | None = None
 
     @property
     def n_groups(self) -> int:
@@ -102,6 +109,7 @@ def make_stage(
     unit, unit_group = code_units(group_per_row, unit_key_per_row)
     n_units = np.bincount(unit_group, minlength=n_groups).astype(np.int64)
     group_start = np.concatenate([[0], np.cumsum(n_units)[:-1]]).astype(np.int64)
+    pop = None
     if popsize_per_group is None:
         f = np.ones(n_groups)
         frac = None
@@ -110,4 +118,5 @@ def make_stage(
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(np.isinf(pop), 1.0, (pop - n_units) / pop)
             frac = n_units / pop
-    return Stage(unit, unit_group, group_start, n_units, f, frac)
+    arrays = (unit, unit_group, group_start, n_units, f, frac, pop)
+    return Stage(*(None if a is None else readonly(a) for a in arrays))

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from carepop.core.estimation.numerics import finite_sums
 from carepop.core.estimation.stages import Stage, TaylorDesign
 
 #: up to this many (unit x domain) cells, pairs are all cells (no hashing needed)
@@ -135,7 +136,7 @@ def cell_sums(index: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray
     out = np.empty((values.shape[0], n_cells))
     for j in range(values.shape[0]):
         out[j] = np.bincount(index, weights=values[j], minlength=n_cells)
-    return out
+    return finite_sums(out, values)
 
 
 def pair_totals(pairs: PairIndex, values: np.ndarray) -> np.ndarray:
@@ -156,7 +157,7 @@ def pair_totals_by_level(
     else:
         key = np.where(ok, level, 0) * pairs.n_pairs + pairs.row_pair
         weights = np.where(ok, weights, 0.0)
-    flat = np.bincount(key, weights=weights, minlength=pairs.n_pairs * n_levels)
+    flat = finite_sums(np.bincount(key, weights=weights, minlength=pairs.n_pairs * n_levels), weights)
     return flat.reshape(n_levels, pairs.n_pairs)
 
 
@@ -209,9 +210,10 @@ def stage_variance(
         pres = present if present is not None else np.ones(C, dtype=bool)
         n_present = np.bincount(pairs.cell_domain[pres], minlength=D).astype(float)
         n_ok = np.bincount(pairs.cell_domain[pres & ok], minlength=D).astype(float)
+        # a domain whose strata all have one PSU: no variance to average (NaN, as R)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(n_present > 0, n_present / n_ok, 1.0)
-        out = out * scale
+            out = out * scale
     return out
 
 
