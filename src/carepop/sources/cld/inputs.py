@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from carepop.core.progress import progress
 from carepop.errors import CarepopError, opt
-from carepop.io.readers import check_encoding, csv_header, encoding_error, separator
+from carepop.io.readers import check_encoding, check_unique_columns, csv_header, encoding_error, separator
 from carepop.sources.cld import schema
 
 __all__ = ["EventFile", "open_events"]
@@ -139,14 +139,7 @@ def _csv_header(source: Path, encoding: str | None, sep: str | None) -> tuple[li
 
 
 def _check_columns(names: list[str], source: Path) -> None:
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise CarepopError(
-            f"{source.name} has more than one column called {', '.join(map(repr, dupes))}.",
-            code="duplicate_columns",
-            column=dupes[0],
-            fix="keep one column per CLD field",
-        )
+    check_unique_columns(names, source.name)
     missing = [n for n in schema.REQUIRED if n not in names]
     if not missing:
         return
