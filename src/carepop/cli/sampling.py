@@ -201,7 +201,9 @@ def select(
     ] = None,
     psu: Annotated[str | None, typer.Option(help="Two stages: PSU column (PSUs by PPS).")] = None,
     per_psu: Annotated[int | None, typer.Option(help="Two stages: units drawn in each PSU.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed (reproducible draws).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (reproducible draws; drawn and printed when not given).")
+    ] = None,
     format: Annotated[
         OutputFormat | None, typer.Option(help="How to print the sample: csv (default), json or table.")
     ] = None,
@@ -226,6 +228,11 @@ def select(
         what="the sample",
     )
     sort_by = split_list(sort, "sort")
+    if seed is None:  # draw one, and say which, so that the sample can be drawn again
+        import secrets
+
+        seed = secrets.randbelow(2**31)
+        typer.echo(f"note: random seed {seed} (give --seed {seed} to draw the same sample)", err=True)
     sample = select_frame(
         str(frame),
         n=n,
