@@ -326,3 +326,18 @@ def test_size_fixes_name_parameters():
         sample_size_proportion(1.5, 0.05)
     assert "proportion=..." in e.value.fix
     assert "--proportion P" in e.value.render({"proportion": "--proportion"}.get)
+
+
+def test_allocate_frame_names_the_frames_columns(tmp_path):
+    path = tmp_path / "strata.csv"
+    pd.DataFrame({"la": ["A", "B", "C"], "pop": [1000, 0, 300], "sdev": [1.0, 2.0, -1.0]}).to_csv(
+        path, index=False
+    )
+    with pytest.raises(CarepopError) as e:
+        allocate_frame(str(path), strata="la", size="pop", n=50)
+    assert e.value.column == "pop" and e.value.rows == [2]
+    path2 = tmp_path / "strata2.csv"
+    pd.DataFrame({"la": ["A", "B"], "pop": [1000, 300], "sdev": [1.0, -1.0]}).to_csv(path2, index=False)
+    with pytest.raises(CarepopError) as e:
+        allocate_frame(str(path2), strata="la", size="pop", n=50, method="neyman", sd="sdev")
+    assert e.value.column == "sdev" and e.value.rows == [2]

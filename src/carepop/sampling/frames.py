@@ -196,15 +196,21 @@ def allocate_frame(
     N_h = _numeric(frame, size_col)
     S_h = _numeric(frame, sd_col) if sd_col else None
     cost_h = _numeric(frame, cost_col) if cost_col else None
-    return allocate(
-        N_h.to_numpy(),
-        n,
-        method,
-        S_h=None if S_h is None else S_h.to_numpy(),
-        cost_h=None if cost_h is None else cost_h.to_numpy(),
-        min_n=min_n,
-        max_n=max_n,
-        strata=list(strata_values),
-        budget=budget,
-        target_se=target_se,
-    )
+    try:
+        return allocate(
+            N_h.to_numpy(),
+            n,
+            method,
+            S_h=None if S_h is None else S_h.to_numpy(),
+            cost_h=None if cost_h is None else cost_h.to_numpy(),
+            min_n=min_n,
+            max_n=max_n,
+            strata=list(strata_values),
+            budget=budget,
+            target_se=target_se,
+        )
+    except CarepopError as err:  # name the frame's columns, not allocate()'s arrays
+        columns = {"N_h": size_col, "S_h": sd_col, "cost_h": cost_col}
+        if columns.get(err.column or ""):
+            err.column = columns[err.column]  # type: ignore[index]
+        raise
