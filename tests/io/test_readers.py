@@ -473,3 +473,12 @@ def test_duplicate_names_in_a_txt_file(tmp_path: Path) -> None:
     with pytest.raises(CarepopError) as err:
         read_data(path)
     assert err.value.code == "duplicate_columns"
+
+
+@pytest.mark.parametrize("ext", [".xlsx", ".xls", ".ods"])
+def test_a_spreadsheet_gets_advice_to_save_as_csv(tmp_path: Path, ext: str) -> None:
+    path = tmp_path / f"data{ext}"
+    path.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(CarepopError) as err:
+        read_data(path)
+    assert err.value.code == "unknown_format" and "CSV UTF-8" in err.value.fix

@@ -209,6 +209,15 @@ def _resolve_format(p: Path, format: str | None) -> str:
     for fmt, exts in FORMATS.items():
         if ext in exts:
             return fmt
+    if ext in (".xlsx", ".xlsm", ".xls", ".ods"):
+        raise CarepopError(
+            f"{str(p)!r} is a spreadsheet; carepop reads data files, not workbooks.",
+            code="unknown_format",
+            got=ext,
+            expected=supported_formats(),
+            fix="save the sheet as CSV (in Excel: File > Save As > 'CSV UTF-8') and give that file; "
+            f"carepop reads {supported_formats()}",
+        )
     raise CarepopError(
         f"Cannot tell the format of {str(p)!r} from its extension {ext or '(none)'!r}.",
         code="unknown_format",
