@@ -442,3 +442,26 @@ def test_a_planted_bad_value_shows_on_screen_above_missing_columns(tmp_path):
     missing_lines = [line for line in screen.splitlines() if line.startswith("missing columns (")]
     assert len(missing_lines) == 1 and "more)" in missing_lines[0]
     assert "First 1 of 1 problems with values" in screen
+
+
+def test_which_warnings_are_shown(capsys):
+    import warnings
+
+    from carepop.cli.common import show_warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        np.log(np.zeros(1))  # numpy: divide by zero encountered in log
+        np.nanmean(np.full(2, np.nan))  # numpy: Mean of empty slice
+        warnings.warn(
+            "Raking did not converge in 10 passes; keeping the last weights.", RuntimeWarning, stacklevel=2
+        )
+        warnings.warn("Finite population correction dropped in conversion (as R).", UserWarning, stacklevel=2)
+        warnings.warn("Finite population correction dropped in conversion (as R).", UserWarning, stacklevel=2)
+        warnings.warn("old API", DeprecationWarning, stacklevel=2)
+    show_warnings(caught)
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: Raking did not converge in 10 passes; keeping the last weights.",
+        "warning: Finite population correction dropped in conversion (as R).",
+    ]
+    assert caught == []

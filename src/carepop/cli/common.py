@@ -186,12 +186,26 @@ def _os_error(err: OSError) -> CarepopError:
 
 
 # ------------------------------------------------------------------------------ warnings
+#: what numpy's floating-point and empty-slice RuntimeWarnings say (their category is plain
+#: RuntimeWarning and their location is the caller's line, so the text is what tells them apart)
+_NUMPY_NOTES = (
+    "encountered in",
+    "Mean of empty slice",
+    "empty slice",
+    "Degrees of freedom <= 0",
+    "All-NaN slice",
+)
+
+
 def _is_noise(w: warnings.WarningMessage) -> bool:
-    """numpy's floating-point notes and dependencies' deprecation notices: not for the user."""
+    """numpy's floating-point notes and dependencies' deprecation notices: not for the user.
+    Any other warning (carepop's, or a RuntimeWarning carepop raises itself) is shown."""
     cat = w.category
     if cat.__module__.startswith("carepop"):
         return False
-    return issubclass(cat, (RuntimeWarning, DeprecationWarning, PendingDeprecationWarning, FutureWarning))
+    if issubclass(cat, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)):
+        return True
+    return issubclass(cat, RuntimeWarning) and any(note in str(w.message) for note in _NUMPY_NOTES)
 
 
 def show_warnings(caught: list[warnings.WarningMessage]) -> None:
