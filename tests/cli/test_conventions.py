@@ -74,7 +74,8 @@ def test_estimate_refuses_sav_and_names_what_it_writes(inputs, tmp_path):
 def test_format_that_contradicts_the_extension_is_refused(inputs, tmp_path):
     out = tmp_path / "r.csv"
     res = invoke(*BY_NAME["estimate"].command(inputs), "--format", "json", "--out", out)
-    assert_refused(res, "--format json", absent=[out])
+    assert_refused(res, "fix: leave out --format json", absent=[out])
+    assert "--input-format" not in res.stderr
 
 
 # ------------------------------------------------------------------------------ never overwrite an input

@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from carepop.core.vocabulary import OutputFormat
-from carepop.errors import CarepopError, opt
+from carepop.errors import CarepopError
 from carepop.io.writers import TABLE_SUFFIXES, check_output
 
 #: (parameter, path) pairs naming a command's inputs; parameter None for a positional argument
@@ -48,7 +48,8 @@ def prepare(
                 "the output file sets its format.",
                 code="bad_option",
                 got=format.value,
-                fix=("leave out ", opt("format", format.value), f" (the file is written as {out.suffix})"),
+                # the flag itself: on commands that read data, a library's "format" is --input-format
+                fix=f"leave out --format {format.value} (the file is written as {out.suffix})",
             )
     return None
 
