@@ -85,7 +85,6 @@ def test_unknown_area_code_is_named():
     [
         ["ts008", "--level", "msoa"],
         ["ts039", "--level", "lsoa"],
-        ["ts039", "--format", "xml"],
         ["imd2019", "--wales"],
         ["ts039", "--out", "x.txt"],
     ],
@@ -93,6 +92,11 @@ def test_unknown_area_code_is_named():
 def test_bad_options_exit_2(args):
     res = show(*args)
     assert res.exit_code == 2 and res.stderr.startswith("error:")
+
+
+def test_unknown_format_is_a_usage_error_naming_the_option():
+    res = show("ts039", "--format", "xml")
+    assert res.exit_code == 2 and "--format" in res.stderr and "Traceback" not in res.output
 
 
 def test_out_writes_atomically(tmp_path):

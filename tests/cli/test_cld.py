@@ -164,8 +164,9 @@ def test_cli_check_information_only_is_clean(tmp_path):
 
 
 def test_cli_check_bad_report_suffix(tmp_path):
-    res = run("check", write(story(), tmp_path / "s.csv"), "--report", tmp_path / "r.xlsx")
+    res = run("check", write(story(), tmp_path / "s.csv"), "--report", tmp_path / "r.txt")
     assert res.exit_code == 2 and "--report FILE.csv" in res.output
+    assert not (tmp_path / "r.txt").exists()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,8 +200,9 @@ def test_cli_summarise_disclosure_by_default_parquet(tmp_path):
 
 def test_cli_summarise_bad_out_suffix_and_engine(tmp_path):
     path = write(story(), tmp_path / "story.csv")
-    res = run("summarise", path, "--out", tmp_path / "x.json")
-    assert res.exit_code == 2 and "--out FILE.csv or FILE.parquet" in res.output
+    res = run("summarise", path, "--out", tmp_path / "x.txt")
+    assert res.exit_code == 2 and "--out FILE.csv" in res.output and ".parquet, .xlsx or .json" in res.output
+    assert not (tmp_path / "x.txt").exists()
     res = run("summarise", path, "--out", tmp_path / "x.csv", "--engine", "sqlite")
     assert res.exit_code == 2 and not (tmp_path / "x.csv").exists()
 

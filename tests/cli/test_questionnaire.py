@@ -146,7 +146,7 @@ def test_validate_with_only_a_whole_column_problem_prints_the_summary(tmp_path):
     res = run("validate", path, "-q", "unpaid_carers")
     assert res.exit_code == 1, res.output
     assert isinstance(res.exception, SystemExit)  # not a crash
-    assert "1 problem(s)" in res.stdout and "First 1 of 1" in res.stdout and "weight" in res.stdout
+    assert "1 problem(s)" in res.stdout and "unknown columns (1): weight" in res.stdout
     assert "Traceback" not in res.output
 
 

@@ -229,3 +229,15 @@ def test_design_select_two_stage(tmp_path):
         _run("select", frame, "--psu", "msoa", "--n", 8, "--per-psu", 5, "--method", "pps_wor").exit_code == 2
     )
     assert not (tmp_path / "bad.csv").exists()
+
+
+def test_select_without_a_seed_prints_the_seed_it_drew(tmp_path):
+    import re
+
+    frame = tmp_path / "frame.csv"
+    pd.DataFrame({"unit": range(1, 101)}).to_csv(frame, index=False)
+    res = runner.invoke(app, ["design", "select", str(frame), "--n", "10"])
+    assert res.exit_code == 0, res.output
+    seed = re.search(r"--seed (\d+)", res.stderr).group(1)
+    again = runner.invoke(app, ["design", "select", str(frame), "--n", "10", "--seed", seed])
+    assert again.stdout == res.stdout and "random seed" not in again.stderr

@@ -332,7 +332,8 @@ def test_unreadable_csv(tmp_path: Path) -> None:
     path.write_bytes(b"a,b\n\xff\xfe\x00\x81,\x90\n")
     with pytest.raises(CarepopError) as err:
         read_data(path)
-    assert err.value.code == "unreadable_file"
+    assert err.value.code == "bad_encoding"
+    assert "line 2" in err.value.message and "encoding='cp1252'" in err.value.fix
 
 
 def test_ragged_csv_is_unreadable(tmp_path: Path) -> None:
@@ -366,3 +367,118 @@ def test_blank_csv_is_empty(tmp_path: Path) -> None:
     with pytest.raises(CarepopError) as err:
         read_data(path)
     assert err.value.code == "empty_file"
+
+
+# ---------------------------------------------------------------------------- CSV as people write it
+TEXT = "name,town,amount\nZoë,Bexhill-on-Sea,£12.50\nRené,Saint-Étienne,€3\n"
+
+
+def test_utf8_with_and_without_bom(tmp_path: Path) -> None:
+    plain, bom = tmp_path / "plain.csv", tmp_path / "bom.csv"
+    plain.write_bytes(TEXT.encode("utf-8"))
+    bom.write_bytes(TEXT.encode("utf-8-sig"))
+    a, b = read_data(plain), read_data(bom)
+    assert list(b.columns) == ["name", "town", "amount"]
+    pd.testing.assert_frame_equal(a, b)
+    assert a.loc[0, "name"] == "Zoë" and a.loc[0, "amount"] == "£12.50"
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+def test_excel_windows_csv_needs_its_encoding(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "excel.csv"
+    text = TEXT.replace("€", "") if encoding == "latin-1" else TEXT
+    path.write_bytes(text.encode(encoding))
+    before = _digest(path)
+    with pytest.raises(CarepopError) as err:
+        read_data(path)
+    e = err.value
+    assert e.code == "bad_encoding" and "line 2" in e.message and "byte 0xeb" in e.message
+    assert "encoding='cp1252'" in e.fix
+    assert "--encoding cp1252" in e.render({"encoding": "--encoding"}.get)
+    df = read_data(path, encoding=encoding)
+    assert df.loc[0, "name"] == "Zoë" and df.loc[1, "town"] == "Saint-Étienne"
+    assert _digest(path) == before
+
+
+def test_unknown_encoding_name(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("a\n1\n")
+    with pytest.raises(CarepopError) as err:
+        read_data(path, encoding="windows-12520")
+    assert err.value.code == "bad_option" and "encoding=" in err.value.fix
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|", ","])
+def test_csv_separator_is_detected(tmp_path: Path, frame: pd.DataFrame, sep: str) -> None:
+    path = tmp_path / "survey.csv"
+    frame.to_csv(path, index=False, sep=sep)
+    pd.testing.assert_frame_equal(read_data(path), pd.read_csv(path, sep=sep))
+
+
+def test_semicolon_with_commas_in_quoted_text(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text('"name, full";age;town\n"Smith, J";40;"Leeds, W Yorks"\n')
+    df = read_data(path)
+    assert list(df.columns) == ["name, full", "age", "town"] and df.loc[0, "age"] == 40
+
+
+@pytest.mark.parametrize("given, meant", [(";", ";"), ("tab", "\t"), ("\\t", "\t"), ("semicolon", ";")])
+def test_separator_given(tmp_path: Path, given: str, meant: str) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text(f"a{meant}b\n1{meant}2\n")
+    assert list(read_data(path, sep=given).columns) == ["a", "b"]
+
+
+def test_bad_separator_and_separator_for_other_formats(tmp_path: Path, frame: pd.DataFrame) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(CarepopError) as err:
+        read_data(path, sep=";;")
+    assert err.value.code == "bad_option" and "sep=" in err.value.fix
+    pq_path = tmp_path / "s.parquet"
+    frame.to_parquet(pq_path)
+    for kwargs in ({"sep": ";"}, {"encoding": "cp1252"}):
+        with pytest.raises(CarepopError) as err:
+            read_data(pq_path, **kwargs)
+        assert err.value.code == "bad_option"
+
+
+def test_detect_separator_rules() -> None:
+    from carepop.io import detect_separator
+
+    assert detect_separator("a,b,c") == ","
+    assert detect_separator("a;b;c") == ";"
+    assert detect_separator("a\tb") == "\t"
+    assert detect_separator('"a;b",c') == ","  # inside quotes does not count
+    assert detect_separator("single") == ","
+    assert detect_separator("a;b,c") == ","  # a tie keeps the comma
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_duplicate_column_names_are_refused(tmp_path: Path, sep: str) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text(sep.join(["x", "y", "x", "z", "y"]) + "\n" + sep.join("12345") + "\n")
+    before = _digest(path)
+    with pytest.raises(CarepopError) as err:
+        read_data(path)
+    e = err.value
+    assert e.code == "duplicate_columns" and e.column == "x" and e.got == ["x", "y"]
+    assert "'x' (columns 1, 3)" in e.message and "'y' (columns 2, 5)" in e.message
+    assert _digest(path) == before
+
+
+def test_duplicate_names_in_a_txt_file(tmp_path: Path) -> None:
+    path = tmp_path / "dup.txt"
+    path.write_text("a\tb\ta\n1\t2\t3\n")
+    with pytest.raises(CarepopError) as err:
+        read_data(path)
+    assert err.value.code == "duplicate_columns"
+
+
+@pytest.mark.parametrize("ext", [".xlsx", ".xls", ".ods"])
+def test_a_spreadsheet_gets_advice_to_save_as_csv(tmp_path: Path, ext: str) -> None:
+    path = tmp_path / f"data{ext}"
+    path.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(CarepopError) as err:
+        read_data(path)
+    assert err.value.code == "unknown_format" and "CSV UTF-8" in err.value.fix

@@ -250,3 +250,27 @@ def test_a_huge_number_is_reported_as_given(clean):
     assert report.loc[0, "value"] == "1e+20"
     bad.loc[0, "age"] = -3e18  # still a whole number that int64 holds
     assert validate(bad, "unpaid_carers").loc[0, "value"] == "-3000000000000000000"
+
+
+def test_value_problems_come_before_whole_column_problems(clean):
+    """A planted wrong code is listed first, even when many columns are missing (a file from an
+    older version of the instrument), so it shows among the first problems on screen."""
+    bad = clean.astype(object).drop(columns=list(clean.columns[-12:]))
+    bad.loc[4, "cf_relationship"] = "9"
+    bad["interviewer"] = "A"
+    report = validate(bad, "unpaid_carers")
+    first = report.iloc[0]
+    assert (first["row"], first["column"], first["error_kind"]) == (5, "cf_relationship", "wrong_code")
+    whole = report["row"].isna().to_numpy()
+    assert whole.sum() >= 13 and not whole[: (~whole).sum()].any()  # all rows first, then columns
+    assert list(report["row"].dropna()) == sorted(report["row"].dropna())
+
+
+def test_derive_refusal_names_the_check_parameter(clean):
+    bad = clean.astype(object)
+    bad.loc[0, "cf_relationship"] = "9"
+    with pytest.raises(CarepopError) as err:
+        derive(bad, "unpaid_carers")
+    assert "check=False" in err.value.fix
+    assert "--no-check" in err.value.render({"check": "--check"}.get)
+    assert err.value.column == "cf_relationship" and err.value.rows == [1]

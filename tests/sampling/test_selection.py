@@ -176,7 +176,18 @@ def test_bad_sizes_name_rows(bad, method):
     f.loc[[5, 9], "x"] = bad
     with pytest.raises(CarepopError) as e:
         select(f, 3, method, size="x", seed=1)
-    assert e.value.code == "bad_size" and e.value.column == "x" and e.value.rows == [5, 9]
+    # 1-based data rows: the frame's 6th and 10th rows
+    assert e.value.code == "bad_size" and e.value.column == "x" and e.value.rows == [6, 10]
+
+
+def test_bad_size_rows_are_frame_rows_after_sorting():
+    """--sort reorders the frame before systematic PPS; the rows named are still the frame's."""
+    f = _frame()
+    f["order"] = np.arange(len(f))[::-1]
+    f.loc[[2, 7], "x"] = 0.0
+    with pytest.raises(CarepopError) as e:
+        select(f, 3, "pps_systematic", size="x", sort_by=["order"], seed=1)
+    assert sorted(e.value.rows) == [3, 8]
 
 
 def test_two_stage_errors():
@@ -219,3 +230,19 @@ def test_pps_total_over_strata_is_allocated_by_size_totals():
     assert sample.groupby("s").size().to_dict() == {"A": 9, "B": 10}
     # SRS keeps allocating to unit counts
     assert select(frame, 10, "srs", strata="s", seed=4).groupby("s").size().to_dict() == {"A": 5, "B": 5}
+
+
+def test_pps_without_size_names_the_size_option():
+    with pytest.raises(CarepopError) as e:
+        select(_frame(), 3, "pps_wor", seed=1)
+    assert e.value.code == "missing_size" and "size=..." in e.value.fix
+    assert "--size COL" in e.value.render({"size": "--size"}.get)
+
+
+def test_missing_strata_rows_are_1_based():
+    f = _frame()
+    f["st"] = "a"
+    f.loc[[0, 4], "st"] = None
+    with pytest.raises(CarepopError) as e:
+        select(f, 3, strata="st", seed=1)
+    assert e.value.code == "missing_strata" and e.value.rows == [1, 5]

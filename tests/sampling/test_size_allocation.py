@@ -294,3 +294,50 @@ def test_allocate_frame(tmp_path):
     with pytest.raises(CarepopError) as info:
         allocate_frame(str(path), strata="la", size="N", n=2)
     assert info.value.code == "duplicate_strata"
+
+
+# ---------------------------------------------------------------------------- rows and fixes
+def test_allocation_rows_are_1_based_strata():
+    with pytest.raises(CarepopError) as e:
+        allocate([100, 0, 50, -1], 20)
+    assert e.value.code == "empty_stratum" and e.value.rows == [2, 4]
+    with pytest.raises(CarepopError) as e:
+        allocate([100, 200], 20, "neyman", S_h=[1.0, -2.0])
+    assert e.value.rows == [2]
+    with pytest.raises(CarepopError) as e:
+        expected_precision([100, 50], [120, 10], S_h=[1, 1])
+    assert e.value.rows == [1]
+
+
+def test_allocation_fixes_name_parameters():
+    with pytest.raises(CarepopError) as e:
+        allocate([100, 200], 20, "neyman")
+    assert "S_h=..." in e.value.fix
+    assert "--sd COL" in e.value.render({"S_h": "--sd"}.get)
+    with pytest.raises(CarepopError) as e:
+        allocate([100, 200], 20, min_n=[15, 15])
+    assert e.value.render({"min_n": "--min-n", "n": "--n"}.get).endswith(
+        "fix: lower --min-n K or raise --n N"
+    )
+
+
+def test_size_fixes_name_parameters():
+    with pytest.raises(CarepopError) as e:
+        sample_size_proportion(1.5, 0.05)
+    assert "proportion=..." in e.value.fix
+    assert "--proportion P" in e.value.render({"proportion": "--proportion"}.get)
+
+
+def test_allocate_frame_names_the_frames_columns(tmp_path):
+    path = tmp_path / "strata.csv"
+    pd.DataFrame({"la": ["A", "B", "C"], "pop": [1000, 0, 300], "sdev": [1.0, 2.0, -1.0]}).to_csv(
+        path, index=False
+    )
+    with pytest.raises(CarepopError) as e:
+        allocate_frame(str(path), strata="la", size="pop", n=50)
+    assert e.value.column == "pop" and e.value.rows == [2]
+    path2 = tmp_path / "strata2.csv"
+    pd.DataFrame({"la": ["A", "B"], "pop": [1000, 300], "sdev": [1.0, -1.0]}).to_csv(path2, index=False)
+    with pytest.raises(CarepopError) as e:
+        allocate_frame(str(path2), strata="la", size="pop", n=50, method="neyman", sd="sdev")
+    assert e.value.column == "sdev" and e.value.rows == [2]

@@ -193,3 +193,47 @@ def test_bundled_files_parse_and_auto_structure_matches_the_loaders(folder, name
     assert set(required) <= set(t.categories)
     assert t.subtotals == {k: tuple(v) for k, v in subtotals.items()}
     assert set(t.parts) == set(parts)
+
+
+# ---------------------------------------------------------------------------- files as Excel saves them
+def _resaved(tmp_path: Path, sep: str = ",", encoding: str = "utf-8", name: str = "Brontë") -> Path:
+    """ts039_la_good.csv as a spreadsheet user would save it: another separator or encoding,
+    and an area name with a non-ASCII letter."""
+    text = (NOMIS / "ts039_la_good.csv").read_text(encoding="utf-8").replace("Bolton", name)
+    rows = [r.split(",") for r in text.splitlines()]
+    path = tmp_path / "resaved.csv"
+    path.write_bytes(("\n".join(sep.join(r) for r in rows) + "\n").encode(encoding))
+    return path
+
+
+def test_semicolon_file_reads_as_the_comma_file(tmp_path):
+    good = read_nomis(NOMIS / "ts039_la_good.csv").wide
+    got = read_nomis(_resaved(tmp_path, sep=";", name="Bolton")).wide
+    pd.testing.assert_frame_equal(got, good)
+    got = read_nomis(_resaved(tmp_path, sep=";", name="Bolton"), sep=";").wide
+    pd.testing.assert_frame_equal(got, good)
+
+
+def test_windows_1252_file_needs_its_encoding(tmp_path):
+    path = _resaved(tmp_path, encoding="cp1252")
+    e = fails_at(path)
+    assert e.code == "bad_encoding" and "line 3" in e.message and "encoding='cp1252'" in e.fix
+    t = read_nomis(path, encoding="cp1252")
+    assert "Brontë" in set(t.wide["area_name"])
+
+
+def test_repeated_columns_are_refused(tmp_path):
+    text = (NOMIS / "ts039_la_good.csv").read_text(encoding="utf-8").splitlines()
+    cols = text[0].split(",")
+    head = ",".join([*cols, cols[4]])
+    body = [f"{line},{line.split(',')[4]}" for line in text[1:]]
+    path = tmp_path / "dup.csv"
+    path.write_text("\n".join([head, *body]) + "\n", encoding="utf-8")
+    e = fails_at(path)
+    assert e.code == "duplicate_columns" and e.column == cols[4]
+
+
+def fails_at(path: Path, **kwargs) -> CarepopError:
+    with pytest.raises(CarepopError) as info:
+        read_nomis(path, **kwargs)
+    return info.value

@@ -1,18 +1,22 @@
 """``carepop cld check|summarise|generate``: client-level data from the command line.
 
-carepop cld check EVENTS [--engine duckdb|spark] [--report FILE.csv]
+carepop cld check EVENTS [--engine duckdb|spark] [--report FILE] [--format table|json|csv]
     Print the data-quality report. Exit 0 when no check finds a problem, 1 when some do, 2 when
     the file cannot be read as CLD (missing fields, dates that do not parse, unknown councils).
-carepop cld summarise EVENTS --out FILE(.csv|.parquet) [--engine duckdb|spark] [--exact]
+carepop cld summarise EVENTS [--out FILE] [--engine duckdb|spark] [--exact] [--format ...]
     Aggregates by council (see :mod:`carepop.sources.cld.summary`); counts 1-7 suppressed and
     others rounded to 5 unless ``--exact``. Nothing is written when the file cannot be read.
 carepop cld generate OUT(.parquet|.csv) [--rows N] [--seed S]
     A synthetic event file with planted recording problems; prints what was planted (JSON).
+
+A CSV events file may be UTF-8 (with or without BOM) or, with ``--encoding cp1252``, as Excel
+saves it on Windows; its separator (``,`` ``;`` tab ``|``) is detected, or given with ``--sep``.
+``--report`` and ``--out`` write .csv, .parquet, .xlsx or .json; neither may be the events file.
+Progress bars show on a terminal while large files are read and checked.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from enum import Enum
@@ -21,13 +25,13 @@ from typing import Annotated
 
 import typer
 
-from carepop.cli.common import fail as _fail
-from carepop.errors import CarepopError
-from carepop.io.writers import write_frame_atomic as _write_frame_atomic
+from carepop.cli.common import EXIT_PROBLEMS, App, command
+from carepop.cli.options import EncodingOpt, FormatOpt, SepOpt
+from carepop.cli.output import console, emit, esc, prepare
+from carepop.core.vocabulary import OutputFormat
+from carepop.io.writers import TABLE_SUFFIXES, check_output
 
-cld_app = typer.Typer(no_args_is_help=True, help="Client-level data: check and summarise event files.")
-
-EXIT_PROBLEMS = 1
+cld_app = App(help="Client-level data: check and summarise event files.")
 
 
 class EngineName(str, Enum):
@@ -55,36 +59,45 @@ def _stop(engine) -> None:
 
 
 @cld_app.command()
+@command
 def check(
     events: EventsArg,
     engine: EngineOpt = EngineName.duckdb,
-    report: Annotated[Path | None, typer.Option(help="Also write the report to this CSV file.")] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write the report to this file: .csv, .parquet, .xlsx or .json."),
+    ] = None,
+    format: FormatOpt = None,
+    encoding: EncodingOpt = None,
+    sep: SepOpt = None,
 ) -> None:
     """Data-quality report of a CLD event file: missing birth dates, duplicates, retired and
     invalid codes, events after death, overlapping services, people known only at first contact.
     Exit 0 when clean, 1 when a check finds problems, 2 when the file cannot be read as CLD."""
     from carepop.sources.cld.quality import problems, quality_report
 
-    eng = None
-    try:
-        if report is not None and report.suffix.lower() != ".csv":
-            raise CarepopError(
-                f"Cannot write the report as {report.suffix or 'that'}.",
-                code="unknown_format",
-                fix="use --report FILE.csv",
-            )
-        eng = _engine(engine)
-        frame = quality_report(events, eng)
-    except CarepopError as err:
-        _fail(err)
-        return
-    finally:
-        if eng is not None:
-            _stop(eng)
-    _print_report(frame, events)
     if report is not None:
-        _write_frame_atomic(report, frame)
-        typer.echo(f"wrote the report ({len(frame)} checks) to {report}", err=True)
+        check_output(
+            report, suffixes=TABLE_SUFFIXES, param="report", inputs=[(None, events)], what="the report"
+        )
+    eng = _engine(engine)
+    try:
+        frame = quality_report(events, eng, encoding=encoding, sep=sep)
+    finally:
+        _stop(eng)
+    if format in (OutputFormat.json, OutputFormat.csv):
+        emit(frame, format, None, title="CLD data quality")
+    else:
+        _print_report(frame, events)
+    if report is not None:
+        emit(
+            frame,
+            None,
+            report,
+            title="CLD data quality",
+            param="report",
+            wrote=f"wrote the report ({len(frame)} checks) to {report}",
+        )
     n = problems(frame)
     if n:
         typer.echo(f"{n} check(s) found recording problems", err=True)
@@ -93,13 +106,20 @@ def check(
 
 
 @cld_app.command()
+@command
 def summarise(
     events: EventsArg,
-    out: Annotated[Path, typer.Option(help="Write the aggregates here: .csv or .parquet.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the aggregates here: .csv, .parquet, .xlsx or .json (default: print)."),
+    ] = None,
     engine: EngineOpt = EngineName.duckdb,
     exact: Annotated[
         bool, typer.Option(help="Exact counts: no suppression of counts 1-7, no rounding to 5.")
     ] = False,
+    format: FormatOpt = None,
+    encoding: EncodingOpt = None,
+    sep: SepOpt = None,
 ) -> None:
     """Aggregates of a CLD event file by council x age band x sex x event type x service type x
     support reason (events and unique people), carers supported, people leaving as self-funders
@@ -107,33 +127,25 @@ def summarise(
     from carepop.sources.cld.summary import disclose
     from carepop.sources.cld.summary import summarise as run_summary
 
-    eng = None
+    fmt = prepare(format, out, inputs=[(None, events)], what="the aggregates")
     started = time.perf_counter()
+    eng = _engine(engine)
     try:
-        if out.suffix.lower() not in (".csv", ".parquet"):
-            raise CarepopError(
-                f"Cannot write {out.suffix or 'that'} files.",
-                code="unknown_format",
-                fix="use --out FILE.csv or FILE.parquet",
-            )
-        eng = _engine(engine)
-        frame = run_summary(events, eng)
-    except CarepopError as err:
-        _fail(err)
-        return
+        frame = run_summary(events, eng, encoding=encoding, sep=sep)
     finally:
-        if eng is not None:
-            _stop(eng)
+        _stop(eng)
     rows = frame.attrs.get("rows", 0)
     if not exact:
         frame = disclose(frame)
-    _write_frame_atomic(out, frame)
     elapsed = time.perf_counter() - started
     tables = frame["table"].value_counts().reindex(frame["table"].unique()).to_dict()
-    typer.echo(
-        f"wrote {len(frame)} cells ({', '.join(f'{k} {v}' for k, v in tables.items())}) from {rows} "
+    emit(
+        frame,
+        fmt,
+        out,
+        title="CLD aggregates",
+        wrote=f"wrote {len(frame)} cells ({', '.join(f'{k} {v}' for k, v in tables.items())}) from {rows} "
         f"records to {out} [{engine.value}, {elapsed:.1f} s]",
-        err=True,
     )
     if not exact:
         typer.echo("note: counts 1-7 suppressed (empty), others rounded to the nearest 5", err=True)
@@ -142,6 +154,7 @@ def summarise(
 
 
 @cld_app.command()
+@command(aliases={"path": None})
 def generate(
     out: Annotated[Path, typer.Argument(help="Where to write the synthetic events: .parquet or .csv.")],
     rows: Annotated[int, typer.Option(help="Number of event records.")] = 100_000,
@@ -151,31 +164,21 @@ def generate(
     and print what was planted (JSON)."""
     from carepop.sources.cld.generate import generate as run_generate
 
-    try:
-        if out.suffix.lower() not in (".csv", ".parquet"):
-            raise CarepopError(
-                f"Cannot write {out.suffix or 'that'} files.",
-                code="unknown_format",
-                fix="use .parquet or .csv",
-            )
-        if rows < 100:
-            raise CarepopError(f"--rows {rows} is too few.", code="bad_option", fix="give at least 100")
-        result = run_generate(out, rows=rows, seed=seed)
-    except CarepopError as err:
-        _fail(err)
-        return
+    check_output(out, suffixes=(".parquet", ".csv"), param=None, what="the events")
+    result = run_generate(out, rows=rows, seed=seed)
     sys.stdout.write(result.to_json() + "\n")
-    typer.echo(f"wrote {result.rows} records of {result.people} people to {out}", err=True)
+    typer.echo(f"wrote {result.rows} records of {result.people} people (seed {seed}) to {out}", err=True)
 
 
 def _print_report(frame, events: Path) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     attrs = frame.attrs
     table = Table(
-        title=f"CLD data quality: {events.name} — {attrs.get('rows', 0):,} records, "
-        f"{attrs.get('events', 0):,} events after de-duplication, {attrs.get('persons', 0):,} people"
+        title=esc(
+            f"CLD data quality: {events.name} — {attrs.get('rows', 0):,} records, "
+            f"{attrs.get('events', 0):,} events after de-duplication, {attrs.get('persons', 0):,} people"
+        )
     )
     for col, justify in (
         ("check", "left"),
@@ -190,12 +193,11 @@ def _print_report(frame, events: Path) -> None:
         if rec.count:
             style = "bold red" if rec.severity == "problem" else "cyan"
         table.add_row(
-            rec.check + (" (info)" if rec.severity == "info" else ""),
-            rec.level,
+            esc(rec.check + (" (info)" if rec.severity == "info" else "")),
+            esc(rec.level),
             f"{rec.count:,}",
             f"{rec.share:.1%}" if rec.count else "–",
-            rec.example_rows or "",
+            esc(rec.example_rows or ""),
             style=style,
         )
-    width = max(shutil.get_terminal_size((120, 24)).columns, 120)
-    Console(width=width).print(table)
+    console().print(table)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from carepop.cli.common import command
+from carepop.errors import CarepopError, opt
 
 
 @command
@@ -18,4 +19,12 @@ def demo(
     """Draw a synthetic carers survey from Census 2021 and estimate carers by local authority."""
     from carepop.pipeline.demo import run_demo
 
+    folder = out.expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise CarepopError(
+            f"{str(out)!r} is a file: the demo writes a folder of outputs.",
+            code="cannot_write",
+            got=str(out),
+            fix=("give ", opt("out", metavar="FOLDER"), " naming a folder (it is created if needed)"),
+        )
     run_demo(out, seed=seed)

@@ -3,7 +3,8 @@
 carepop estimate DATA [design options] [weighting options]
     (--mean V | --total V | --proportion V | --ratio NUM:DEN | --quantile V:P)
     [--by COL[,COL...]] [--ci wald|t|logit|wilson|beta] [--level 0.95] [--deff] [--na-rm]
-    [--format json|csv|table] [--out FILE]
+    [--format json|csv|table] [--out FILE.csv|.parquet|.xlsx|.json]
+    [--encoding ENC] [--sep SEP] [--input-format FORMAT]
 
 Bad input prints a short message naming the column, rows and fix, and exits with status 2;
 never a traceback. See README.md for the full contract.
@@ -11,23 +12,32 @@ never a traceback. See README.md for the full contract.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from carepop.cli.common import command
-from carepop.cli.options import DataArg, FormatOpt, survey_options
+from carepop.cli.options import (
+    READ_ALIASES,
+    DataArg,
+    EncodingOpt,
+    FormatOpt,
+    InputFormatOpt,
+    SepOpt,
+    margin_inputs,
+    read_options,
+    split_list,
+    survey_options,
+)
+from carepop.cli.output import emit, esc, prepare
 from carepop.core.design import Design
-from carepop.core.vocabulary import CIMethod, OutputFormat
+from carepop.core.vocabulary import CIMethod
 from carepop.errors import CarepopError
-from carepop.io.writers import write_text_atomic
 from carepop.weighting.plan import WeightingPlan
 
 
-@command
+@command(aliases=READ_ALIASES)
 @survey_options
 def estimate(
     data: DataArg,
@@ -48,12 +58,19 @@ def estimate(
         bool, typer.Option(help="Leave rows with a missing variable out of the domain.")
     ] = False,
     format: FormatOpt = None,
-    out: Annotated[Path | None, typer.Option(help="Write the result to this file (atomically).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the result here (atomically): .csv, .parquet, .xlsx or .json."),
+    ] = None,
+    encoding: EncodingOpt = None,
+    sep: SepOpt = None,
+    input_format: InputFormatOpt = None,
 ) -> None:
     """Design-based estimates with standard errors and intervals, overall or by domain."""
     from carepop.io import read_data
     from carepop.weighting.plan import apply_weighting
 
+    fmt = prepare(format, out, inputs=[(None, data), *margin_inputs(weighting)], what="the estimates")
     asked = {
         k: v
         for k, v in dict(
@@ -69,17 +86,10 @@ def estimate(
         )
     if not 0 < level < 1:
         raise CarepopError(f"--level {level} is not between 0 and 1.", code="bad_option", fix="e.g. 0.95")
-    df = read_data(data)
-    survey = design.survey(df)
-    if not weighting.empty:
-        survey, _ = apply_weighting(survey, weighting)
+    by_cols = split_list(by, "by")
     kind, spec = next(iter(asked.items()))
-    cimeth = ci.value if ci is not None else None
-    by_cols = [b.strip() for b in by.split(",") if b.strip()] if by else None
-    common = dict(by=by_cols, ci=cimeth, level=level, na_rm=na_rm)
     if kind == "ratio":
         num, den = _split_pair(spec, "--ratio", "NUM:DEN")
-        result = survey.ratio(num, den, deff=deff, **common)
     elif kind == "quantile":
         var, p = _split_pair(spec, "--quantile", "V:P")
         try:
@@ -90,20 +100,26 @@ def estimate(
                 code="bad_option",
                 fix="e.g. --quantile age:0.5",
             ) from None
+    df = read_data(data, **read_options(input_format, encoding, sep))
+    survey = design.survey(df)
+    if not weighting.empty:
+        survey, _ = apply_weighting(survey, weighting)
+    cimeth = ci.value if ci is not None else None
+    common = dict(by=by_cols, ci=cimeth, level=level, na_rm=na_rm)
+    if kind == "ratio":
+        result = survey.ratio(num, den, deff=deff, **common)
+    elif kind == "quantile":
         result = survey.quantile(var, prob, **common)
     else:
         result = getattr(survey, kind)(spec, deff=deff, **common)
-
-    fmt = format or (_format_from_suffix(out) if out is not None else OutputFormat.table)
-    text = render(result, fmt)
-    if out is None:
-        if fmt == OutputFormat.table:
-            print_table(result)
-        else:
-            sys.stdout.write(text)
-    else:
-        write_text_atomic(out, text)
-        typer.echo(f"wrote {len(result)} estimate(s) to {out}", err=True)
+    emit(
+        result.to_pandas(),
+        fmt,
+        out,
+        title="estimates",
+        table=lambda _frame: print_table(result),
+        wrote=f"wrote {len(result)} estimate(s) to {out}",
+    )
 
 
 def _split_pair(spec: str, opt: str, form: str) -> tuple[str, str]:
@@ -111,25 +127,6 @@ def _split_pair(spec: str, opt: str, form: str) -> tuple[str, str]:
         raise CarepopError(f"{opt} expects {form}, got {spec!r}.", code="bad_option", fix=f"e.g. {opt} a:b")
     a, b = spec.rsplit(":", 1)
     return a, b
-
-
-def _format_from_suffix(path: Path) -> OutputFormat:
-    return OutputFormat.json if path.suffix.lower() == ".json" else OutputFormat.csv
-
-
-def render(result, fmt: OutputFormat) -> str:
-    """An :class:`~carepop.core.results.Estimates` as JSON records, CSV or a text table."""
-    if fmt == OutputFormat.json:
-        return json.dumps(result.to_records(), indent=2) + "\n"
-    if fmt == OutputFormat.csv:
-        return result.to_pandas().to_csv(index=False)
-    from io import StringIO
-
-    from rich.console import Console
-
-    buf = StringIO()
-    Console(file=buf, width=140).print(_rich_table(result))
-    return buf.getvalue()
 
 
 def _rich_table(result):
@@ -140,7 +137,7 @@ def _rich_table(result):
         f"{s} of {v}" for s, v in frame[["statistic", "variable"]].drop_duplicates().itertuples(index=False)
     )
     table = Table(
-        title=f"{what} ({result.variance} variance, {result.ci_method} {result.level:.0%} interval)"
+        title=esc(f"{what} ({result.variance} variance, {result.ci_method} {result.level:.0%} interval)")
     )
     drop = {"statistic", "variable"}
     if frame["level"].isna().all():
@@ -150,7 +147,7 @@ def _rich_table(result):
     cols = [c for c in frame.columns if c not in drop]
     for c in cols:
         numeric = c in ("estimate", "se", "ci_lower", "ci_upper", "df", "deff", "n")
-        table.add_column(c, justify="right" if numeric else "left", no_wrap=numeric)
+        table.add_column(esc(c), justify="right" if numeric else "left", no_wrap=numeric)
     for rec in frame[cols].itertuples(index=False):
         table.add_row(*[_fmt_cell(v) for v in rec])
     return table
@@ -163,7 +160,7 @@ def _fmt_cell(v) -> str:
         if abs(v) >= 1e5 or (v != 0 and abs(v) < 1e-3):
             return f"{v:.6g}"
         return f"{v:,.4f}".rstrip("0").rstrip(".") if not v.is_integer() else f"{v:,.0f}"
-    return "–" if v is None else str(v)
+    return "–" if v is None else esc(v)
 
 
 def print_table(result) -> None:
@@ -172,5 +169,3 @@ def print_table(result) -> None:
     from rich.console import Console
 
     Console(width=max(shutil.get_terminal_size((120, 24)).columns, 120)).print(_rich_table(result))
-    for note in result.notes:
-        typer.echo(f"note: {note}", err=True)

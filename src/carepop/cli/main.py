@@ -9,7 +9,7 @@ import typer
 
 from carepop.cli.census import census_app
 from carepop.cli.cld import cld_app
-from carepop.cli.common import EXIT_INPUT
+from carepop.cli.common import EXIT_INPUT, App
 from carepop.cli.demo import demo
 from carepop.cli.estimate import estimate
 from carepop.cli.questionnaire import questionnaire_app
@@ -17,11 +17,7 @@ from carepop.cli.sampling import design_app
 from carepop.cli.weight import weight
 from carepop.errors import CarepopError
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Survey statistics and population estimation for adult social care in England.",
-)
+app = App(help="Survey statistics and population estimation for adult social care in England.")
 
 
 def _version(value: bool) -> None:

@@ -25,13 +25,83 @@ from carepop.errors import CarepopError, opt
 # ------------------------------------------------------------------------------ plain options
 DataArg = Annotated[Path, typer.Argument(help="Survey data: CSV, Parquet, SPSS .sav, Stata .dta, SAS.")]
 FormatOpt = Annotated[
-    OutputFormat | None, typer.Option(help="Output format (default: table on screen, or from --out).")
+    OutputFormat | None,
+    typer.Option(help="How to print the result: json, csv or table (with --out, the extension decides)."),
 ]
 EncodingOpt = Annotated[
     str | None,
-    typer.Option(help="Text encoding of a CSV input (default: UTF-8, with or without BOM; e.g. cp1252)."),
+    typer.Option(
+        help="Text encoding of a CSV input (default UTF-8, with or without BOM; cp1252 for Excel on Windows)."
+    ),
 ]
-SepOpt = Annotated[str | None, typer.Option(help="Field separator of a CSV input (default: detected).")]
+SepOpt = Annotated[
+    str | None, typer.Option(help="Field separator of a CSV input: , ; tab or | (default: detected).")
+]
+InputFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Read the input as csv, parquet, spss, stata, sas or xport whatever its extension "
+        "(default: from the extension)."
+    ),
+]
+#: how a command's read options reach the library (``read_data(format=...)`` is ``--input-format``)
+READ_ALIASES = {"format": "input_format"}
+
+
+def read_options(input_format: str | None, encoding: str | None, sep: str | None) -> dict[str, Any]:
+    """The keyword arguments of :func:`carepop.io.read_data` the read options ask for."""
+    out: dict[str, Any] = {}
+    if input_format is not None:
+        out["format"] = input_format
+    if encoding is not None:
+        out["encoding"] = encoding
+    if sep is not None:
+        out["sep"] = sep
+    return out
+
+
+def split_list(text: str | None, name: str, metavar: str = "COL[,COL...]") -> list[str] | None:
+    """``"a, b"`` -> ``["a", "b"]``; an empty name (``","``, ``"a,,b"``, ``""``) is an error
+    naming the option ``name``."""
+    if text is None:
+        return None
+    items = [c.strip() for c in text.split(",")]
+    if not all(items):
+        raise CarepopError(
+            f"Empty name in {text!r}.",
+            code="bad_option",
+            got=text,
+            expected=metavar,
+            fix=("give ", opt(name, metavar=metavar), " with no empty names"),
+        )
+    return items
+
+
+def no_empty(values: list[str] | None, name: str, metavar: str = "COL") -> list[str]:
+    """The values of a repeatable option; an empty one (``--allow-column ""``) is an error."""
+    for v in values or []:
+        if not v.strip():
+            raise CarepopError(
+                "An empty value was given.",
+                code="bad_option",
+                got=v,
+                expected=metavar,
+                fix=("give ", opt(name, metavar=metavar), " a non-empty value, or leave it out"),
+            )
+    return [v.strip() for v in values or []]
+
+
+def margin_inputs(plan: Any) -> list[tuple[str, str]]:
+    """The margin files a weighting plan reads, as ``(option, path)`` (they are inputs)."""
+    if plan is None:
+        return []
+    out = []
+    for name in ("poststratify", "rake", "calibrate_cat"):
+        for _var, source in getattr(plan, name, ()) or ():
+            if isinstance(source, str | Path):
+                out.append((name, str(source)))
+    return out
+
 
 # ------------------------------------------------------------------------------ design options
 _DESIGN: dict[str, tuple[Any, Any]] = {
@@ -133,19 +203,31 @@ _WEIGHTING: dict[str, tuple[Any, Any]] = {
     "epsilon": (
         Annotated[
             float | None,
-            typer.Option(help="Convergence tolerance (R's epsilon: raking 1 unit, calibration 1e-7)."),
+            typer.Option(
+                help="Convergence tolerance, as R's control epsilon. Raking (R rake, default 1): stop when "
+                "no cell of the margins' cross-table moves by more than epsilon between passes "
+                "(below 1: a fraction of the weight total). Calibration (R calibrate, default 1e-7): "
+                "stop when every population total is missed by less than epsilon x (1 + |total|)."
+            ),
         ],
         None,
     ),
     "maxit": (
-        Annotated[int | None, typer.Option(help="Most iterations (R's maxit: raking 10, calibration 50).")],
+        Annotated[
+            int | None,
+            typer.Option(
+                help="Most iterations, as R's maxit: raking passes through the margins (default 10), "
+                "calibration Newton steps (default 50)."
+            ),
+        ],
         None,
     ),
     "force": (
         Annotated[
             bool,
             typer.Option(
-                help="Keep the last weights, with a warning, when raking or calibration does not converge."
+                help="Keep the last weights, with a warning, when raking or calibration does not "
+                "converge in --maxit iterations (otherwise that is an error)."
             ),
         ],
         False,

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carepop.errors import CarepopError, example_rows
+from carepop.errors import CarepopError, example_rows, opt
 from carepop.questionnaires import routing as rt
 from carepop.questionnaires.load import load_instrument
 from carepop.questionnaires.schema import Derived, Instrument
@@ -63,8 +63,12 @@ def derive(
             code="invalid_responses",
             column=str(first["column"]),
             rows=[int(r) for r in rep.loc[rep["column"] == first["column"], "row"].dropna().head(5)],
-            fix=f"run `carepop questionnaire validate FILE --questionnaire {ins.name}` and fix them, "
-            "or derive with check=False to treat invalid answers as missing",
+            fix=(
+                f"list them with validate (carepop questionnaire validate FILE -q {ins.name}) and fix "
+                "them, or derive with ",
+                opt("check", False),
+                " to treat invalid answers as missing",
+            ),
         )
     out = responses.copy()
     n = len(out)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carepop.errors import CarepopError
+from carepop.errors import CarepopError, opt
 from carepop.questionnaires import routing as rt
 from carepop.questionnaires.load import load_instrument
 from carepop.questionnaires.schema import Instrument, Item
@@ -38,7 +38,11 @@ def simulate_responses(
     """``n`` synthetic responses to ``instrument`` (see module docstring)."""
     ins = load_instrument(instrument)
     if n < 1:
-        raise CarepopError(f"Cannot simulate {n} responses.", code="bad_option", fix="give n >= 1")
+        raise CarepopError(
+            f"Cannot simulate {n} responses.",
+            code="bad_option",
+            fix=("give ", opt("n", metavar="N"), " >= 1"),
+        )
     fixed = dict(fixed or {})
     unknown = [k for k in fixed if k not in {i.name for i in ins.data_items}]
     if unknown:
@@ -46,7 +50,7 @@ def simulate_responses(
             f"Fixed values for {unknown} which are not items of {ins.name!r}.",
             code="unknown_item",
             column=unknown[0],
-            fix="give fixed values only for items of the instrument",
+            fix=("give ", opt("fixed", metavar="{ITEM: VALUE}"), " only for items of the instrument"),
         )
     rng = np.random.default_rng(seed)
     effective: dict[str, np.ndarray] = {}
@@ -68,7 +72,7 @@ def simulate_responses(
                     f"Could not draw answers to {item.name!r} that pass its rules.",
                     code="simulation_failed",
                     column=item.name,
-                    fix="fix the item's values with fixed=",
+                    fix=("fix the item's values with ", opt("fixed", metavar="{ITEM: VALUE}")),
                 )
         values = _replace(values, ~asked, _blank(values, n))
         effective[item.name] = values
@@ -85,7 +89,7 @@ def _fixed(item: Item, value: Any, n: int) -> np.ndarray:
             f"Fixed values for {item.name!r} have {arr.size} entries for {n} rows.",
             code="bad_option",
             column=item.name,
-            fix="give one value, or one per row",
+            fix=("give ", opt("fixed", metavar="{ITEM: VALUE}"), " one value per item, or one per row"),
         )
     if item.type in ("text", "select_multiple"):
         return pd.Series(arr, dtype=object).where(pd.notna(arr), None).to_numpy(dtype=object)
@@ -126,7 +130,7 @@ def _draw(item: Item, ins: Instrument, rng: np.random.Generator, n: int) -> np.n
             f"Cannot invent values of {item.name!r}, which must match {item.pattern!r}.",
             code="simulation_failed",
             column=item.name,
-            fix=f"give them: fixed={{{item.name!r}: ...}}",
+            fix=("give them with ", opt("fixed", metavar="{ITEM: VALUE}"), f" (item {item.name!r})"),
         )
     prefix = "R" if item.unique else f"{item.name} "
     return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), 6)).astype(object)

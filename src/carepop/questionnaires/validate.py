@@ -1,7 +1,8 @@
 """Validate collected responses against an instrument: one report row per problem, nothing dropped.
 
 :func:`validate` returns a DataFrame with columns ``row`` (1-based data row; empty for problems
-with a whole column), ``column``, ``value`` (as given), ``error_kind`` and ``message``. Kinds:
+with a whole column), ``column``, ``value`` (as given), ``error_kind`` and ``message``: problems
+with values first (by row, then in instrument order), then problems with whole columns. Kinds:
 
 ==================  ==========================================================================
 unknown_column      a column that is not an item of the instrument (nor allowed explicitly)
@@ -201,7 +202,11 @@ def _column_issues(df: pd.DataFrame, ins: Instrument, coerced: Coerced, allowed:
     columns = list(dict.fromkeys(str(c) for c in df.columns))  # each name once, in file order
     unknown = [c for c in columns if c not in known]
     rows = [
-        (c, "unknown_column", f"not an item of {ins.name!r}; remove it, or allow it (--allow-column)")
+        (
+            c,
+            "unknown_column",
+            f"not an item of {ins.name!r}; remove it, or allow it (--allow-column; allow_columns= in Python)",
+        )
         for c in unknown
     ]
     for item in ins.data_items:
@@ -242,6 +247,8 @@ def _assemble(issues: list[pd.DataFrame], ins: Instrument) -> pd.DataFrame:
     order = {item.name: i for i, item in enumerate(ins.items)}
     base = report["column"].str.split(r"[_/]\d+$", regex=True).str[0]
     key = report["column"].map(order).fillna(base.map(order)).fillna(len(order))
-    report = report.assign(_row=report["row"].fillna(0), _col=key)
+    # problems with values first, by row, then problems with whole columns (no row), so that a
+    # bad answer is never buried under a list of missing columns
+    report = report.assign(_row=report["row"].astype("Float64").fillna(np.inf), _col=key)
     report = report.sort_values(["_row", "_col"], kind="stable").drop(columns=["_row", "_col"])
     return report.reset_index(drop=True)[list(REPORT_COLUMNS)]

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carepop.errors import CarepopError
+from carepop.errors import CarepopError, data_rows, opt
 
 __all__ = ["METHODS", "allocate", "expected_precision", "round_allocation"]
 
@@ -70,9 +70,15 @@ def _as_array(x: Any, name: str, size: int | None = None) -> np.ndarray:
             f"{name} has missing or infinite values",
             code="missing_values",
             column=name,
-            rows=np.flatnonzero(~np.isfinite(arr)).tolist(),
+            rows=_rows(~np.isfinite(arr)),
         )
     return arr
+
+
+def _rows(mask: np.ndarray) -> list[int]:
+    """1-based numbers of the strata (rows of the stratum table) where ``mask`` holds."""
+    mask = np.asarray(mask)
+    return data_rows(mask, limit=max(mask.size, 1))
 
 
 def _check_inputs(N_h: Any, n: int | None, method: str, S_h: Any, cost_h: Any) -> tuple[np.ndarray, ...]:
@@ -80,7 +86,9 @@ def _check_inputs(N_h: Any, n: int | None, method: str, S_h: Any, cost_h: Any) -
         raise CarepopError(
             f"unknown allocation method {method!r}",
             code="invalid_method",
-            fix=f"use one of {', '.join(METHODS)}",
+            got=method,
+            expected=METHODS,
+            fix=("set ", opt("method", metavar="|".join(METHODS)), " to one of the expected values"),
         )
     N = _as_array(N_h, "N_h")
     H = N.size
@@ -91,7 +99,7 @@ def _check_inputs(N_h: Any, n: int | None, method: str, S_h: Any, cost_h: Any) -
             "a stratum has population size N_h = 0 (or negative)",
             code="empty_stratum",
             column="N_h",
-            rows=np.flatnonzero(N <= 0).tolist(),
+            rows=_rows(N <= 0),
             fix="drop empty strata from the frame or merge them with a neighbour",
         )
     if np.any(N != np.round(N)):
@@ -99,7 +107,7 @@ def _check_inputs(N_h: Any, n: int | None, method: str, S_h: Any, cost_h: Any) -
             "stratum sizes N_h must be whole numbers",
             code="invalid_population",
             column="N_h",
-            rows=np.flatnonzero(N != np.round(N)).tolist(),
+            rows=_rows(N != np.round(N)),
         )
     if n is not None and (int(n) != n or n < 0):
         raise CarepopError(f"sample size n must be a non-negative whole number, got {n}", code="invalid_n")
@@ -107,7 +115,7 @@ def _check_inputs(N_h: Any, n: int | None, method: str, S_h: Any, cost_h: Any) -
         raise CarepopError(
             f"sample size {int(n)} is larger than the population {int(N.sum())}",
             code="n_exceeds_population",
-            fix="reduce n (n = sum N_h is a census)",
+            fix=("reduce ", opt("n", metavar="N"), " (n = sum N_h is a census)"),
         )
     S = None if S_h is None else _as_array(S_h, "S_h", H)
     if S is not None and np.any(S < 0):
@@ -115,7 +123,7 @@ def _check_inputs(N_h: Any, n: int | None, method: str, S_h: Any, cost_h: Any) -
             "stratum standard deviations S_h must be non-negative",
             code="negative_sd",
             column="S_h",
-            rows=np.flatnonzero(S < 0).tolist(),
+            rows=_rows(S < 0),
         )
     c = None if cost_h is None else _as_array(cost_h, "cost_h", H)
     if c is not None and np.any(c <= 0):
@@ -123,16 +131,24 @@ def _check_inputs(N_h: Any, n: int | None, method: str, S_h: Any, cost_h: Any) -
             "per-unit costs c_h must be positive",
             code="negative_cost",
             column="cost_h",
-            rows=np.flatnonzero(c <= 0).tolist(),
+            rows=_rows(c <= 0),
         )
     if method in ("neyman", "optimal") and S is None:
         raise CarepopError(
             f"{method} allocation needs stratum standard deviations S_h",
             code="missing_sd",
-            fix="give S_h (e.g. sqrt(P(1-P)) for a proportion)",
+            fix=(
+                "give the stratum standard deviations ",
+                opt("S_h", metavar="COL"),
+                " (e.g. sqrt(P(1-P)) for a proportion)",
+            ),
         )
     if method == "optimal" and c is None:
-        raise CarepopError("optimal allocation needs per-unit costs c_h", code="missing_cost")
+        raise CarepopError(
+            "optimal allocation needs per-unit costs c_h",
+            code="missing_cost",
+            fix=("give the per-unit costs ", opt("cost_h", metavar="COL")),
+        )
     return N, S, c
 
 
@@ -240,7 +256,7 @@ def _total_for_target(
             raise CarepopError(
                 f"the minimum per stratum costs {float(c @ lo):g}, more than the budget {budget:g}",
                 code="infeasible_budget",
-                fix="lower min_n or raise the budget",
+                fix=("lower ", opt("min_n", metavar="K"), " or raise ", opt("budget", metavar="C")),
             )
         closed = budget / float(a @ c)
         exact = _scale(a, lo, hi, closed, lambda x: float(c @ x), budget)
@@ -261,7 +277,11 @@ def _total_for_target(
             f"the precision target SE = {target_se:g} cannot be met: even the largest sample allowed "
             f"({int(hi.sum())} units) gives SE = {np.sqrt(_variance(N, S2, hi)):g}",
             code="target_not_met",
-            fix="relax the target, raise max_n, or accept a census of the small strata",
+            fix=(
+                "relax the target, raise ",
+                opt("max_n", metavar="K"),
+                ", or accept a census of the small strata",
+            ),
         )
     W = N / N.sum()
     closed = float(np.sum(W[pos] ** 2 * S2[pos] / a[pos])) / (V + float(np.sum(W**2 * S2 / N)))
@@ -313,9 +333,21 @@ def allocate(
         raise CarepopError(
             "give exactly one of n, budget or target_se" + (f" (got {', '.join(given)})" if given else ""),
             code="invalid_input",
+            fix=(
+                "give one of ",
+                opt("n", metavar="N"),
+                ", ",
+                opt("budget", metavar="C"),
+                " or ",
+                opt("target_se", metavar="E"),
+            ),
         )
     if budget is not None and cost_h is None:
-        raise CarepopError("a budget needs per-unit costs c_h", code="missing_cost")
+        raise CarepopError(
+            "a budget needs per-unit costs c_h",
+            code="missing_cost",
+            fix=("give the per-unit costs ", opt("cost_h", metavar="COL")),
+        )
     N, S, c = _check_inputs(N_h, n, method, S_h, cost_h)
     H = N.size
     if power < 0 and method == "power":
@@ -327,9 +359,7 @@ def allocate(
     if np.any(lo != np.round(lo)) or np.any(hi != np.round(hi)):
         raise CarepopError("min_n and max_n must be whole numbers", code="infeasible_bounds")
     if np.any(lo > hi):
-        raise CarepopError(
-            "min_n is larger than max_n", code="infeasible_bounds", rows=np.flatnonzero(lo > hi).tolist()
-        )
+        raise CarepopError("min_n is larger than max_n", code="infeasible_bounds", rows=_rows(lo > hi))
     a = _weights(N, method, S, c, power)
     S_used = S if S is not None else np.sqrt(N * 0.25 / np.maximum(N - 1, 1))
     if n is None:
@@ -343,13 +373,13 @@ def allocate(
         raise CarepopError(
             f"the minimum per stratum needs {int(lo.sum())} units but n = {n}",
             code="infeasible_bounds",
-            fix="lower min_n or raise n",
+            fix=("lower ", opt("min_n", metavar="K"), " or raise ", opt("n", metavar="N")),
         )
     if hi.sum() < n:
         raise CarepopError(
             f"the maximum per stratum allows only {int(hi.sum())} units but n = {n}",
             code="infeasible_bounds",
-            fix="raise max_n or lower n",
+            fix=("raise ", opt("max_n", metavar="K"), " or lower ", opt("n", metavar="N")),
         )
     exact = _bounded_continuous(a, float(n), lo, hi)
     n_h = _largest_remainder(exact, n, hi.astype(int))
@@ -409,13 +439,13 @@ def expected_precision(
             "a stratum has population size N_h = 0",
             code="empty_stratum",
             column="N_h",
-            rows=np.flatnonzero(N <= 0).tolist(),
+            rows=_rows(N <= 0),
         )
     if np.any(nn > N):
         raise CarepopError(
             "a stratum sample is larger than its population",
             code="n_exceeds_population",
-            rows=np.flatnonzero(nn > N).tolist(),
+            rows=_rows(nn > N),
         )
     if (S_h is None) == (P_h is None):
         raise CarepopError("give exactly one of S_h or P_h", code="invalid_input")
@@ -431,7 +461,7 @@ def expected_precision(
                 "stratum standard deviations S_h must be non-negative",
                 code="negative_sd",
                 column="S_h",
-                rows=np.flatnonzero(S < 0).tolist(),
+                rows=_rows(S < 0),
             )
         S2 = S**2
     W = N / N.sum()

@@ -9,9 +9,12 @@ Rows in messages are 1-based data rows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
-from carepop.errors import CarepopError, data_rows
+from carepop.errors import CarepopError, data_rows, opt
 from carepop.io import read_data
 from carepop.sampling.allocation import allocate
 from carepop.sampling.selection import select, select_two_stage
@@ -22,9 +25,9 @@ def _allocation_file(path: str, strata: str | None) -> pd.Series:
     ``carepop design allocate``)."""
     if strata is None:
         raise CarepopError(
-            "--allocation gives sizes per stratum and needs --strata",
+            ("An allocation (", opt("allocation", metavar="FILE"), ") gives sizes per stratum."),
             code="bad_option",
-            fix="add --strata COL",
+            fix=("name the frame's stratum column: ", opt("strata", metavar="COL")),
         )
     table = read_data(path)
     missing = [c for c in ("stratum", "n_h") if c not in table.columns]
@@ -33,7 +36,11 @@ def _allocation_file(path: str, strata: str | None) -> pd.Series:
             f"allocation file {path} has no column {missing[0]!r}",
             code="missing_column",
             column=missing[0],
-            fix="use the output of `carepop design allocate` (columns stratum, n_h)",
+            fix=(
+                "give ",
+                opt("allocation", metavar="FILE"),
+                " the output of the allocation (columns stratum, n_h)",
+            ),
         )
     bad = ~pd.to_numeric(table["n_h"], errors="coerce").notna()
     if bad.any():
@@ -73,6 +80,7 @@ def select_frame(
     allocation: str | None = None,
     psu: str | None = None,
     per_psu: int | None = None,
+    read_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Read the frame (CSV, Parquet, ... via :func:`carepop.io.read_data`) and return the sample.
 
@@ -82,28 +90,51 @@ def select_frame(
     of sizes per stratum. ``sort_by`` sorts the frame before systematic selection.
     Two stages (``psu`` and ``per_psu`` given): ``n`` PSUs by systematic PPS on ``size`` (or the
     PSU's row count), then ``per_psu`` units by SRS in each (:func:`select_two_stage`).
+    ``read_options`` go to :func:`carepop.io.read_data` for the frame (``encoding``, ``sep``,
+    ``format``).
     """
-    frame = read_data(path)
-    target: int | pd.Series | None = n
-    if allocation is not None:
-        if n is not None:
-            raise CarepopError("give --n or --allocation, not both", code="bad_option")
-        target = _match_labels(_allocation_file(allocation, strata), frame, strata)  # type: ignore[arg-type]
-    if target is None:
-        raise CarepopError("give the sample size: --n N or --allocation FILE", code="bad_option")
+    if allocation is not None and n is not None:
+        raise CarepopError(
+            (
+                "Give the sample size once: ",
+                opt("n", metavar="N"),
+                " or ",
+                opt("allocation", metavar="FILE"),
+                ".",
+            ),
+            code="bad_option",
+            fix=("leave out ", opt("n", metavar="N"), " or ", opt("allocation", metavar="FILE")),
+        )
+    if allocation is None and n is None:
+        raise CarepopError(
+            "No sample size given.",
+            code="bad_option",
+            fix=("give ", opt("n", metavar="N"), " or ", opt("allocation", metavar="FILE")),
+        )
     if (psu is None) != (per_psu is None):
         raise CarepopError(
-            "a two-stage sample needs both --psu and --per-psu",
+            (
+                "A two-stage sample needs both ",
+                opt("psu", metavar="COL"),
+                " and ",
+                opt("per_psu", metavar="M"),
+                ".",
+            ),
             code="bad_option",
-            fix="e.g. --psu msoa --n 200 --per-psu 10",
+            fix=("give both, e.g. ", opt("psu", "msoa"), " ", opt("n", 200), " ", opt("per_psu", 10)),
         )
+    if psu is not None and method not in ("pps_systematic", "srs"):
+        raise CarepopError(
+            f"Two-stage selection draws PSUs by pps_systematic, not {method}.",
+            code="bad_option",
+            got=method,
+            fix=("leave out the method or set ", opt("method", "pps_systematic")),
+        )
+    frame = read_data(path, **dict(read_options or {}))
+    target: int | pd.Series | None = n
+    if allocation is not None:
+        target = _match_labels(_allocation_file(allocation, strata), frame, strata)  # type: ignore[arg-type]
     if psu is not None:
-        if method not in ("pps_systematic", "srs"):
-            raise CarepopError(
-                f"two-stage selection draws PSUs by pps_systematic, not {method}",
-                code="bad_option",
-                fix="drop --method or use --method pps_systematic",
-            )
         return select_two_stage(frame, psu, target, per_psu, size=size, strata=strata, seed=seed)  # type: ignore[arg-type]
     return select(frame, target, method=method, size=size, strata=strata, sort_by=sort_by, seed=seed)
 
@@ -114,7 +145,7 @@ def _column(frame: pd.DataFrame, col: str) -> pd.Series:
             f"column {col!r} is not in the frame",
             code="missing_column",
             column=col,
-            fix=f"available columns: {', '.join(map(str, frame.columns))}",
+            fix=f"use one of the frame's columns: {', '.join(map(str, frame.columns[:30]))}",
         )
     return frame[col]
 
@@ -145,10 +176,12 @@ def allocate_frame(
     max_n: int | None = None,
     budget: float | None = None,
     target_se: float | None = None,
+    read_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Allocate ``n`` over the strata of a stratum table (one row per stratum: name, ``N_h``, optional
-    ``S_h`` and cost columns). See :func:`carepop.sampling.allocation.allocate` for the formulas."""
-    frame = read_data(path)
+    ``S_h`` and cost columns). See :func:`carepop.sampling.allocation.allocate` for the formulas.
+    ``read_options`` go to :func:`carepop.io.read_data` (``encoding``, ``sep``, ``format``)."""
+    frame = read_data(path, **dict(read_options or {}))
     stratum_col, size_col, sd_col, cost_col = strata, size, sd, cost
     strata_values = _column(frame, stratum_col)
     dup = strata_values.duplicated(keep=False)
@@ -163,15 +196,21 @@ def allocate_frame(
     N_h = _numeric(frame, size_col)
     S_h = _numeric(frame, sd_col) if sd_col else None
     cost_h = _numeric(frame, cost_col) if cost_col else None
-    return allocate(
-        N_h.to_numpy(),
-        n,
-        method,
-        S_h=None if S_h is None else S_h.to_numpy(),
-        cost_h=None if cost_h is None else cost_h.to_numpy(),
-        min_n=min_n,
-        max_n=max_n,
-        strata=list(strata_values),
-        budget=budget,
-        target_se=target_se,
-    )
+    try:
+        return allocate(
+            N_h.to_numpy(),
+            n,
+            method,
+            S_h=None if S_h is None else S_h.to_numpy(),
+            cost_h=None if cost_h is None else cost_h.to_numpy(),
+            min_n=min_n,
+            max_n=max_n,
+            strata=list(strata_values),
+            budget=budget,
+            target_se=target_se,
+        )
+    except CarepopError as err:  # name the frame's columns, not allocate()'s arrays
+        columns = {"N_h": size_col, "S_h": sd_col, "cost_h": cost_col}
+        if columns.get(err.column or ""):
+            err.column = columns[err.column]  # type: ignore[index]
+        raise

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carepop.errors import CarepopError, DesignError, example_rows
+from carepop.errors import CarepopError, DesignError, data_rows, opt
 from carepop.sampling.allocation import round_allocation
 
 METHODS = ("srs", "systematic", "pps_systematic", "pps_wor")
@@ -159,11 +159,19 @@ def _check_columns(frame: pd.DataFrame, cols: list[str | None], what: str) -> No
                 f"Unknown {what} column {c!r}.",
                 code="unknown_column",
                 column=c,
-                fix=f"frame columns are: {', '.join(map(str, frame.columns[:20]))}",
+                fix=f"use one of the frame's columns: {', '.join(map(str, frame.columns[:20]))}",
             )
 
 
-def _size_values(frame: pd.DataFrame, size: str) -> np.ndarray:
+def _rows_of(perm: np.ndarray | None, mask: np.ndarray, limit: int = 5) -> list[int]:
+    """1-based frame rows where ``mask`` holds; ``mask`` is over the frame in the order ``perm``
+    (positions of the frame's rows; None when not reordered)."""
+    if perm is None:
+        return data_rows(mask, limit)
+    return [int(p) + 1 for p in perm[np.flatnonzero(mask)[:limit]]]
+
+
+def _size_values(frame: pd.DataFrame, size: str, perm: np.ndarray | None = None) -> np.ndarray:
     s = pd.to_numeric(frame[size], errors="coerce")
     x = s.to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isfinite(x) | (x <= 0)
@@ -172,7 +180,7 @@ def _size_values(frame: pd.DataFrame, size: str) -> np.ndarray:
             f"Size column {size!r} has {int(bad.sum())} missing, non-numeric, zero or negative values.",
             code="bad_size",
             column=size,
-            rows=example_rows(frame.index, bad),
+            rows=_rows_of(perm, bad),
             fix="PPS needs a positive measure of size for every unit; drop or fix these rows",
         )
     return x
@@ -185,7 +193,7 @@ def _check_n(n: Any, available: int, label: str) -> int:
         raise CarepopError(
             f"Sample size {int(n)} is larger than the {available} units of {label}.",
             code="n_too_large",
-            fix="reduce n or select with a larger frame",
+            fix=("reduce ", opt("n", metavar="N"), " or select from a larger frame"),
         )
     return int(n)
 
@@ -260,23 +268,35 @@ def select(
         raise CarepopError(
             f"Unknown selection method {method!r}.",
             code="unknown_method",
-            fix=f"use one of {', '.join(METHODS)}",
+            got=method,
+            expected=METHODS,
+            fix=("set ", opt("method", metavar="|".join(METHODS)), " to one of the expected values"),
         )
     pps = method.startswith("pps")
     if pps and size is None:
-        raise CarepopError(f"Method {method!r} needs a size column.", code="missing_size", fix="pass size=")
+        raise CarepopError(
+            f"Method {method!r} needs a measure of size.",
+            code="missing_size",
+            fix=("name the size column: ", opt("size", metavar="COL")),
+        )
     _check_columns(frame, [size], "size")
     _check_columns(frame, [strata], "strata")
     _check_columns(frame, list(sort_by or []), "sort_by")
     rng = np.random.default_rng(seed)
     work = frame
+    perm = None  # positions of the frame's rows in ``work``'s order (for 1-based rows in errors)
     if sort_by and method in ("systematic", "pps_systematic"):
-        work = frame.sort_values(list(sort_by), kind="stable")
-    x = _size_values(work, size) if pps else None
+        perm = frame.reset_index(drop=True).sort_values(list(sort_by), kind="stable").index.to_numpy()
+        work = frame.iloc[perm]
+    x = _size_values(work, size, perm) if pps else None
 
     if strata is None:
         if isinstance(n, (Mapping, pd.Series)):
-            raise CarepopError("A per-stratum n needs strata=.", code="bad_n", fix="pass strata= or a total")
+            raise CarepopError(
+                "Sample sizes per stratum need the stratum column.",
+                code="bad_n",
+                fix=("name it with ", opt("strata", metavar="COL"), ", or give a total sample size"),
+            )
         groups: list[tuple[Any, np.ndarray, int]] = [
             (None, np.arange(len(work)), _check_n(n, len(work), "the frame"))
         ]
@@ -287,7 +307,7 @@ def select(
                 f"Strata column {strata!r} has missing values.",
                 code="missing_strata",
                 column=strata,
-                rows=example_rows(work.index, labels.isna().to_numpy()),
+                rows=_rows_of(perm, labels.isna().to_numpy()),
             )
         sizes = _strata_sizes(labels, n, strata, x)
         codes, uniques = pd.factorize(labels, sort=True)
@@ -348,7 +368,7 @@ def select_two_stage(
             f"PSU column {psu!r} has missing values.",
             code="missing_psu",
             column=psu,
-            rows=example_rows(frame.index, frame[psu].isna().to_numpy()),
+            rows=data_rows(frame[psu].isna().to_numpy()),
         )
     keys = [strata, psu] if strata else [psu]
     g = frame.groupby(keys, sort=True, dropna=False)

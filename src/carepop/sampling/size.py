@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from carepop.errors import CarepopError
+from carepop.errors import CarepopError, opt
 
 __all__ = [
     "deff_from_icc",
@@ -47,7 +47,7 @@ def z_value(level: float) -> float:
         raise CarepopError(
             f"confidence level must be between 0 and 1, got {level}",
             code="invalid_level",
-            fix="give the level as a fraction, e.g. 0.95",
+            fix=("give ", opt("level", metavar="L"), " as a fraction, e.g. 0.95"),
         )
     return float(norm.ppf(1 - (1 - level) / 2))
 
@@ -75,15 +75,19 @@ def _check_common(
         raise CarepopError(
             f"margin of error must be positive, got {moe}",
             code="invalid_moe",
-            fix="give e.g. 0.05 for +/-5 percentage points",
+            fix=("give ", opt("moe", metavar="M"), " as a fraction, e.g. 0.05 for +/-5 percentage points"),
         )
     if deff <= 0:
-        raise CarepopError(f"design effect must be positive, got {deff}", code="invalid_deff")
+        raise CarepopError(
+            f"design effect must be positive, got {deff}",
+            code="invalid_deff",
+            fix=("give ", opt("deff", metavar="D"), " > 0 (1 for simple random sampling)"),
+        )
     if not (0 < response_rate <= 1):
         raise CarepopError(
             f"response rate must be in (0, 1], got {response_rate}",
             code="invalid_response_rate",
-            fix="give the rate as a fraction, e.g. 0.4 for 40%",
+            fix=("give ", opt("response_rate", metavar="R"), " as a fraction, e.g. 0.4 for 40%"),
         )
     if (icc is None) != (cluster_size is None):
         raise CarepopError("icc and cluster_size must be given together", code="invalid_icc")
@@ -98,7 +102,9 @@ def _check_population(population: Any) -> np.ndarray | None:
     pop = np.asarray(population, dtype=float)
     if np.any(~np.isfinite(pop)) or np.any(pop < 1):
         raise CarepopError(
-            f"population size must be a positive number, got {population}", code="invalid_population"
+            f"population size must be a positive number, got {population}",
+            code="invalid_population",
+            fix=("give ", opt("population", metavar="N"), " >= 1, or leave it out for a large population"),
         )
     return pop
 
@@ -121,7 +127,7 @@ def _finish(n0: np.ndarray, pop: np.ndarray | None, response_rate: float) -> dic
             f"(issued {np.atleast_1d(issued)[bad].tolist()} vs population "
             f"{np.atleast_1d(np.broadcast_to(pop, issued.shape))[bad].tolist()})",
             code="target_unreachable",
-            rows=bad if np.ndim(issued) else None,
+            rows=[b + 1 for b in bad] if np.ndim(issued) else None,
             fix="relax the margin of error, raise the expected response rate, or run a census",
         )
     return {"n0": n0, "n": n, "respondents": respondents, "issued": issued}
@@ -132,7 +138,11 @@ def _proportion_n0(p: np.ndarray, moe: np.ndarray, relative: bool, z: float, def
         raise CarepopError(
             f"proportion must be strictly between 0 and 1, got {p.tolist()}",
             code="invalid_proportion",
-            fix="use 0.5 when unknown (the most conservative)",
+            fix=(
+                "give ",
+                opt("proportion", metavar="P"),
+                " strictly between 0 and 1; 0.5 when unknown (the most conservative)",
+            ),
         )
     e = moe * p if relative else moe
     if not relative and np.any(e >= 1):
@@ -208,7 +218,7 @@ def sample_size_mean(
             raise CarepopError(
                 "a relative margin of error for a mean needs a non-zero mean",
                 code="invalid_mean",
-                fix="pass mean=... or use an absolute margin",
+                fix=("give the anticipated ", opt("mean", metavar="M"), " or use an absolute margin"),
             )
         e = moe * abs(mean)
     else:
@@ -319,7 +329,11 @@ def precision(
     if not (0 < p < 1):
         raise CarepopError(f"proportion must be strictly between 0 and 1, got {p}", code="invalid_proportion")
     if deff <= 0:
-        raise CarepopError(f"design effect must be positive, got {deff}", code="invalid_deff")
+        raise CarepopError(
+            f"design effect must be positive, got {deff}",
+            code="invalid_deff",
+            fix=("give ", opt("deff", metavar="D"), " > 0 (1 for simple random sampling)"),
+        )
     z = z_value(level)
     pop = _check_population(population)
     nn = np.asarray(n, dtype=float)

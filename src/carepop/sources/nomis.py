@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carepop.errors import CarepopError
+from carepop.errors import CarepopError, opt
 
 __all__ = [
     "BETWEEN_GEOGRAPHIES",
@@ -177,6 +177,8 @@ def read_nomis(
     subtotals: dict[str, tuple[str, ...]] | None = None,
     level: str | None = None,
     tolerance: Tolerance = WITHIN_TABLE,
+    encoding: str | None = None,
+    sep: str | None = None,
 ) -> NomisTable:
     """Read and check a Nomis bulk CSV file (or a frame with its columns).
 
@@ -202,8 +204,11 @@ def read_nomis(
         Expected geography level ("la", "msoa", ...); another level is an error.
     tolerance:
         Allowed difference between a total and the sum of its parts (see the module docstring).
+    encoding, sep:
+        Text encoding (default UTF-8, with or without BOM; ``cp1252`` for a file Excel saved) and
+        field separator (default: detected, e.g. ``;`` after a European Excel) of the CSV file.
     """
-    raw, where = _read_raw(source)
+    raw, where = _read_raw(source, encoding=encoding, sep=sep)
     cols = [str(c).strip() for c in raw.columns]
     raw.columns = cols
     missing_meta = [c for c in (NAME_COLUMN, CODE_COLUMN) if c not in cols]
@@ -284,7 +289,9 @@ def read_nomis(
 # reading
 
 
-def _read_raw(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
+def _read_raw(
+    source: str | Path | pd.DataFrame, *, encoding: str | None = None, sep: str | None = None
+) -> tuple[pd.DataFrame, str]:
     if isinstance(source, pd.DataFrame):
         if source.shape[1] == 0:
             raise CarepopError("The Nomis frame has no columns.", code="empty_file")
@@ -297,6 +304,13 @@ def _read_raw(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
         raise CarepopError(f"{where} is a directory.", code="unreadable_file", fix="give the CSV file")
     if p.stat().st_size == 0:
         raise CarepopError(f"{where} is empty.", code="empty_file", fix="download the Nomis bulk file again")
+    from carepop.io.readers import check_encoding, check_unique_columns, csv_header, encoding_error, separator
+
+    if encoding is not None:
+        check_encoding(encoding)
+    delimiter = None if sep is None else separator(sep)
+    names, delimiter = csv_header(p, encoding, delimiter)
+    check_unique_columns([n.strip() for n in names], p)
     try:
         # counts parse as numbers in C; a column with a blank or a symbol stays text and is reported
         raw = pd.read_csv(
@@ -304,10 +318,13 @@ def _read_raw(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
             dtype={c: str for c in (DATE_COLUMN, NAME_COLUMN, CODE_COLUMN, RURAL_URBAN_COLUMN)},
             keep_default_na=False,
             na_values=[],
-            encoding="utf-8-sig",
+            encoding=encoding or "utf-8-sig",
+            sep=delimiter,
         )
     except pd.errors.EmptyDataError as exc:
         raise CarepopError(f"{where} is empty.", code="empty_file") from exc
+    except UnicodeDecodeError as exc:
+        raise encoding_error(p, encoding, exc) from None
     except (ValueError, OSError, csv.Error) as exc:
         raise CarepopError(
             f"Cannot read {where} as CSV: {str(exc).strip() or type(exc).__name__}",
@@ -495,7 +512,7 @@ def _total_label(categories: tuple[str, ...], total: str | None, where: str) -> 
         raise CarepopError(
             f"{where} has several total-like categories: {found}.",
             code="bad_census_file",
-            fix="pass total= with the label of the overall total",
+            fix=("pass ", opt("total", metavar="LABEL"), " with the label of the overall total"),
         )
     return found[0] if found else None
 

@@ -1,9 +1,10 @@
 """The two engines that run the CLD SQL: DuckDB (default, embedded) and Spark (PySpark).
 
-Both expose ``run(steps, input_path) -> pandas.DataFrame``: register the Parquet file as the view
+Both expose ``run(steps, input_path, label=None) -> pandas.DataFrame``: register the Parquet file as the view
 ``cld_raw`` (all its columns plus the 1-based row number ``__cld_row``), create each step but the
 last as a view (or, when the step asks, a temp table / persisted frame), and return the last
 step's result. The steps are the same SQL text for both (see :mod:`carepop.sources.cld.sql`).
+Each step reports its progress (:func:`carepop.core.progress.progress`, described by ``label``).
 
 - DuckDB: in-process, no server; ``memory_limit`` (default 4 GB, or ``CAREPOP_DUCKDB_MEMORY``)
   and ``threads`` (default: the machine's cores) bound it; work beyond the limit spills to a
@@ -25,7 +26,8 @@ from typing import Any
 
 import pandas as pd
 
-from carepop.errors import CarepopError
+from carepop.core.progress import progress
+from carepop.errors import CarepopError, opt
 from carepop.sources.cld.sql import ROW, Step, dialect, lit
 
 __all__ = ["ENGINES", "DuckDBEngine", "Engine", "SparkEngine", "get_engine"]
@@ -41,8 +43,9 @@ class Engine(ABC):
     spark_safe: bool = False
 
     @abstractmethod
-    def run(self, steps: Sequence[Step], input_path: str | Path) -> pd.DataFrame:
-        """Run the SQL ``steps`` on the events file and return the last step's result."""
+    def run(self, steps: Sequence[Step], input_path: str | Path, label: str | None = None) -> pd.DataFrame:
+        """Run the SQL ``steps`` on the events file and return the last step's result (progress
+        reported as ``label``, one step at a time)."""
 
 
 class DuckDBEngine(Engine):
@@ -54,10 +57,13 @@ class DuckDBEngine(Engine):
         self.memory_limit = memory_limit or os.environ.get("CAREPOP_DUCKDB_MEMORY", "4GB")
         self.threads = threads or os.cpu_count() or 1
 
-    def run(self, steps: Sequence[Step], input_path: str | Path) -> pd.DataFrame:
+    def run(self, steps: Sequence[Step], input_path: str | Path, label: str | None = None) -> pd.DataFrame:
         import duckdb
 
-        with tempfile.TemporaryDirectory(prefix="carepop-duckdb-") as spill:
+        with (
+            tempfile.TemporaryDirectory(prefix="carepop-duckdb-") as spill,
+            progress(label or "running the CLD queries", total=len(steps)) as advance,
+        ):
             con = duckdb.connect(":memory:")
             try:
                 con.execute(f"SET memory_limit = {lit(self.memory_limit)}")
@@ -74,7 +80,10 @@ class DuckDBEngine(Engine):
                 for step in steps[:-1]:
                     what = "TEMP TABLE" if step.materialize else "TEMP VIEW"
                     con.execute(f"CREATE {what} {step.name} AS {dialect(step.sql, self.name)}")
-                return con.execute(dialect(steps[-1].sql, self.name)).df()
+                    advance()
+                result = con.execute(dialect(steps[-1].sql, self.name)).df()
+                advance()
+                return result
             finally:
                 con.close()
 
@@ -109,7 +118,7 @@ class SparkEngine(Engine):
                 raise CarepopError(
                     "The Spark engine needs PySpark.",
                     code="missing_dependency",
-                    fix="pip install 'carepop[spark]' (and Java 17+), or use --engine duckdb",
+                    fix=("pip install 'carepop[spark]' (and Java 17+), or use ", opt("engine", "duckdb")),
                 ) from None
             active = SparkSession.getActiveSession()
             if active is not None:  # e.g. a notebook's or a cluster's session: use it, never stop it
@@ -130,7 +139,7 @@ class SparkEngine(Engine):
             self._session.sparkContext.setLogLevel("ERROR")
         return self._session
 
-    def run(self, steps: Sequence[Step], input_path: str | Path) -> pd.DataFrame:
+    def run(self, steps: Sequence[Step], input_path: str | Path, label: str | None = None) -> pd.DataFrame:
         from pyspark.errors import PySparkException
         from pyspark.sql import functions as F
 
@@ -143,15 +152,19 @@ class SparkEngine(Engine):
         raw.createOrReplaceTempView("cld_raw")
         persisted = []
         try:
-            for step in steps[:-1]:
-                frame = spark.sql(dialect(step.sql, self.name))
-                if step.materialize:
-                    frame = frame.persist()
-                    persisted.append(frame)
-                frame.createOrReplaceTempView(step.name)
-            with warnings.catch_warnings():  # PySpark's notes about pandas versions
-                warnings.simplefilter("ignore")
-                return spark.sql(dialect(steps[-1].sql, self.name)).toPandas()
+            with progress(label or "running the CLD queries", total=len(steps)) as advance:
+                for step in steps[:-1]:
+                    frame = spark.sql(dialect(step.sql, self.name))
+                    if step.materialize:
+                        frame = frame.persist()
+                        persisted.append(frame)
+                    frame.createOrReplaceTempView(step.name)
+                    advance()
+                with warnings.catch_warnings():  # PySpark's notes about pandas versions
+                    warnings.simplefilter("ignore")
+                    result = spark.sql(dialect(steps[-1].sql, self.name)).toPandas()
+                advance()
+                return result
         finally:
             for frame in persisted:
                 frame.unpersist()
@@ -175,7 +188,13 @@ def get_engine(engine: str | Engine | None = None) -> Engine:
         return DuckDBEngine()
     if name == "spark":
         return SparkEngine()
-    raise CarepopError(f"Unknown engine {engine!r}.", code="bad_option", fix="use duckdb or spark")
+    raise CarepopError(
+        f"Unknown engine {engine!r}.",
+        code="bad_option",
+        got=engine,
+        expected=ENGINES,
+        fix=("set ", opt("engine", metavar="duckdb|spark"), " to one of the expected values"),
+    )
 
 
 def _unreadable(path: str | Path, err: BaseException) -> CarepopError:

@@ -48,6 +48,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from carepop.core.progress import progress
+from carepop.errors import CarepopError, opt
 from carepop.io.writers import write_atomic_with
 from carepop.sources.cld import schema
 
@@ -730,10 +732,21 @@ def generate(
     """
     path = Path(path)
     if rows < 100:
-        raise ValueError("rows must be at least 100")
+        raise CarepopError(
+            f"{rows} rows are too few for a CLD file.",
+            code="bad_option",
+            got=rows,
+            fix=("give ", opt("rows", metavar="N"), " of at least 100"),
+        )
     suffix = path.suffix.lower()
     if suffix not in (".parquet", ".csv"):
-        raise ValueError("path must end in .parquet or .csv")
+        raise CarepopError(
+            f"Cannot write {suffix or 'a file without an extension'} as CLD events.",
+            code="unknown_format",
+            got=suffix or str(path),
+            expected=(".parquet", ".csv"),
+            fix=("give ", opt("path", metavar="FILE.parquet"), " ending in .parquet or .csv"),
+        )
     ps = np.datetime64(period_start, "D")
     period_days = int(
         (np.datetime64(date(period_start.year + 1, period_start.month, period_start.day), "D") - ps).astype(
@@ -753,29 +766,31 @@ def generate(
         nonlocal people
         writer = None
         try:
-            for i, size in enumerate(sizes):
-                rng = np.random.default_rng([seed, i])
-                table, counts, kept = _chunk(rng, size, i * 10_000_000, la_w, vocab, ps, period_days)
-                people += kept
-                for k, v in counts.items():
-                    planted[k] = planted.get(k, 0) + v
-                if suffix == ".csv":
-                    plain = pa.table(
-                        {
-                            c: table[c].cast(pa.string())
-                            if pa.types.is_dictionary(table[c].type)
-                            else table[c]
-                            for c in table.column_names
-                        }
-                    )
-                    opts = pacsv.WriteOptions(include_header=(i == 0))
-                    if writer is None:
-                        writer = open(tmp, "wb")  # noqa: SIM115
-                    pacsv.write_csv(plain, writer, write_options=opts)
-                else:
-                    if writer is None:
-                        writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
-                    writer.write_table(table, row_group_size=256 * 1024)
+            with progress(f"generating {path.name}", total=len(sizes)) as advance:
+                for i, size in enumerate(sizes):
+                    rng = np.random.default_rng([seed, i])
+                    table, counts, kept = _chunk(rng, size, i * 10_000_000, la_w, vocab, ps, period_days)
+                    people += kept
+                    for k, v in counts.items():
+                        planted[k] = planted.get(k, 0) + v
+                    if suffix == ".csv":
+                        plain = pa.table(
+                            {
+                                c: table[c].cast(pa.string())
+                                if pa.types.is_dictionary(table[c].type)
+                                else table[c]
+                                for c in table.column_names
+                            }
+                        )
+                        opts = pacsv.WriteOptions(include_header=(i == 0))
+                        if writer is None:
+                            writer = open(tmp, "wb")  # noqa: SIM115
+                        pacsv.write_csv(plain, writer, write_options=opts)
+                    else:
+                        if writer is None:
+                            writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                        writer.write_table(table, row_group_size=256 * 1024)
+                    advance()
         finally:
             if writer is not None:
                 writer.close()

@@ -8,7 +8,6 @@ field, so the same file gives the same typed values in DuckDB and in Spark.
 
 from __future__ import annotations
 
-import csv
 import difflib
 import tempfile
 from collections.abc import Iterator
@@ -20,7 +19,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from carepop.errors import CarepopError
+from carepop.core.progress import progress
+from carepop.errors import CarepopError, opt
+from carepop.io.readers import check_encoding, check_unique_columns, csv_header, encoding_error, separator
 from carepop.sources.cld import schema
 
 __all__ = ["EventFile", "open_events"]
@@ -42,11 +43,20 @@ class EventFile:
 
 
 @contextmanager
-def open_events(path: str | Path, *, spark_safe: bool = False) -> Iterator[EventFile]:
+def open_events(
+    path: str | Path,
+    *,
+    spark_safe: bool = False,
+    encoding: str | None = None,
+    sep: str | None = None,
+) -> Iterator[EventFile]:
     """Check ``path`` is a CSV or Parquet file with every CLD field and yield an :class:`EventFile`.
 
     ``spark_safe`` rewrites a Parquet file whose CLD date columns are nanosecond timestamps (what
     pandas writes), which Spark cannot read, into a temporary file with microsecond timestamps.
+    A CSV file is read as ``encoding`` (default UTF-8, with or without BOM; ``cp1252`` for Excel's
+    Windows files) with the field separator ``sep`` (default: detected from the header, one of
+    ``,`` ``;`` tab ``|``).
 
     Raises :class:`CarepopError` (``file_not_found``, ``unknown_format``, ``unreadable``,
     ``missing_columns``, ``bad_type``, ``no_rows`` for a file with a header but no records)
@@ -66,12 +76,19 @@ def open_events(path: str | Path, *, spark_safe: bool = False) -> Iterator[Event
             code="unknown_format",
             fix="give a .csv or .parquet file",
         )
+    if suffix in PARQUET_SUFFIXES and (encoding is not None or sep is not None):
+        given = opt("encoding", encoding) if encoding is not None else opt("sep", sep)
+        raise CarepopError(
+            ("A Parquet file has no text encoding or separator to set: leave out ", given, "."),
+            code="bad_option",
+            fix=("leave out ", given, " for Parquet files"),
+        )
     with tempfile.TemporaryDirectory(prefix="carepop-cld-") as tmp:
         if suffix in CSV_SUFFIXES:
-            header, delimiter = _csv_header(source)
+            header, delimiter = _csv_header(source, encoding, sep)
             _check_columns(header, source)
             target = Path(tmp) / "events.parquet"
-            rows = _csv_to_parquet(source, target, header, delimiter)
+            rows = _csv_to_parquet(source, target, header, delimiter, encoding)
             _check_rows(rows, source)
             kinds = {name: "string" for name in schema.REQUIRED}
             yield EventFile(source, target, kinds, rows)
@@ -99,35 +116,30 @@ def open_events(path: str | Path, *, spark_safe: bool = False) -> Iterator[Event
         yield EventFile(source, target, kinds, meta.num_rows)
 
 
-def _csv_header(source: Path) -> tuple[list[str], str]:
-    """The header's field names and the delimiter (the commonest of , tab ; | in it)."""
+def _csv_header(source: Path, encoding: str | None, sep: str | None) -> tuple[list[str], str]:
+    """The header's field names and the delimiter (``sep``, or detected: the commonest of
+    , ; tab | outside quotes)."""
+    if encoding is not None:
+        check_encoding(encoding)
+    delimiter = None if sep is None else separator(sep)
     try:
-        with open(source, encoding="utf-8-sig", newline="") as fh:
+        with open(source, "rb") as fh:
             first = fh.readline()
-    except (OSError, UnicodeDecodeError) as err:
+    except OSError as err:
         raise CarepopError(
-            f"{source.name} cannot be read as text: {err}",
+            f"{source.name} cannot be read: {err.strerror or err}",
             code="unreadable",
-            fix="save the file as UTF-8 CSV",
+            fix="check the path and that you may read the file",
         ) from None
     if not first.strip():
         raise CarepopError(
             f"{source.name} is empty.", code="unreadable", fix="the first line must name the CLD fields"
         )
-    first = first.rstrip("\r\n")
-    delimiter = max(",\t;|", key=first.count)
-    return next(csv.reader([first], delimiter=delimiter)), delimiter
+    return csv_header(source, encoding, delimiter)
 
 
 def _check_columns(names: list[str], source: Path) -> None:
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise CarepopError(
-            f"{source.name} has more than one column called {', '.join(map(repr, dupes))}.",
-            code="duplicate_columns",
-            column=dupes[0],
-            fix="keep one column per CLD field",
-        )
+    check_unique_columns(names, source.name)
     missing = [n for n in schema.REQUIRED if n not in names]
     if not missing:
         return
@@ -193,31 +205,55 @@ def _check_kinds(kinds: dict[str, str], arrow_schema: pa.Schema) -> None:
             )
 
 
-def _csv_to_parquet(source: Path, target: Path, header: list[str], delimiter: str) -> int:
+BLOCK = 1 << 24  # bytes of CSV per batch
+
+
+def _csv_to_parquet(
+    source: Path, target: Path, header: list[str], delimiter: str, encoding: str | None = None
+) -> int:
     """Stream ``source`` into ``target`` with every column as text; return the number of rows."""
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in header}, strings_can_be_null=True)
+    codec = (
+        "utf8" if encoding is None or encoding.lower().replace("-", "") in ("utf8", "utf8sig") else encoding
+    )
     rows = 0
     writer = None
+    megabytes = max(1, -(-source.stat().st_size // (1 << 20)))
     try:
-        reader = pacsv.open_csv(
-            source,
-            read_options=pacsv.ReadOptions(block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=convert,
-        )
-        for batch in reader:
-            if writer is None:
-                writer = pq.ParquetWriter(target, batch.schema)
-            writer.write_batch(batch)
-            rows += batch.num_rows
+        with progress(f"reading {source.name} (MB)", total=megabytes) as advance:
+            reader = pacsv.open_csv(
+                source,
+                read_options=pacsv.ReadOptions(block_size=BLOCK, encoding=codec),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                convert_options=convert,
+            )
+            done = 0
+            for batch in reader:
+                if writer is None:
+                    writer = pq.ParquetWriter(target, batch.schema)
+                writer.write_batch(batch)
+                rows += batch.num_rows
+                step = min(BLOCK >> 20, megabytes - done)  # about one block of the file per batch
+                advance(step)
+                done += step
+            advance(megabytes - done)
         if writer is None:
             empty = pa.schema([(n, pa.string()) for n in header])
             writer = pq.ParquetWriter(target, empty)
-    except (pa.ArrowException, OSError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError as err:
+        raise encoding_error(source, encoding, err) from None
+    except (pa.ArrowException, OSError) as err:
+        if "utf8" in str(err).lower().replace("-", ""):
+            raise encoding_error(source, encoding) from None
+        name = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}.get(delimiter, repr(delimiter))
         raise CarepopError(
             f"{source.name} cannot be read as CSV: {err}",
             code="unreadable",
-            fix="every line needs the same number of comma-separated fields as the header",
+            fix=(
+                f"every line needs the same number of {name}-separated fields as the header; if the "
+                "separator is another, give it with ",
+                opt("sep", metavar="SEP"),
+            ),
         ) from None
     finally:
         if writer is not None:

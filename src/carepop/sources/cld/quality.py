@@ -308,7 +308,7 @@ def validation_steps(kinds: dict[str, str]) -> list[Step]:
 def validate(events: EventFile, engine: Engine) -> None:
     """Raise :class:`CarepopError` when ``events`` cannot be read as CLD (dates or birth
     year/month that do not parse, unknown council codes); return quietly otherwise."""
-    found = engine.run(validation_steps(events.kinds), events.path)
+    found = engine.run(validation_steps(events.kinds), events.path, label=f"validating {events.source.name}")
     if found.empty:
         return
     order = [f"bad_date:{n}" for n in schema.DATE_FIELDS] + [
@@ -494,15 +494,22 @@ def report_from_hits(hits: pd.DataFrame, rows: int) -> pd.DataFrame:
     return frame
 
 
-def quality_report(path: str | Path, engine: str | Engine | None = None) -> pd.DataFrame:
+def quality_report(
+    path: str | Path,
+    engine: str | Engine | None = None,
+    *,
+    encoding: str | None = None,
+    sep: str | None = None,
+) -> pd.DataFrame:
     """The data-quality report of the event file at ``path`` (after :func:`validate`).
 
     ``frame.attrs`` holds ``rows`` (input rows), ``events`` (after de-duplication) and ``persons``.
+    ``encoding`` and ``sep`` describe a CSV file (see :func:`~carepop.sources.cld.inputs.open_events`).
     """
     eng = get_engine(engine)
-    with open_events(path, spark_safe=eng.spark_safe) as events:
+    with open_events(path, spark_safe=eng.spark_safe, encoding=encoding, sep=sep) as events:
         validate(events, eng)
-        hits = eng.run(quality_steps(events.kinds), events.path)
+        hits = eng.run(quality_steps(events.kinds), events.path, label=f"checking {events.source.name}")
         return report_from_hits(hits, events.rows)
 
 

@@ -175,17 +175,25 @@ def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def summarise(path: str | Path, engine: str | Engine | None = None) -> pd.DataFrame:
+def summarise(
+    path: str | Path,
+    engine: str | Engine | None = None,
+    *,
+    encoding: str | None = None,
+    sep: str | None = None,
+) -> pd.DataFrame:
     """Aggregate the CLD event file at ``path`` (CSV or Parquet) on ``engine`` (``"duckdb"``,
-    the default, ``"spark"`` or an :class:`~carepop.sources.cld.engines.Engine`).
+    the default, ``"spark"`` or an :class:`~carepop.sources.cld.engines.Engine`); ``encoding`` and
+    ``sep`` describe a CSV file (see :func:`~carepop.sources.cld.inputs.open_events`).
 
     Raises :class:`~carepop.errors.CarepopError` when the file cannot be read as CLD. The frame's
     ``attrs`` hold ``rows`` (input rows).
     """
     eng = get_engine(engine)
-    with open_events(path, spark_safe=eng.spark_safe) as events:
+    with open_events(path, spark_safe=eng.spark_safe, encoding=encoding, sep=sep) as events:
         validate(events, eng)
-        out = _tidy(eng.run(summary_steps(events.kinds), events.path))
+        steps = summary_steps(events.kinds)
+        out = _tidy(eng.run(steps, events.path, label=f"summarising {events.source.name}"))
         out.attrs["rows"] = events.rows
         return out
 
