@@ -241,14 +241,6 @@ def test_bad_epsilon(margins):
     assert_refused(res, "--epsilon E")
 
 
-PENDING_WEIGHTING = pytest.mark.xfail(
-    reason="needs the weighting engineer's change (issue 10): rake/calibrate name maxit, epsilon and "
-    "force with opt() and warn when force keeps unconverged weights",
-    strict=False,
-)
-
-
-@PENDING_WEIGHTING
 def test_unconverged_raking_names_the_flags(margins, tmp_path):
     stype, sw = margins
     out = tmp_path / "never.csv"
@@ -260,7 +252,6 @@ def test_unconverged_raking_names_the_flags(margins, tmp_path):
     assert "force=True" not in res.stderr and "maxit=" not in res.stderr
 
 
-@PENDING_WEIGHTING
 def test_forced_raking_warns(margins):
     stype, sw = margins
     res = invoke(
@@ -279,7 +270,6 @@ def test_forced_raking_warns(margins):
     assert any(line.startswith("warning:") and "converge" in line for line in res.stderr.splitlines())
 
 
-@PENDING_WEIGHTING
 def test_unconverged_calibration_names_the_flags_and_force_warns(margins):
     stype, _ = margins
     cal = ["--calibrate-cat", f"stype={stype}", "--calibrate-num", "api99=3914069", "--calfun", "logit"]
@@ -291,9 +281,6 @@ def test_unconverged_calibration_names_the_flags_and_force_warns(margins):
     assert any(line.startswith("warning:") for line in res.stderr.splitlines())
 
 
-@pytest.mark.xfail(
-    reason="needs the weighting engineer's change: margins name harmonise with opt()", strict=False
-)
 def test_margins_that_disagree_name_harmonise(tmp_path, margins):
     stype, _ = margins
     sw = tmp_path / "sw2.csv"
@@ -303,9 +290,6 @@ def test_margins_that_disagree_name_harmonise(tmp_path, margins):
     assert "harmonise=True" not in res.stderr
 
 
-@pytest.mark.xfail(
-    reason="needs the weighting engineer's change: a total that is not a number says so", strict=False
-)
 def test_margin_total_that_is_not_a_number(tmp_path):
     margin = tmp_path / "stype.csv"
     margin.write_text("value,total\nE,4421\nH,seven hundred\nM,1018\n")
@@ -313,9 +297,6 @@ def test_margin_total_that_is_not_a_number(tmp_path):
     assert_refused(res, "not a number")
 
 
-@pytest.mark.xfail(
-    reason="needs the core engineer's change: the lonely-PSU fix names lonely_psu with opt()", strict=False
-)
 def test_lonely_psu_names_the_flag(tmp_path):
     data = pd.read_csv(STRAT)
     first_h = data.index[data["stype"] == "H"][0]

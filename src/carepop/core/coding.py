@@ -134,11 +134,10 @@ def _check_lonely(
             got=policy,
             expected=tuple(p for p in LonelyPSU.values() if p != "fail"),
             fix=(
-                "choose a lonely-PSU policy, ",
-                opt("lonely_psu", metavar="POLICY"),
-                ": 'certainty' or 'remove' (no contribution), 'adjust' (centre at the grand mean) "
-                "or 'average' (as R's options(survey.lonely.psu=)); or merge the stratum with a "
-                "similar one",
+                "choose a lonely-PSU policy (R's options(survey.lonely.psu=)): ",
+                opt("lonely_psu", "certainty"),
+                " or 'remove' (no contribution), 'adjust' (centre at the grand mean) or 'average'; "
+                "or merge the stratum with a similar one",
             ),
         )
 

@@ -181,18 +181,20 @@ class Instrument(_Model):
         return tuple(item for item in self.items if item.has_value)
 
     @cached_property
-    def _by_name(self) -> dict[str, Item | Derived]:
+    def by_name(self) -> dict[str, Item | Derived]:
+        """Every item and derived variable, by name."""
         out: dict[str, Item | Derived] = {item.name: item for item in self.items}
         out.update({d.name: d for d in self.derived})
         return out
 
     @cached_property
-    def _section_of(self) -> dict[str, Section]:
+    def section_of(self) -> dict[str, Section]:
+        """The section of each item, by item name."""
         return {item.name: s for s in self.sections for item in s.items}
 
     def get(self, name: str) -> Item | Derived:
         try:
-            return self._by_name[name]
+            return self.by_name[name]
         except KeyError:
             raise CarepopError(
                 f"Instrument {self.name!r} has no item or derived variable {name!r}.",
@@ -233,7 +235,7 @@ class Instrument(_Model):
     def relevance(self, name: str) -> rt.Node | None:
         """When item ``name`` is asked: its section's ``relevant`` and its own, combined."""
         item = self.get(name)
-        section = self._section_of.get(name)
+        section = self.section_of.get(name)
         parts = [
             self.expression(s) if s else None
             for s in ((section.relevant if section else None), getattr(item, "relevant", None))
@@ -243,7 +245,7 @@ class Instrument(_Model):
     def relevance_text(self, name: str) -> str | None:
         """When item ``name`` is asked, as written in the instrument (named conditions kept)."""
         item = self.get(name)
-        section = self._section_of.get(name)
+        section = self.section_of.get(name)
         parts = [" ".join(t.split()) for t in (section.relevant if section else None, item.relevant) if t]
         if not parts:
             return None
@@ -342,7 +344,7 @@ def _check_instrument(ins: Instrument) -> None:
             rt.parse_expression(text)
         for item in ins.items:
             codes = frozenset(c.code for c in ins.choices_of(item))
-            section = ins._section_of[item.name]
+            section = ins.section_of[item.name]
             for label, text in (("section relevant", section.relevant), ("relevant", item.relevant)):
                 if text:
                     _expect(ins.expression(text), _Where(ins, kinds), "bool", f"{label} of {item.name!r}")
@@ -387,7 +389,7 @@ def _type_of(node: rt.Node, where: _Where, what: str) -> str:
 
     def ref_kind(name: str) -> tuple[str, frozenset[int]]:
         if name not in where.kinds:
-            if name in where.instrument._by_name:
+            if name in where.instrument.by_name:
                 raise fail(f"{name!r} is not asked before this point (routing can only look back)")
             raise fail(f"unknown name {name!r}")
         return where.kinds[name]
