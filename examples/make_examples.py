@@ -118,6 +118,10 @@ def main() -> None:
     write_responses_sav(df, HERE / "responses.sav")
     # R's apipop counts of sch.wide (its totals add up to the stype totals: 6,194 schools)
     pd.DataFrame({"value": ["No", "Yes"], "total": [1072, 5122]}).to_csv(HERE / "sch_wide.csv", index=False)
+    # R's apipop counts of school types (table(apipop$stype))
+    pd.DataFrame({"value": ["E", "H", "M"], "total": [4421, 755, 1018]}).to_csv(
+        HERE / "stype.csv", index=False
+    )
     apiclus1_with_jk1().to_csv(HERE / "apiclus1_with_jk1.csv", index=False)
     (HERE / "nomis_bulk.csv").write_text(nomis_bulk())
     frame().to_csv(HERE / "frame.csv", index=False)

@@ -104,96 +104,111 @@ def margin_inputs(plan: Any) -> list[tuple[str, str]]:
 
 
 # ------------------------------------------------------------------------------ design options
+def _design_option(*decls: str, help: str) -> Any:
+    """An option of the survey design (shown under its own heading in --help)."""
+    return typer.Option(*decls, help=help, rich_help_panel="Survey design")
+
+
+def _weighting_option(*decls: str, help: str) -> Any:
+    """A weighting option (shown under its own heading in --help)."""
+    return typer.Option(*decls, help=help, rich_help_panel="Weighting")
+
+
 _DESIGN: dict[str, tuple[Any, Any]] = {
-    "weight": (Annotated[str | None, typer.Option(help="Sampling (design) weight column.")], None),
-    "strata": (Annotated[str | None, typer.Option(help="Stratum column.")], None),
-    "psu": (Annotated[str | None, typer.Option(help="First-stage cluster (PSU) column.")], None),
+    "weight": (Annotated[str | None, _design_option(help="Sampling (design) weight column.")], None),
+    "strata": (Annotated[str | None, _design_option(help="Stratum column.")], None),
+    "psu": (Annotated[str | None, _design_option(help="First-stage cluster (PSU) column.")], None),
     "fpc": (
         Annotated[
             str | None,
-            typer.Option(help="First-stage fpc column: population size, or fraction if all <= 1."),
+            _design_option(help="First-stage fpc column: population size, or fraction if all <= 1."),
         ],
         None,
     ),
-    "ssu": (Annotated[str | None, typer.Option(help="Second-stage unit column.")], None),
-    "fpc2": (Annotated[str | None, typer.Option(help="Second-stage fpc column.")], None),
-    "nest": (Annotated[bool, typer.Option(help="PSU codes restart within strata.")], False),
+    "ssu": (Annotated[str | None, _design_option(help="Second-stage unit column.")], None),
+    "fpc2": (Annotated[str | None, _design_option(help="Second-stage fpc column.")], None),
+    "nest": (Annotated[bool, _design_option(help="PSU codes restart within strata.")], False),
     "lonely_psu": (
-        Annotated[LonelyPSU, typer.Option(help="Policy for strata with one PSU.")],
+        Annotated[LonelyPSU, _design_option(help="Policy for strata with one PSU.")],
         LonelyPSU.fail,
     ),
     "repweights": (
-        Annotated[str | None, typer.Option(help="Prefix of replicate-weight columns (a replicate design).")],
+        Annotated[
+            str | None, _design_option(help="Prefix of replicate-weight columns (a replicate design).")
+        ],
         None,
     ),
     "rep_type": (
         Annotated[
             ReplicateType | None,
-            typer.Option("--rep-method", help="How the replicate weights were made (R svrepdesign type)."),
+            _design_option("--rep-method", help="How the replicate weights were made (R svrepdesign type)."),
         ],
         None,
     ),
     "rho": (
-        Annotated[float | None, typer.Option(help="Fay's rho (of given or created Fay replicates).")],
+        Annotated[float | None, _design_option(help="Fay's rho (of given or created Fay replicates).")],
         None,
     ),
     "scale": (
-        Annotated[float | None, typer.Option(help="Replicate variance scale (overrides the method's).")],
+        Annotated[float | None, _design_option(help="Replicate variance scale (overrides the method's).")],
         None,
     ),
     "rscales": (
-        Annotated[str | None, typer.Option(help="Replicate rscales: one number or a comma-separated list.")],
+        Annotated[
+            str | None, _design_option(help="Replicate rscales: one number or a comma-separated list.")
+        ],
         None,
     ),
-    "mse": (Annotated[bool, typer.Option(help="Centre replicates on the full-sample estimate.")], False),
+    "mse": (Annotated[bool, _design_option(help="Centre replicates on the full-sample estimate.")], False),
 }
 
 # ------------------------------------------------------------------------------ weighting options
 _WEIGHTING: dict[str, tuple[Any, Any]] = {
     "nonresponse_classes": (
-        Annotated[str | None, typer.Option(help="Non-response weighting classes: COL[,COL...].")],
+        Annotated[str | None, _weighting_option(help="Non-response weighting classes: COL[,COL...].")],
         None,
     ),
     "respondent": (
-        Annotated[str | None, typer.Option(help="Respondent indicator column (1 = responded).")],
+        Annotated[str | None, _weighting_option(help="Respondent indicator column (1 = responded).")],
         None,
     ),
     "replicates": (
         Annotated[
             str | None,
-            typer.Option(
+            _weighting_option(
                 help="Create replicate weights: METHOD[:R] (jk1, jkn, brr, fay, bootstrap, subbootstrap)."
             ),
         ],
         None,
     ),
-    "seed": (Annotated[int | None, typer.Option(help="Seed for bootstrap replicates.")], None),
+    "seed": (Annotated[int | None, _weighting_option(help="Seed for bootstrap replicates.")], None),
     "poststratify": (
-        Annotated[list[str] | None, typer.Option(help="Post-stratify: VAR=FILE (CSV value,total).")],
+        Annotated[list[str] | None, _weighting_option(help="Post-stratify: VAR=FILE (CSV value,total).")],
         None,
     ),
     "rake": (
-        Annotated[list[str] | None, typer.Option(help="Rake to a margin: VAR=FILE (repeatable).")],
+        Annotated[list[str] | None, _weighting_option(help="Rake to a margin: VAR=FILE (repeatable).")],
         None,
     ),
     "calibrate_cat": (
         Annotated[
-            list[str] | None, typer.Option(help="Calibrate to a categorical margin: VAR=FILE (repeatable).")
+            list[str] | None,
+            _weighting_option(help="Calibrate to a categorical margin: VAR=FILE (repeatable)."),
         ],
         None,
     ),
     "calibrate_num": (
         Annotated[
-            list[str] | None, typer.Option(help="Calibrate to a numeric total: VAR=TOTAL (repeatable).")
+            list[str] | None, _weighting_option(help="Calibrate to a numeric total: VAR=TOTAL (repeatable).")
         ],
         None,
     ),
-    "calfun": (Annotated[CalFun | None, typer.Option(help="Calibration distance.")], None),
-    "bounds": (Annotated[str | None, typer.Option(help="Bounds L,U on the g-weights.")], None),
+    "calfun": (Annotated[CalFun | None, _weighting_option(help="Calibration distance.")], None),
+    "bounds": (Annotated[str | None, _weighting_option(help="Bounds L,U on the g-weights.")], None),
     "harmonise": (
         Annotated[
             bool,
-            typer.Option(
+            _weighting_option(
                 help="Scale every margin to the first margin's total (census tables that differ "
                 "by perturbation)."
             ),
@@ -203,7 +218,7 @@ _WEIGHTING: dict[str, tuple[Any, Any]] = {
     "epsilon": (
         Annotated[
             float | None,
-            typer.Option(
+            _weighting_option(
                 help="Convergence tolerance, as R's control epsilon. Raking (R rake, default 1): stop when "
                 "no cell of the margins' cross-table moves by more than epsilon between passes "
                 "(below 1: a fraction of the weight total). Calibration (R calibrate, default 1e-7): "
@@ -215,7 +230,7 @@ _WEIGHTING: dict[str, tuple[Any, Any]] = {
     "maxit": (
         Annotated[
             int | None,
-            typer.Option(
+            _weighting_option(
                 help="Most iterations, as R's maxit: raking passes through the margins (default 10), "
                 "calibration Newton steps (default 50)."
             ),
@@ -225,14 +240,14 @@ _WEIGHTING: dict[str, tuple[Any, Any]] = {
     "force": (
         Annotated[
             bool,
-            typer.Option(
+            _weighting_option(
                 help="Keep the last weights, with a warning, when raking or calibration does not "
                 "converge in --maxit iterations (otherwise that is an error)."
             ),
         ],
         False,
     ),
-    "trim": (Annotated[str | None, typer.Option(help="Trim weights to L,U (R trimWeights).")], None),
+    "trim": (Annotated[str | None, _weighting_option(help="Trim weights to L,U (R trimWeights).")], None),
 }
 
 
