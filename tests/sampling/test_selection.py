@@ -157,7 +157,7 @@ def test_select_frame(tmp_path):
         ({"n": 3, "strata": "nope"}, "unknown_column"),
         ({"n": 3, "method": "pps_wor", "size": "nope"}, "unknown_column"),
         ({"n": 3, "sort_by": ["nope"], "method": "systematic"}, "unknown_column"),
-        ({"n": 3, "method": "bernoulli"}, "unknown_method"),
+        ({"n": 3, "method": "bernoulli"}, "bad_option"),
         ({"n": 3, "method": "pps_wor"}, "missing_size"),
         ({"n": -1}, "bad_n"),
     ],

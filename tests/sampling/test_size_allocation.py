@@ -254,7 +254,7 @@ def test_expected_precision_proportion():
         (lambda: allocate([10, 20], 5, "optimal", S_h=[1, 1], cost_h=[1, -2]), "negative_cost"),
         (lambda: allocate([10, 20], 5, "optimal", S_h=[1, 1], cost_h=[1, 0]), "negative_cost"),
         (lambda: allocate([10, 20], 5, "neyman"), "missing_sd"),
-        (lambda: allocate([10, 20], 5, "bogus"), "invalid_method"),
+        (lambda: allocate([10, 20], 5, "bogus"), "bad_option"),
         (lambda: allocate([10, 20, 30], 10, min_n=4), "infeasible_bounds"),
         (lambda: allocate([10, 20, 30], 40, max_n=10), "infeasible_bounds"),
         (lambda: allocate([10, 20, 30], 20, min_n=8, max_n=5), "infeasible_bounds"),

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import sys
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -28,15 +27,10 @@ import typer
 from carepop.cli.common import EXIT_PROBLEMS, App, command
 from carepop.cli.options import EncodingOpt, FormatOpt, SepOpt
 from carepop.cli.output import console, emit, esc, prepare
-from carepop.core.vocabulary import OutputFormat
+from carepop.core.vocabulary import EngineName, OutputFormat
 from carepop.io.writers import TABLE_SUFFIXES, check_output
 
 cld_app = App(help="Client-level data: check and summarise event files.")
-
-
-class EngineName(str, Enum):
-    duckdb = "duckdb"
-    spark = "spark"
 
 
 EventsArg = Annotated[Path, typer.Argument(help="CLD event file: CSV or Parquet, one row per event.")]

@@ -12,6 +12,7 @@ choices, so a name accepted in one is accepted in the other.
 :class:`PropensityMethod`         use of response propensities
 :class:`SelectionMethod`          sample selection
 :class:`AllocationMethod`         allocation of a sample over strata
+:class:`EngineName`               the SQL engine of the client-level data pipeline
 :class:`OutputFormat`             what a command prints
 ================================  ==========================================================
 """
@@ -114,6 +115,11 @@ class AllocationMethod(Choice):
     neyman = "neyman"
     optimal = "optimal"
     power = "power"
+
+
+class EngineName(Choice):
+    duckdb = "duckdb"
+    spark = "spark"
 
 
 class OutputFormat(Choice):

@@ -49,11 +49,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from carepop.core.vocabulary import AllocationMethod, choose
 from carepop.errors import CarepopError, data_rows, opt
 
 __all__ = ["METHODS", "allocate", "expected_precision", "round_allocation"]
 
-METHODS = ("proportional", "equal", "neyman", "optimal", "power")
+METHODS = AllocationMethod.values()  # the names, from carepop.core.vocabulary
 
 
 def _as_array(x: Any, name: str, size: int | None = None) -> np.ndarray:
@@ -82,14 +83,7 @@ def _rows(mask: np.ndarray) -> list[int]:
 
 
 def _check_inputs(N_h: Any, n: int | None, method: str, S_h: Any, cost_h: Any) -> tuple[np.ndarray, ...]:
-    if method not in METHODS:
-        raise CarepopError(
-            f"unknown allocation method {method!r}",
-            code="invalid_method",
-            got=method,
-            expected=METHODS,
-            fix=("set ", opt("method", metavar="|".join(METHODS)), " to one of the expected values"),
-        )
+    method = choose(method, AllocationMethod, "method", "allocation method")
     N = _as_array(N_h, "N_h")
     H = N.size
     if H == 0:

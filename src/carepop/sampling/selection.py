@@ -38,10 +38,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from carepop.core.vocabulary import SelectionMethod, choose
 from carepop.errors import CarepopError, DesignError, data_rows, opt
 from carepop.sampling.allocation import round_allocation
 
-METHODS = ("srs", "systematic", "pps_systematic", "pps_wor")
+METHODS = SelectionMethod.values()  # the names, from carepop.core.vocabulary
 PI = "inclusion_probability"
 WEIGHT = "design_weight"
 FPC = "fpc_units"
@@ -264,14 +265,7 @@ def select(
     The selected rows (original index, frame order within stratum) with all frame columns,
     ``inclusion_probability``, ``design_weight`` and, for srs/systematic, ``fpc_units``.
     """
-    if method not in METHODS:
-        raise CarepopError(
-            f"Unknown selection method {method!r}.",
-            code="unknown_method",
-            got=method,
-            expected=METHODS,
-            fix=("set ", opt("method", metavar="|".join(METHODS)), " to one of the expected values"),
-        )
+    method = choose(method, SelectionMethod, "method", "selection method")
     pps = method.startswith("pps")
     if pps and size is None:
         raise CarepopError(

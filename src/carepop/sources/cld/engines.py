@@ -27,12 +27,13 @@ from typing import Any
 import pandas as pd
 
 from carepop.core.progress import progress
+from carepop.core.vocabulary import EngineName
 from carepop.errors import CarepopError, opt
 from carepop.sources.cld.sql import ROW, Step, dialect, lit
 
 __all__ = ["ENGINES", "DuckDBEngine", "Engine", "SparkEngine", "get_engine"]
 
-ENGINES = ("duckdb", "spark")
+ENGINES = EngineName.values()  # the names, from carepop.core.vocabulary
 
 
 class Engine(ABC):
