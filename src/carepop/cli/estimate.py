@@ -27,9 +27,9 @@ from carepop.cli.options import (
     SepOpt,
     margin_inputs,
     read_options,
-    split_list,
     survey_options,
 )
+from carepop.cli.optiontext import split_list
 from carepop.cli.output import emit, esc, prepare
 from carepop.core.design import Design
 from carepop.core.vocabulary import CIMethod

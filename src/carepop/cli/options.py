@@ -18,9 +18,9 @@ from typing import Annotated, Any
 
 import typer
 
+from carepop.cli import optiontext as text
 from carepop.core.design import Design
-from carepop.core.vocabulary import CalFun, LonelyPSU, OutputFormat, ReplicateType
-from carepop.errors import CarepopError, opt
+from carepop.core.vocabulary import CalFun, LonelyPSU, OutputFormat, ReplicateMethod, ReplicateType, choose
 
 # ------------------------------------------------------------------------------ plain options
 DataArg = Annotated[Path, typer.Argument(help="Survey data: CSV, Parquet, SPSS .sav, Stata .dta, SAS.")]
@@ -58,37 +58,6 @@ def read_options(input_format: str | None, encoding: str | None, sep: str | None
     if sep is not None:
         out["sep"] = sep
     return out
-
-
-def split_list(text: str | None, name: str, metavar: str = "COL[,COL...]") -> list[str] | None:
-    """``"a, b"`` -> ``["a", "b"]``; an empty name (``","``, ``"a,,b"``, ``""``) is an error
-    naming the option ``name``."""
-    if text is None:
-        return None
-    items = [c.strip() for c in text.split(",")]
-    if not all(items):
-        raise CarepopError(
-            f"Empty name in {text!r}.",
-            code="bad_option",
-            got=text,
-            expected=metavar,
-            fix=("give ", opt(name, metavar=metavar), " with no empty names"),
-        )
-    return items
-
-
-def no_empty(values: list[str] | None, name: str, metavar: str = "COL") -> list[str]:
-    """The values of a repeatable option; an empty one (``--allow-column ""``) is an error."""
-    for v in values or []:
-        if not v.strip():
-            raise CarepopError(
-                "An empty value was given.",
-                code="bad_option",
-                got=v,
-                expected=metavar,
-                fix=("give ", opt(name, metavar=metavar), " a non-empty value, or leave it out"),
-            )
-    return [v.strip() for v in values or []]
 
 
 def margin_inputs(plan: Any) -> list[tuple[str, str]]:
@@ -289,7 +258,7 @@ def survey_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _build(given: dict[str, Any], wants_weighting: bool) -> tuple[Design, Any]:
     """The Design (and WeightingPlan) the options describe."""
     rho = given.pop("rho")
-    rscales = _numbers(given.pop("rscales"), "rscales")
+    rscales = text.numbers(given.pop("rscales"), "rscales")
     replicate_design = given["repweights"] is not None or given["rep_type"] is not None
     design = Design(
         weight=given["weight"],
@@ -311,51 +280,28 @@ def _build(given: dict[str, Any], wants_weighting: bool) -> tuple[Design, Any]:
         if rho is not None and not replicate_design:
             design = Design(rho=rho)  # raises: rho needs replicate weights
         return design, None
-    from carepop.weighting.plan import plan_from_options
+    from carepop.weighting.plan import WeightingPlan
 
-    plan = plan_from_options(
-        nonresponse_classes=given["nonresponse_classes"],
+    method, n_rep = text.method_count(given["replicates"], "replicates")
+    plan = WeightingPlan(
+        nonresponse_classes=tuple(text.split_list(given["nonresponse_classes"], "nonresponse_classes") or ()),
         respondent=given["respondent"],
-        replicates=given["replicates"],
+        replicates=None
+        if method is None
+        else choose(method, ReplicateMethod, "replicates", "replicate method"),
+        n_replicates=n_rep,
         rho=None if replicate_design else rho,
         seed=given["seed"],
-        poststratify=given["poststratify"],
-        rake=given["rake"],
-        calibrate_cat=given["calibrate_cat"],
-        calibrate_num=given["calibrate_num"],
-        calfun=None if given["calfun"] is None else str(given["calfun"]),
-        bounds=given["bounds"],
+        poststratify=tuple(text.pairs(given["poststratify"], "poststratify", "VAR=FILE")),
+        rake=tuple(text.pairs(given["rake"], "rake", "VAR=FILE")),
+        calibrate_cat=tuple(text.pairs(given["calibrate_cat"], "calibrate_cat", "VAR=FILE")),
+        calibrate_num=tuple(text.number_pairs(given["calibrate_num"], "calibrate_num", "VAR=TOTAL")),
+        calfun="linear" if given["calfun"] is None else str(given["calfun"]),
+        bounds=text.bounds(given["bounds"], "bounds"),
         harmonise=given["harmonise"],
         epsilon=given["epsilon"],
         maxit=given["maxit"],
         force=given["force"],
-        trim=given["trim"],
+        trim=text.bounds(given["trim"], "trim"),
     )
     return design, plan
-
-
-def _numbers(text: str | None, name: str) -> float | tuple[float, ...] | None:
-    """``"1"`` -> 1.0, ``"1,0.5"`` -> (1.0, 0.5); anything else is an error naming the option."""
-    if text is None:
-        return None
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        values = tuple(float(p) for p in parts)
-    except ValueError:
-        bad = next(p for p in parts if not _is_float(p))
-        raise CarepopError(
-            f"{name} must be numbers; {bad!r} is not a number.",
-            code="bad_option",
-            got=text,
-            expected="one number, or numbers separated by commas",
-            fix=("give ", opt(name, metavar="R1,R2,..."), " as numbers, e.g. 0.5,0.5,0.5"),
-        ) from None
-    return values[0] if len(values) == 1 else values
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

@@ -30,9 +30,9 @@ from carepop.cli.options import (
     FormatOpt,
     InputFormatOpt,
     SepOpt,
-    no_empty,
     read_options,
 )
+from carepop.cli.optiontext import no_empty
 from carepop.cli.output import console, emit, esc
 from carepop.core.vocabulary import OutputFormat
 from carepop.errors import CarepopError, opt

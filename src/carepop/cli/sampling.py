@@ -29,8 +29,8 @@ from carepop.cli.options import (
     InputFormatOpt,
     SepOpt,
     read_options,
-    split_list,
 )
+from carepop.cli.optiontext import split_list
 from carepop.cli.output import console, emit, prepare
 from carepop.core.vocabulary import AllocationMethod, OutputFormat, SelectionMethod
 from carepop.errors import CarepopError
