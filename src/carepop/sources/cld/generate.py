@@ -52,6 +52,7 @@ from carepop.core.progress import progress
 from carepop.errors import CarepopError, opt
 from carepop.io.writers import write_atomic_with
 from carepop.sources.cld import schema
+from carepop.sources.cld.synthetic_codes import ETHNICITY_P, PATHWAYS, PSR, FieldValues, field_values
 
 __all__ = ["GeneratedCLD", "generate"]
 
@@ -84,242 +85,6 @@ class GeneratedCLD:
         )
 
 
-# ---------------------------------------------------------------------------------------------
-# vocabularies: every string a code field can take, with the kind of problem it plants
-
-
-def _variant(value: str) -> str:
-    """The value in another letter case (a non-standard spelling)."""
-    return value.upper() if value.upper() != value else value.lower()
-
-
-class _Vocab:
-    """Strings a field can take: current codes, then planted variants; ``kind[i]`` is "" for a
-    current code, else the check it plants (``retired_code``, ``nonstandard_spelling``,
-    ``invalid_code``)."""
-
-    def __init__(self, name: str, invalid: tuple[str, ...] = ()) -> None:
-        self.name = name
-        self.values: list[str] = list(schema.CODE_LISTS[name])
-        self.kind: list[str] = [""] * len(self.values)
-        self.invalid = [self._add(v, "invalid_code") for v in invalid]
-
-    def _add(self, value: str, kind: str) -> int:
-        self.values.append(value)
-        self.kind.append(kind)
-        return len(self.values) - 1
-
-    def idx(self, value: str) -> int:
-        return self.values.index(value)
-
-    def retired_of(self, current: str) -> list[int]:
-        olds = [old for old, new in schema.RETIRED.get(self.name, {}).items() if new == current]
-        return [self._add(o, "retired_code") if o not in self.values else self.values.index(o) for o in olds]
-
-    def variant_of(self, current: str) -> int:
-        v = _variant(current)
-        return self.values.index(v) if v in self.values else self._add(v, "nonstandard_spelling")
-
-
-def _vocabs() -> dict[str, _Vocab]:
-    v = {
-        "Gender": _Vocab("Gender", ("U", "Not specified")),
-        "Ethnicity": _Vocab("Ethnicity", ("White British", "Not stated", "W1")),
-        "Client_Type": _Vocab("Client_Type"),
-        "Event_Type": _Vocab("Event_Type"),
-        "Event_Outcome": _Vocab("Event_Outcome", ("Closed", "NFA", "Case closed - other")),
-        "Service_Type": _Vocab("Service_Type"),
-        "Service_Component": _Vocab("Service_Component"),
-        "Delivery_Mechanism": _Vocab("Delivery_Mechanism", ("Personal Budget", "Managed account")),
-        "Primary_Support_Reason": _Vocab("Primary_Support_Reason", ("Physical", "Dementia", "Frailty")),
-    }
-    return v
-
-
-# ---------------------------------------------------------------------------------------------
-# pathways: chronological slots of events
-
-
-@dataclass(frozen=True)
-class _Slot:
-    event_type: str
-    p: float  # probability the slot happens
-    outcomes: tuple[tuple[str, float], ...] = ()
-    services: tuple[tuple[str, str, float], ...] = ()  # (service type, component, weight)
-    gap: float = 30.0  # mean days after the previous event
-    duration: tuple[int, int] = (0, 14)  # days, for ended events
-    p_open: float = 0.0  # services: chance to be open (if last of the person)
-
-
-_NFA_REQUEST = (
-    ("NFA - Information & Advice / Signposting only", 0.45),
-    (schema.SELF_FUNDED, 0.15),
-    ("NFA - Support declined", 0.15),
-    ("NFA - No services offered: Other reason", 0.12),
-    ("NFA - Moved to another LA", 0.05),
-    ("NFA - 100% NHS funded care", 0.05),
-    ("NFA- Other", 0.03),
-)
-_NFA_ASSESS = (
-    (schema.SELF_FUNDED, 0.30),
-    ("NFA - Support declined", 0.20),
-    ("NFA - Information & Advice / Signposting only", 0.25),
-    ("NFA - No services offered: Other reason", 0.15),
-    ("NFA - 100% NHS funded care", 0.10),
-)
-_LT_MAIN = (
-    ("Long Term Support: Residential Care", "Residential Care", 0.20),
-    ("Long Term Support: Nursing Care", "Nursing Care", 0.10),
-    ("Long Term Support: Community", "Home Support", 0.35),
-    ("Long Term Support: Community", "Supported Living", 0.10),
-    ("Long Term Support: Community", "Direct Payment", 0.15),
-    ("Long Term Support: Community", "Shared Lives", 0.03),
-    ("Long Term Support: Community", "Extra Care Housing", 0.05),
-    ("Long Term Support: Prison", "Other", 0.02),
-)
-_ANCILLARY = (
-    ("Long Term Support: Community", "Day Care", 0.4),
-    ("Short Term Support: Ongoing Low Level", "Equipment & Adaptations", 0.4),
-    ("Short Term Support: Other Short Term", "Meals", 0.2),
-)
-_ENDED = (("Service ended as planned", 0.85), ("Progress to Re-assessment / Unplanned Review", 0.15))
-_REVIEW = (("No change in package", 0.7), ("Progress to Support Planning / Services", 0.3))
-
-_PATHWAYS: dict[str, tuple[float, str, tuple[_Slot, ...]]] = {
-    "A": (0.30, "Service User", (_Slot("Request", 1.0, _NFA_REQUEST),)),
-    "B": (
-        0.12,
-        "Service User",
-        (
-            _Slot("Request", 1.0, (("Progress to Assessment", 1.0),)),
-            _Slot("Assessment", 1.0, _NFA_ASSESS, gap=20, duration=(1, 42)),
-        ),
-    ),
-    "C": (
-        0.12,
-        "Service User",
-        (
-            _Slot("Request", 1.0, (("Progress to Reablement/ST-Max", 1.0),)),
-            _Slot(
-                "Service",
-                1.0,
-                _ENDED,
-                (("Short Term Support: ST-Max", "Reablement", 1.0),),
-                gap=7,
-                duration=(7, 42),
-            ),
-            _Slot(
-                "Assessment",
-                0.5,
-                (("Progress to Support Planning / Services", 1.0),),
-                gap=40,
-                duration=(1, 42),
-            ),
-            _Slot("Service", 0.5, _ENDED, _LT_MAIN, gap=20, duration=(30, 600), p_open=0.6),
-            _Slot("Review", 0.3, _REVIEW, gap=90),
-        ),
-    ),
-    "D": (
-        0.30,
-        "Service User",
-        (
-            _Slot("Service", 1.0, _ENDED, _LT_MAIN, duration=(60, 1500), p_open=0.7),
-            _Slot("Review", 0.7, _REVIEW, gap=120),
-            _Slot("Service", 0.3, _ENDED, _ANCILLARY, gap=40, duration=(14, 365), p_open=0.3),
-            _Slot("Review", 0.3, _REVIEW, gap=120),
-            _Slot(
-                "Assessment",
-                0.2,
-                (("Progress to Support Planning / Services", 1.0),),
-                gap=60,
-                duration=(1, 42),
-            ),
-        ),
-    ),
-    "E": (
-        0.12,
-        "Carer",
-        (
-            _Slot("Request", 1.0, (("Progress to Assessment", 1.0),)),
-            _Slot(
-                "Assessment",
-                1.0,
-                (
-                    ("Progress to Support Planning / Services", 0.6),
-                    ("NFA - Information & Advice / Signposting only", 0.4),
-                ),
-                gap=20,
-                duration=(1, 30),
-            ),
-            _Slot(
-                "Service",
-                0.6,
-                _ENDED,
-                (
-                    ("Carer Support: Direct to Carer", "Carer Support", 0.7),
-                    ("Carer Support: Direct to Carer", "Direct Payment", 0.3),
-                ),
-                gap=20,
-                duration=(1, 365),
-                p_open=0.3,
-            ),
-            _Slot("Review", 0.4, _REVIEW, gap=150),
-        ),
-    ),
-    "F": (
-        0.04,
-        "Carer known by association",
-        (
-            _Slot(
-                "Service",
-                1.0,
-                _ENDED,
-                (("Carer Support: Support involving the person cared-for", "Respite", 1.0),),
-                duration=(1, 60),
-            ),
-            _Slot("Review", 0.3, _REVIEW, gap=90),
-        ),
-    ),
-}
-_PSR = (
-    ("Physical Support: Personal care support", 0.48),
-    ("Physical Support: Access & mobility only", 0.08),
-    ("Support with Memory & Cognition", 0.15),
-    ("Learning Disability Support", 0.10),
-    ("Mental Health Support", 0.10),
-    ("Sensory Support: Support for visual impairment", 0.02),
-    ("Sensory Support: Support for hearing impairment", 0.01),
-    ("Social Support: Substance misuse support", 0.02),
-    ("Social Support: Support for Social Isolation/Other", 0.03),
-    ("Unknown", 0.01),
-)
-_ETHNICITY_P = np.array(
-    [
-        0.78,
-        0.02,
-        0.003,
-        0.002,
-        0.04,
-        0.006,
-        0.003,
-        0.005,
-        0.004,
-        0.025,
-        0.02,
-        0.008,
-        0.003,
-        0.01,
-        0.018,
-        0.012,
-        0.004,
-        0.003,
-        0.005,
-        0.007,
-        0.01,
-    ]
-)
-
-
 def _draw(rng: np.random.Generator, choices: tuple, n: int) -> np.ndarray:
     w = np.array([c[-1] for c in choices], dtype=float)
     return rng.choice(len(choices), size=n, p=w / w.sum())
@@ -342,20 +107,20 @@ def _people_and_events(
     rng: np.random.Generator,
     n_target: int,
     la_weights: np.ndarray,
-    vocab: dict[str, _Vocab],
+    vocab: dict[str, FieldValues],
     period_start: np.datetime64,
     period_days: int,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
     """Clean events for whole people, as close to ``n_target`` rows as whole people allow."""
-    names = list(_PATHWAYS)
-    shares = np.array([_PATHWAYS[k][0] for k in names])
+    names = list(PATHWAYS)
+    shares = np.array([PATHWAYS[k][0] for k in names])
     pool = max(16, int(n_target / 1.6) + 16)
     pathway = rng.choice(len(names), size=pool, p=shares / shares.sum())
     # which slots happen, per person (the first slot always does)
     per_path = []
     counts = np.zeros(pool, dtype=np.int64)
     for k, name in enumerate(names):
-        slots = _PATHWAYS[name][2]
+        slots = PATHWAYS[name][2]
         who = np.flatnonzero(pathway == k)
         p = np.array([s.p for s in slots])
         inc = rng.random((who.size, len(slots))) < p
@@ -366,7 +131,7 @@ def _people_and_events(
     people = {"pathway": pathway[:keep]}
     # people
     p_la = rng.choice(la_weights.size, size=keep, p=la_weights)
-    client = np.array([vocab["Client_Type"].idx(_PATHWAYS[names[k]][1]) for k in range(len(names))])[
+    client = np.array([vocab["Client_Type"].idx(PATHWAYS[names[k]][1]) for k in range(len(names))])[
         pathway[:keep]
     ]
     carer = client != vocab["Client_Type"].idx("Service User")
@@ -383,9 +148,9 @@ def _people_and_events(
     odd = rng.random(keep)
     gender = np.where(odd < 0.005, vocab["Gender"].idx("Other"), gender)
     gender = np.where((odd >= 0.005) & (odd < 0.01), vocab["Gender"].idx("Unknown"), gender)
-    eth = rng.choice(_ETHNICITY_P.size, size=keep, p=_ETHNICITY_P / _ETHNICITY_P.sum())
+    eth = rng.choice(ETHNICITY_P.size, size=keep, p=ETHNICITY_P / ETHNICITY_P.sum())
     psr_v = vocab["Primary_Support_Reason"]
-    psr = np.array([psr_v.idx(v) for v, _ in _PSR])[_draw(rng, _PSR, keep)]
+    psr = np.array([psr_v.idx(v) for v, _ in PSR])[_draw(rng, PSR, keep)]
     psr = np.where(carer, psr_v.idx("Social Support: Support to Carer"), psr)
     long_term = np.isin(pathway[:keep], [names.index("D"), names.index("F")])
     t0 = np.where(
@@ -427,7 +192,7 @@ def _people_and_events(
     et_v, out_v = vocab["Event_Type"], vocab["Event_Outcome"]
     st_v, sc_v, dm_v = vocab["Service_Type"], vocab["Service_Component"], vocab["Delivery_Mechanism"]
     for k, name in enumerate(names):
-        for j, s in enumerate(_PATHWAYS[name][2]):
+        for j, s in enumerate(PATHWAYS[name][2]):
             rows = np.flatnonzero((path == k) & (slot == j))
             if rows.size == 0:
                 continue
@@ -496,7 +261,7 @@ def _chunk(
     n_rows: int,
     person_offset: int,
     la_weights: np.ndarray,
-    vocab: dict[str, _Vocab],
+    vocab: dict[str, FieldValues],
     period_start: np.datetime64,
     period_days: int,
 ) -> tuple[pa.Table, dict[str, int], int]:
@@ -659,7 +424,7 @@ def _chunk(
             c = int((present == kind).sum())
             if c:
                 planted[f"{kind}:{fld}"] = c
-    planted["first_contact_only"] = int((people["pathway"] == list(_PATHWAYS).index("A")).sum())
+    planted["first_contact_only"] = int((people["pathway"] == list(PATHWAYS).index("A")).sum())
     return _arrow(out, people, person_offset, vocab, period_start, period_days), planted, keep
 
 
@@ -677,7 +442,7 @@ def _arrow(
     out: dict,
     people: dict,
     offset: int,
-    vocab: dict[str, _Vocab],
+    vocab: dict[str, FieldValues],
     period_start: np.datetime64,
     period_days: int,
 ) -> pa.Table:
@@ -756,7 +521,7 @@ def generate(
     rng0 = np.random.default_rng(seed)
     la_w = rng0.lognormal(0.0, 0.6, len(schema.councils()))
     la_w /= la_w.sum()
-    vocab = _vocabs()
+    vocab = field_values()
     n_chunks = max(1, -(-rows // chunk_rows))
     sizes = [rows // n_chunks + (1 if i < rows % n_chunks else 0) for i in range(n_chunks)]
     planted: dict[str, int] = {}
