@@ -201,7 +201,7 @@ def profile_times(path: Path) -> dict[str, float]:
         }.items():
             if pat in where and (key not in ("rake", "mean") or where.endswith(f"({key})")):
                 out.setdefault(key, cum)
-        for fn in ("rake_step", "_ipf", "factor"):
+        for fn in ("rake_step", "ipf_rows", "factor"):
             if where.endswith(f"({fn})"):
                 out.setdefault(fn, cum)
     return out
@@ -432,13 +432,13 @@ def write_report(path: Path, rec: dict) -> None:
             "overhead).",
             "",
         ]
-        if {"rake", "rake_step", "_ipf"} <= set(pt):
-            other = pt["rake"] - pt["rake_step"] - pt["_ipf"] - pt.get("factor", 0.0)
+        if {"rake", "rake_step", "ipf_rows"} <= set(pt):
+            other = pt["rake"] - pt["rake_step"] - pt["ipf_rows"] - pt.get("factor", 0.0)
             lines += [
                 f"- `rake` {pt['rake']:.3f} s: `rake_step` {pt['rake_step']:.3f} s "
                 f"({pt['rake_step'] / pt['rake']:.0%}; the dense rows × levels matrices `Z`, `H` of the "
-                f"raking residual that later SEs use, and `Q = H'Z`), the raking passes `_ipf` "
-                f"{pt['_ipf']:.3f} s ({pt['_ipf'] / pt['rake']:.0%}), coding the margin columns "
+                f"raking residual that later SEs use, and `Q = H'Z`), the raking passes `ipf_rows` "
+                f"{pt['ipf_rows']:.3f} s ({pt['ipf_rows'] / pt['rake']:.0%}), coding the margin columns "
                 f"`factor` {pt.get('factor', float('nan')):.3f} s, the rest {other:.3f} s.",
             ]
         if {"mean", "unit_stats"} <= set(pt):

@@ -74,13 +74,13 @@ class CarepopTool:
         """Raking passes run (carepop's private loop, outside the timing; R's criterion)."""
         try:
             from carepop.weighting.margins import match_margin, read_margin
-            from carepop.weighting.rake import _ipf
+            from carepop.weighting.rake import ipf
 
             codes = []
             for var, pop in margins.items():
                 c, levels = s.factor(var)
                 codes.append((var, c, levels, match_margin(c, levels, None, read_margin(pop, var), var)))
-            return int(_ipf(s.weights, codes, maxit, epsilon)[3]) + 1
+            return int(ipf(s.weights, codes, maxit, epsilon)[3]) + 1
         except Exception:
             return None
 

@@ -11,7 +11,7 @@ import pytest
 
 from carepop import CarepopError, Survey
 from carepop.core.progress import showing
-from carepop.weighting import calibrate, poststratify, rake
+from carepop.weighting import calibrate, poststratify, rake, trim_weights
 from carepop.weighting.margins import read_margin
 from carepop.weighting.redo import redo_in_replicates
 from tests.golden import DATA, close
@@ -240,10 +240,12 @@ class Recorder:
 def test_redo_in_replicates_reports_progress(rjk1, srs):
     shown = Recorder()
     with showing(shown):
-        ps = poststratify(rjk1, "stype", STYPE)
-    assert shown.events[0] == ("start", "post-stratification in 15 replicates", 15)
-    assert shown.events[1:-1] == [("advance", "post-stratification in 15 replicates", 1)] * 15
-    assert shown.events[-1] == ("finish", "post-stratification in 15 replicates")
+        ps = poststratify(rjk1, "stype", STYPE)  # constant within post-strata: no loop to show
+        assert shown.events == []
+        trim_weights(ps, upper=1e9)  # trimming is redone replicate by replicate
+    assert shown.events[0] == ("start", "trimming in 15 replicates", 15)
+    assert shown.events[1:-1] == [("advance", "trimming in 15 replicates", 1)] * 15
+    assert shown.events[-1] == ("finish", "trimming in 15 replicates")
     # the helper itself: each replicate's column and index, the new matrix back
     seen = []
 

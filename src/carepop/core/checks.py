@@ -125,19 +125,24 @@ def check_weight_total(w: np.ndarray, name: str | None) -> None:
         )
 
 
-def check_replicate_totals(reps: np.ndarray, names: Sequence[str]) -> None:
-    """Every replicate-weight column is finite and adds up to a finite number."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        totals = np.abs(reps).sum(axis=0)
+def check_replicate_totals(reps: Any, names: Sequence[str]) -> None:
+    """Every replicate-weight column adds up to a finite number (``reps``: an (n, R) matrix or a
+    :class:`~carepop.core.estimation.repweights.ReplicateWeights`)."""
+    if isinstance(reps, np.ndarray):
+        with np.errstate(over="ignore", invalid="ignore"):
+            totals = np.abs(reps).sum(axis=0)
+    else:
+        totals = reps.abs_totals()
     bad = ~np.isfinite(totals)
     if bad.any():
         c = int(np.flatnonzero(bad)[0])
+        biggest = np.abs(reps[:, c] if isinstance(reps, np.ndarray) else reps.column(c))
         raise DesignError(
             f"Replicate weight column {names[c]!r} adds up to more than the largest number a 64-bit "
             f"float can hold (about {np.finfo(float).max:.3g}), so every replicate estimate would overflow.",
             code="overflow",
             column=names[c],
-            got=float(np.max(np.abs(reps[:, c]))),
+            got=float(np.max(biggest)),
             fix="rescale the replicate weights (e.g. divide them by a power of ten)",
         )
 

@@ -30,7 +30,8 @@ from carepop.core.adjustments import Adjustment
 from carepop.core.coding import code_design, replicate_design, weights_from_fpc
 from carepop.core.estimation.calibration import Calibration, CalStep
 from carepop.core.estimation.domains import Domains, factor_codes, make_domains, whole_sample
-from carepop.core.estimation.replicate import ReplicateDesign, replicate_rank
+from carepop.core.estimation.replicate import ReplicateDesign, replicate_ranks
+from carepop.core.estimation.repweights import DenseWeights, ReplicateWeights
 from carepop.core.estimation.stages import TaylorDesign
 from carepop.core.estimation.taylor import design_pairs
 from carepop.core.estimators import linear_estimates, quantile_estimates
@@ -213,7 +214,7 @@ class Survey:
         column: str,
         method: str,
         steps: Sequence[CalStep] = (),
-        replicate_weights: np.ndarray | None = None,
+        replicate_weights: np.ndarray | ReplicateWeights | None = None,
         report: Any = None,
     ) -> Survey:
         """A new Survey after a weighting step: the same data and design, ``weights`` as its
@@ -268,8 +269,44 @@ class Survey:
         )
         return new
 
+    def with_replicates(self, replicates: ReplicateDesign, *, weight_column: str | None = None) -> Survey:
+        """The same data as a replicate-weight design (R ``as.svrepdesign``): ``replicates`` made
+        from this survey's design (their weights include this survey's weights). A survey whose
+        weights came from its fpc gets them as ``weight_column``. The replicate columns
+        (``replicates.columns``) are formed only when :attr:`data` is asked for."""
+        if self._rep is not None:
+            raise DesignError(
+                "The survey already has replicate weights.",
+                code="already_replicate",
+                fix="make replicate weights from a design given by strata, PSUs and fpc",
+            )
+        if replicates.store.n_rows != self.n_rows:
+            raise DesignError(
+                f"Replicate weights for {replicates.store.n_rows} rows given to a survey of {self.n_rows}.",
+                code="bad_weights",
+                got=replicates.store.n_rows,
+                expected=self.n_rows,
+                fix="make the replicate weights from this survey",
+            )
+        chk.check_replicate_totals(replicates.store, replicates.columns)
+        data = self._data.copy(deep=False)
+        weight = self.weight
+        if weight is None:
+            weight = weight_column or next(
+                c for c in ("weight", "_weight", "__weight") if c not in data.columns
+            )
+            data[weight] = self._w
+        new = object.__new__(Survey)
+        roles = dict.fromkeys(("strata", "psu", "fpc", "ssu", "fpc2"), None)
+        roles["weight"] = weight
+        new._setup(data, self.value_labels, roles, False, "fail", self._w.copy(), None, replicates, ())
+        return new
+
     def _new_replicates(
-        self, replicate_weights: np.ndarray | None, steps: Sequence[CalStep], column: str
+        self,
+        replicate_weights: np.ndarray | ReplicateWeights | None,
+        steps: Sequence[CalStep],
+        column: str,
     ) -> ReplicateDesign | None:
         if self._rep is None:
             if replicate_weights is not None:
@@ -294,26 +331,43 @@ class Survey:
                 column=column,
                 fix=("give the replicate weights after the step as ", opt("replicate_weights")),
             )
-        reps = np.array(replicate_weights, dtype=float, order="C")
-        if reps.shape != self._rep.weights.shape:
+        store = (
+            replicate_weights
+            if isinstance(replicate_weights, ReplicateWeights)
+            else DenseWeights(np.array(replicate_weights, dtype=float, order="C"))
+        )
+        shape = (store.n_rows, store.n_replicates)
+        expected = (self.n_rows, self._rep.n_replicates)
+        if shape != expected:
             raise DesignError(
-                f"Replicate weights of shape {reps.shape} for a design of {self._rep.weights.shape}.",
+                f"Replicate weights of shape {shape} for a design of {expected}.",
                 code="bad_weights",
                 column=column,
-                got=reps.shape,
-                expected=self._rep.weights.shape,
+                got=shape,
+                expected=expected,
                 fix="give one column per replicate and one row per row of the data",
             )
-        for k in np.flatnonzero(~np.isfinite(reps).all(axis=0))[:1]:
-            _check_new_weights(reps[:, k], f"{column} (replicate {k + 1})")
-        chk.check_replicate_totals(reps, self._rep.columns)
-        return dataclasses.replace(self._rep, weights=reps)
+        if isinstance(store, DenseWeights):
+            reps = store.matrix
+            for k in np.flatnonzero(~np.isfinite(reps).all(axis=0))[:1]:
+                _check_new_weights(reps[:, k], f"{column} (replicate {k + 1})")
+        chk.check_replicate_totals(store, self._rep.columns)
+        return dataclasses.replace(self._rep, store=store)
 
     # ------------------------------------------------------------------ properties
     @property
     def data(self) -> pd.DataFrame:
-        """A copy of the survey data."""
-        return self._data.copy()
+        """A copy of the survey data; for a replicate design with its replicate-weight columns
+        as they are now (after any weighting step; formed on demand for designs carepop made)."""
+        frame = self._data.copy()
+        rep = self._rep
+        if rep is not None and (rep.is_compact or self._adjustments):
+            W = rep.weights
+            extra = pd.DataFrame(W, columns=list(rep.columns), index=frame.index)
+            frame = pd.concat(
+                [frame.drop(columns=[c for c in rep.columns if c in frame.columns]), extra], axis=1
+            )
+        return frame
 
     @property
     def weights(self) -> np.ndarray:
@@ -556,10 +610,7 @@ class Survey:
         D = dom.n
         inside = (code >= 0) & (self._w != 0)
         if self._rep is not None:
-            if D == 1:
-                return np.array([replicate_rank(self._rep.weights[inside]) - 1.0])
-            # one rank per domain (a loop over domains, only on replicate designs)
-            return np.array([replicate_rank(self._rep.weights[inside & (code == d)]) - 1.0 for d in range(D)])
+            return replicate_ranks(self._rep, code, D, inside).astype(float) - 1.0
         p1 = self._pairs(dom).p1
         has_pair = np.zeros(p1.n_pairs, dtype=bool)
         has_pair[p1.row_pair[inside]] = True

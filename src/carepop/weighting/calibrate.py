@@ -27,6 +27,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from carepop.core.estimation.calibration import CalStep
+from carepop.core.estimation.repweights import joint_codes
+from carepop.core.progress import progress
 from carepop.core.survey import Survey
 from carepop.core.vocabulary import CalFun, choose
 from carepop.errors import opt
@@ -91,14 +93,29 @@ def calibrate(
     if survey.is_replicate:
         unconverged: list[int] = []
 
-        def redo(rw: np.ndarray, r: int) -> np.ndarray:
-            rfit = grake(X, rw, T, calfun, lower, upper, maxit, epsilon)
+        def refit(X_: np.ndarray, rw: np.ndarray, r: int) -> np.ndarray:
+            rfit = grake(X_, rw, T, calfun, lower, upper, maxit, epsilon)
             if not rfit.converged:
                 _not_reached(rfit, terms, calfun, maxit, epsilon, force, f" in replicate {r + 1}")
                 unconverged.append(r + 1)
-            return rw * rfit.g
+            return rfit.g
 
-        reps = redo_in_replicates(survey, redo, "calibration")
+        cells = _cells(survey, population)
+        store = survey.replicate_design.store
+        if cells is not None:
+            # categorical margins only: g is constant within the cells of the margin variables,
+            # so each replicate is calibrated on its cell totals and the replicate weights keep
+            # their compact form (a factor per cell and replicate)
+            cell, first = cells
+            sums = store.domain_totals(cell, first.shape[0])[:, :, 0]  # (R, cells)
+            with progress(f"calibration in {sums.shape[0]} replicates", total=sums.shape[0]) as advance:
+                g_cells = np.empty((first.shape[0], sums.shape[0]))
+                for r in range(sums.shape[0]):  # a loop over replicates, each on the cells
+                    g_cells[:, r] = refit(X[first], sums[r], r)
+                    advance()
+            reps = store.times_cells(cell, g_cells)
+        else:
+            reps = redo_in_replicates(survey, lambda rw, r: rw * refit(X, rw, r), "calibration")
         if unconverged:
             warnings.warn(
                 f"Calibration ({calfun}) stopped unconverged after {maxit} iterations in "
@@ -186,6 +203,23 @@ def model_matrix(
         )
     X = np.hstack([np.ones((n, 1))] + cols)
     return X, np.array([N] + totals), names
+
+
+def _cells(survey: Survey, population: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """With categorical margins only: the cell of each row (combination of the margin variables)
+    and the first row of each cell; None when a numeric total makes g vary within cells."""
+    codes, sizes = [], []
+    for var, pop in population.items():
+        if not isinstance(pop, (Mapping, str)) and np.ndim(pop) == 0 and not isinstance(var, tuple):
+            return None
+        c, levels = survey.factor(var, "calibration variable")
+        codes.append(c)
+        sizes.append(len(levels))
+    cell, _ = joint_codes(codes, sizes)
+    n_cells = int(cell.max()) + 1
+    first = np.full(n_cells, -1, dtype=np.int64)
+    first[cell[::-1]] = np.arange(cell.shape[0] - 1, -1, -1)
+    return cell, first
 
 
 def _term(v: Any) -> str:

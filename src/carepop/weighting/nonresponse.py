@@ -327,35 +327,31 @@ def _class_adjustment(
         f = fc
     new = d * rf * f[group]
     if survey.is_replicate:
-        # the class totals of every replicate in two matrix products, then each replicate's factors
-        ind_t = indicator_matrix(group, n_groups).T
-        reps = survey.replicate_design.weights
-        W_all, R_all = ind_t @ reps, ind_t @ (reps * rf[:, None])
-
-        def redo(rw: np.ndarray, k: int) -> np.ndarray:
-            Wr, Rr = W_all[:, k], R_all[:, k]
-            empty = (Rr <= 0) & (Wr > 0)
-            if empty.any():
-                g = int(np.argmax(empty))
-                raise NonresponseError(
-                    f"In replicate {k + 1} a class has weight but no respondent weight, so its "
-                    "factor is infinite.",
-                    code="replicate_no_respondents",
-                    column=respondent,
-                    rows=example_rows(chk.row_numbers(group.shape[0]), group == g),
-                    fix=(
-                        "use coarser classes (raise ",
-                        opt("min_respondents", metavar="N"),
-                        ") so every class has respondents in several PSUs",
-                    ),
-                )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                fr = np.where(Rr > 0, Wr / Rr, 1.0)
-            if clip is not None:
-                fr = np.clip(fr, clip[0], clip[1])
-            return rw * rf * fr[group]
-
-        adjusted = redo_in_replicates(survey, redo, "non-response adjustment")
+        # every replicate's class totals (all rows, respondents), then a factor per (class,
+        # replicate): the replicate weights stay as compact as they were
+        store = survey.replicate_design.store
+        sums = store.domain_totals(group, n_groups, np.column_stack([np.ones_like(rf), rf]))
+        W_all, R_all = sums[:, :, 0].T, sums[:, :, 1].T  # (classes, replicates)
+        empty = (R_all <= 0) & (W_all > 0)
+        if empty.any():
+            g, k = (int(i) for i in np.argwhere(empty.T)[0][::-1])
+            raise NonresponseError(
+                f"In replicate {k + 1} a class has weight but no respondent weight, so its "
+                "factor is infinite.",
+                code="replicate_no_respondents",
+                column=respondent,
+                rows=example_rows(chk.row_numbers(group.shape[0]), group == g),
+                fix=(
+                    "use coarser classes (raise ",
+                    opt("min_respondents", metavar="N"),
+                    ") so every class has respondents in several PSUs",
+                ),
+            )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fr = np.where(R_all > 0, W_all / R_all, 1.0)
+        if clip is not None:
+            fr = np.clip(fr, clip[0], clip[1])
+        adjusted = store.times_cells(group, fr, row=rf)
         return _Adjusted(new, replicates=adjusted, factor=f, fixed=fixed)
     free = (~fixed)[group].astype(float)
     Wnew = np.bincount(group, weights=new, minlength=n_groups)

@@ -15,7 +15,6 @@ import numpy as np
 from carepop.core.estimation.calibration import Block, CalStep
 from carepop.core.survey import Survey
 from carepop.weighting.margins import MarginError, match_margin, read_margin
-from carepop.weighting.redo import redo_in_replicates
 
 
 def indicator_matrix(codes: np.ndarray, n_levels: int) -> np.ndarray:
@@ -48,11 +47,12 @@ def poststratify(survey: Survey, variable: str, population: Any, *, column: str 
         )
     new = w * scale_to_totals(codes, w, totals)[codes]
     if survey.is_replicate:
-
-        def redo(rw: np.ndarray, r: int) -> np.ndarray:
-            return rw * scale_to_totals(codes, rw, totals)[codes]
-
-        reps = redo_in_replicates(survey, redo, "post-stratification")
+        # each replicate's post-stratum totals, then a factor per (post-stratum, replicate)
+        store = survey.replicate_design.store
+        Wr = store.domain_totals(codes, len(levels))[:, :, 0].T  # (L, R)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(Wr > 0, totals[:, None] / Wr, 0.0)
+        reps = store.times_cells(codes, factor)
         return survey.adjusted(new, column=column, method="poststratify", replicate_weights=reps)
     step = poststrat_step(codes, len(levels), w, new)
     return survey.adjusted(new, column=column, method="poststratify", steps=(step,))

@@ -21,12 +21,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 
 from carepop.core.estimation.calibration import Block, CalStep
+from carepop.core.estimation.repweights import joint_codes
 from carepop.core.survey import Survey
 from carepop.errors import opt
 from carepop.weighting.margins import MarginError, check_grand_totals, match_margin, read_margin
-from carepop.weighting.redo import redo_in_replicates
 
 R_SWEEPS = 10  # R survey:::svyrecvar sweeps a raking adjustment ten times
 
@@ -64,28 +66,27 @@ def rake(
     else:
         check_grand_totals(totals)
 
-    new, psw, converged, it = _ipf(survey.weights, codes, maxit, epsilon)
+    cells = RakingCells.of(codes)
+    new, psw, converged, it = cells.ipf_rows(survey.weights, maxit, epsilon)
     if not converged:
         _unconverged(new, codes, it, epsilon, force, "")
     if survey.is_replicate:
-        unconverged: list[int] = []
-
-        def redo(rw: np.ndarray, r: int) -> np.ndarray:
-            out, _, ok, passes = _ipf(rw, codes, maxit, epsilon)
-            if not ok:
-                if not force:
-                    _unconverged(out, codes, passes, epsilon, force, f" in replicate {r + 1}")
-                unconverged.append(r + 1)
-            return out
-
-        reps = redo_in_replicates(survey, redo, "raking")
-        if unconverged:
+        store = survey.replicate_design.store
+        factors, ok, passes = cells.ipf(
+            store.domain_totals(cells.cell, cells.n_cells)[:, :, 0], maxit, epsilon
+        )
+        if not ok.all():
+            first = int(np.flatnonzero(~ok)[0])
+            if not force:
+                rw = store.column(first) * factors[first][cells.cell]
+                _unconverged(rw, codes, int(passes[first]), epsilon, force, f" in replicate {first + 1}")
             warnings.warn(
-                f"Raking stopped unconverged after {maxit} passes in {len(unconverged)} replicate(s) "
-                f"(e.g. replicate {unconverged[0]}); their last weights are kept, as forced.",
+                f"Raking stopped unconverged after {maxit} passes in {int((~ok).sum())} replicate(s) "
+                f"(e.g. replicate {first + 1}); their last weights are kept, as forced.",
                 UserWarning,
                 stacklevel=2,
             )
+        reps = store.times_cells(cells.cell, factors.T)
         return survey.adjusted(new, column=column, method="rake", replicate_weights=reps)
     step = rake_step([c for _, c, _, _ in codes], [len(lv) for _, _, lv, _ in codes], psw)
     return survey.adjusted(new, column=column, method="rake", steps=(step,))
@@ -148,43 +149,103 @@ def _unconverged(new, codes, passes, epsilon, force, where) -> None:
     )
 
 
-def _ipf(w, codes, maxit, epsilon):
-    """R's raking loop; returns final weights, the weights after each margin in the last pass,
-    whether it converged and the passes run."""
-    cross = np.zeros(w.shape[0], dtype=np.int64)
-    for _, c, levels, _ in codes:
-        cross = cross * len(levels) + c
-    n_cells = int(cross.max()) + 1
-    eps = epsilon * w.sum() if epsilon < 1 else epsilon
-    old = np.bincount(cross, weights=w, minlength=n_cells)
-    cur = w.copy()
-    psw: list[np.ndarray] = []
-    it = 0
-    converged = False
-    while it < maxit:
-        psw = []
-        for var, c, levels, t in codes:
-            W = np.bincount(c, weights=cur, minlength=len(levels))
-            if ((W <= 0) & (t > 0)).any():
-                raise MarginError(
-                    f"Categories of {var!r} have population but no weight: "
-                    f"{list(levels[(W <= 0) & (t > 0)])[:5]}.",
-                    code="zero_weight_cell",
-                    column=var,
-                    got=list(levels[(W <= 0) & (t > 0)])[:5],
-                    expected="some weight in every category with a population",
-                    fix="collapse them with a neighbouring category in data and margin",
-                )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cur = cur * np.where(W > 0, t / W, 0.0)[c]
-            psw.append(cur)
-        new = np.bincount(cross, weights=cur, minlength=n_cells)
-        if np.max(np.abs(old - new)) < eps:
-            converged = True
-            break
-        old = new
-        it += 1
-    return cur, psw, converged, it
+class RakingCells:
+    """The cells of raking: the combinations of the margin variables present in the data.
+
+    Raking multiplies every row of a cell by the same factors, so the passes run on the cells'
+    weight totals (one number per cell and replicate), never on the rows: one pass over the rows
+    codes the cells and sums their weights, the passes work on ``n_cells`` numbers, and one last
+    pass gives each row its cell's factor. The stopping rule is R's: the largest change of the
+    cross-table of all margin variables (the cell totals) between passes, below ``epsilon``
+    (a fraction of the weight total when below 1).
+    """
+
+    def __init__(self, cell: np.ndarray, levels: np.ndarray, margins: list[tuple[str, pd.Index, np.ndarray]]):
+        self.cell = cell  # (n,) cell of each row
+        self.levels = levels  # (C, M) level of each cell in each margin
+        self.margins = margins  # (variable, its levels, its population totals)
+        self.n_cells = int(levels.shape[0])
+        self._by_level = [
+            sp.csr_matrix(
+                (np.ones(self.n_cells), (np.arange(self.n_cells), levels[:, m])),
+                shape=(self.n_cells, len(t)),
+            )
+            for m, (_, _, t) in enumerate(margins)
+        ]
+
+    @classmethod
+    def of(cls, codes: list[tuple[str, np.ndarray, pd.Index, np.ndarray]]) -> RakingCells:
+        cell, levels = joint_codes([c for _, c, _, _ in codes], [len(lv) for _, _, lv, _ in codes])
+        return cls(cell, levels, [(var, lv, t) for var, _, lv, t in codes])
+
+    def ipf(
+        self, start: np.ndarray, maxit: int, epsilon: float, keep_passes: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+        """R's raking passes on cell totals ``start`` (R, C), one row per replicate (or one row
+        for the full sample), each replicate stopping at its own convergence.
+
+        Returns the factor of every cell (R, C), whether each converged, the passes each ran
+        and, with ``keep_passes``, the cell factors after each margin in the last pass.
+        """
+        R = start.shape[0]
+        eps = epsilon * start.sum(axis=1) if epsilon < 1 else np.full(R, float(epsilon))
+        factor = np.ones_like(start)
+        old = start
+        active = np.ones(R, dtype=bool)
+        converged = np.zeros(R, dtype=bool)
+        passes = np.full(R, maxit, dtype=np.int64)
+        after: list[np.ndarray] = []
+        it = 0
+        while it < maxit and active.any():
+            after = []
+            for m, (var, lv, t) in enumerate(self.margins):
+                W = (start[active] * factor[active]) @ self._by_level[m]  # (active, L_m)
+                empty = (W <= 0) & (t > 0)
+                if empty.any():
+                    bad = empty.any(axis=0)
+                    where = (
+                        ""
+                        if R == 1
+                        else f" in replicate {int(np.flatnonzero(active)[np.argmax(empty.any(axis=1))]) + 1}"
+                    )
+                    raise MarginError(
+                        f"Categories of {var!r} have population but no weight{where}: {list(lv[bad])[:5]}.",
+                        code="zero_weight_cell",
+                        column=var,
+                        got=list(lv[bad])[:5],
+                        expected="some weight in every category with a population",
+                        fix="collapse them with a neighbouring category in data and margin",
+                    )
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    f = np.where(W > 0, t / W, 0.0)
+                factor[active] = factor[active] * f[:, self.levels[:, m]]
+                if keep_passes:
+                    after.append(factor.copy())
+            new = start * factor
+            done = active & (np.max(np.abs(old - new), axis=1) < eps)
+            converged |= done
+            passes[done] = it
+            active &= ~done
+            old = new
+            it += 1
+        if keep_passes:
+            return factor, converged, passes, after
+        return factor, converged, passes
+
+    def ipf_rows(self, w: np.ndarray, maxit: int, epsilon: float):
+        """Raking of the rows' weights ``w``: the raked weights, the weights after each margin in
+        the last pass (for the variance), whether it converged and the passes run."""
+        start = np.bincount(self.cell, weights=w, minlength=self.n_cells)[None, :]
+        factor, ok, passes, after = self.ipf(start, maxit, epsilon, keep_passes=True)
+        psw = [w * a[0][self.cell] for a in after]
+        return w * factor[0][self.cell], psw, bool(ok[0]), int(passes[0])
+
+
+def ipf(w: np.ndarray, codes: list, maxit: int, epsilon: float):
+    """R's raking loop on weights ``w`` to margins ``codes`` (``(variable, row codes, levels,
+    totals)`` each): the raked weights, the weights after each margin in the last pass, whether
+    it converged and the passes run (see :class:`RakingCells`)."""
+    return RakingCells.of(codes).ipf_rows(w, maxit, epsilon)
 
 
 def rake_step(codes: list[np.ndarray], n_levels: list[int], psw: list[np.ndarray]) -> CalStep:

@@ -6,6 +6,14 @@ exactly as to the full-sample weights, so that the replicate variance includes t
 the adjustment (R ``postStratify``/``rake``/``calibrate`` on a ``svyrep.design``). Every method
 does it through :func:`redo_in_replicates`, one replicate at a time (a loop over replicates,
 never over rows), with progress reported to whoever shows it (:mod:`carepop.core.progress`).
+
+That is the fallback for steps whose adjustment differs from row to row (trimming, a response
+model, calibration to a numeric total): the result is a full rows x replicates matrix, made one
+replicate column at a time. Steps whose adjustment is constant within cells (post-strata,
+weighting classes, raking cells, calibration to categorical margins) instead multiply the
+replicates' factors by a factor per (cell, replicate) from the replicates' cell totals
+(:meth:`~carepop.core.estimation.repweights.ReplicateWeights.times_cells`), and keep the
+replicate weights as compact as they were.
 """
 
 from __future__ import annotations
@@ -32,11 +40,11 @@ def redo_in_replicates(survey: Survey, adjust: ReplicateStep, what: str) -> np.n
     rep = survey.replicate_design
     if rep is None:
         raise ValueError("redo_in_replicates needs a replicate design")
-    weights = rep.weights
-    R = weights.shape[1]
-    out = np.empty(weights.shape, dtype=float)
+    store = rep.store
+    R = store.n_replicates
+    out = np.empty((store.n_rows, R), dtype=float)
     with progress(f"{what} in {R} replicates", total=R) as advance:
         for r in range(R):  # a loop over replicates: each one is the step on n rows
-            out[:, r] = adjust(weights[:, r], r)
+            out[:, r] = adjust(store.column(r), r)
             advance()
     return out

@@ -60,6 +60,8 @@ import numpy as np
 import pandas as pd
 
 from carepop.core import checks as chk
+from carepop.core.estimation.replicate import ReplicateDesign
+from carepop.core.estimation.repweights import FactorWeights
 from carepop.core.survey import Survey
 from carepop.core.vocabulary import ReplicateMethod, choose
 from carepop.errors import CarepopError, DesignError, example_rows, opt
@@ -251,12 +253,12 @@ def replicate_weights(
             UserWarning,
             stacklevel=2,
         )
-    # factors is (#PSUs, R) in canonical PSU order: row j of it belongs to PSU order[j]
+    # factors is (#PSUs, R) in canonical PSU order: row j of it belongs to PSU order[j]; the
+    # replicate weight of a row is its weight times its PSU's factor, kept as such (never n x R)
     rank = np.empty_like(order)
     rank[order] = np.arange(order.shape[0])
-    w = survey.weights
-    W = factors[rank[s1.unit]] * w[:, None]
-    return _build(survey, W, m, rho, scale, rscales, mse, prefix)
+    store = FactorWeights(survey.weights, (rank[s1.unit],), (factors,))
+    return _build(survey, store, m, rho, scale, rscales, mse, prefix)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -555,7 +557,7 @@ def _subbootstrap(
 
 def _build(
     survey: Survey,
-    W: np.ndarray,
+    store: FactorWeights,
     m: str,
     rho: float | None,
     scale: float,
@@ -563,14 +565,10 @@ def _build(
     mse: bool,
     prefix: str,
 ) -> Survey:
-    data = survey.data
-    R = W.shape[1]
+    R = store.n_replicates
     width = max(3, len(str(R)))
     names = [f"{prefix}{i:0{width}d}" for i in range(1, R + 1)]
-    weight = survey.weight
-    if weight is None:
-        weight = next(c for c in ("weight", "_weight", "__weight") if c not in data.columns)
-    clash = [c for c in names if c in data.columns]
+    clash = [c for c in names if c in survey.columns]
     if clash:
         raise CarepopError(
             f"The data already has columns named like the replicate weights (e.g. {clash[0]!r}).",
@@ -578,21 +576,16 @@ def _build(
             column=clash[0],
             fix=("give another ", opt("prefix", metavar="PREFIX"), " for the replicate-weight columns"),
         )
-    extra = pd.DataFrame(W, columns=names, index=data.index)
-    if survey.weight is None:
-        extra.insert(0, weight, survey.weights)
-    frame = pd.concat([data, extra], axis=1)
     kind = {"subbootstrap": "bootstrap"}.get(m, m)
     if kind == "fay" and rho == 0:
         kind = "brr"
-    return Survey.replicate(
-        frame,
-        repweights=names,
-        method=kind,
-        weight=weight,
-        rho=rho if kind == "fay" else None,
-        scale=scale,
-        rscales=rscales,
-        mse=mse,
-        value_labels=survey.value_labels,
+    rep = ReplicateDesign(
+        kind,
+        store,
+        float(scale),
+        np.asarray(rscales, dtype=float).copy(),
+        bool(mse),
+        rho if kind == "fay" else None,
+        tuple(names),
     )
+    return survey.with_replicates(rep)

@@ -27,7 +27,7 @@ import numpy as np
 
 from carepop.core.estimation.calibration import Calibration
 from carepop.core.estimation.numerics import finite_sums
-from carepop.core.estimation.replicate import ReplicateDesign, replicate_sums, replicate_variance
+from carepop.core.estimation.replicate import ReplicateDesign, replicate_variance
 from carepop.core.estimation.stages import TaylorDesign
 from carepop.core.estimation.taylor import (
     DesignPairs,
@@ -106,8 +106,7 @@ def ratio_estimate(
 
     logit_var = None
     if rep is not None:
-        yy = indicators(*levels) if levels is not None else y
-        est, var, thetas = _replicate(rep, we, code, n_domains, yy, x, total)
+        est, var, thetas = _replicate(rep, we, code, n_domains, y, x, total, levels)
         if want_logit:
             with np.errstate(divide="ignore", invalid="ignore"):
                 logit_var = replicate_variance(rep, _logit(thetas), _logit(est))
@@ -201,15 +200,30 @@ def _calibration_gammas(calibration, we, code, D, y, x, levels, total, est, Tx):
     return calibration.gammas(hx)
 
 
-def _replicate(rep, we, code, D, y, x, total):
-    Ty = domain_sums(code, D, we[:, None] * y)
-    Ry = replicate_sums(rep, code, D, y)
+def _replicate(rep, we, code, D, y, x, total, levels=None):
+    """Full-sample and replicate estimates (one pass over the rows per variable for each), and
+    the replicate variance. A categorical variable's levels are counted without forming their
+    n x L indicator matrix."""
+    store = rep.store
+    if levels is not None:
+        lev, L = levels
+        keep = (code >= 0) & (lev >= 0)
+        Ty = np.bincount((code * L + lev)[keep], weights=we[keep], minlength=D * L).reshape(D, L)
+        finite_sums(Ty, we)
+        Ry = store.domain_totals(code, D, levels=levels)
+    else:
+        Ty = domain_sums(code, D, we[:, None] * y)
+        Ry = store.domain_totals(code, D, y)
     if total:
         est, thetas = Ty, Ry
     else:
-        xx = np.ones((len(we), 1)) if x is None else x
-        Tx = domain_sums(code, D, we[:, None] * xx)
-        Rx = replicate_sums(rep, code, D, xx)
+        if levels is not None and x is None:
+            # the denominator of a proportion: the weight of the rows that have a level
+            Tx, Rx = Ty.sum(axis=1, keepdims=True), Ry.sum(axis=2, keepdims=True)
+        else:
+            xx = np.ones((len(we), 1)) if x is None else x
+            Tx = domain_sums(code, D, we[:, None] * xx)
+            Rx = store.domain_totals(code, D, xx)
         with np.errstate(divide="ignore", invalid="ignore"):
             est = Ty / Tx
             thetas = Ry / Rx

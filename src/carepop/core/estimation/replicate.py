@@ -29,20 +29,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
-from carepop.core.estimation.numerics import finite_sums, readonly
+from carepop.core.estimation.numerics import readonly
+from carepop.core.estimation.repweights import DenseWeights, ReplicateWeights
 
 
 @dataclass(frozen=True)
 class ReplicateDesign:
-    """Replicate weights (combined: they already include the sampling weight) and multipliers.
+    """Replicate weights and multipliers.
 
-    ``weights`` (rows x replicates) and ``rscales`` are read-only (they belong to the design).
+    ``store`` holds the combined replicate weights (they already include the sampling weight),
+    either as factors where they are constant (:class:`~carepop.core.estimation.repweights.FactorWeights`,
+    for designs carepop makes) or as a full matrix (:class:`DenseWeights`, for weights supplied
+    with the data); ``weights`` gives the (rows x replicates) matrix, formed on demand.
+    ``columns`` names the replicate-weight columns. ``rscales`` is read-only.
     """
 
     method: str
-    weights: np.ndarray  # (n, R) float64, combined replicate weights
+    store: ReplicateWeights
     scale: float
     rscales: np.ndarray  # (R,)
     mse: bool
@@ -50,12 +54,24 @@ class ReplicateDesign:
     columns: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        readonly(self.weights)
+        if not isinstance(self.store, ReplicateWeights):
+            object.__setattr__(self, "store", DenseWeights(self.store))
         readonly(self.rscales)
 
     @property
     def n_replicates(self) -> int:
-        return int(self.weights.shape[1])
+        return int(self.store.n_replicates)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The replicate weights as a read-only (rows x replicates) matrix. For designs carepop
+        makes this forms the matrix (O(rows x replicates) memory): estimation never needs it."""
+        return self.store.materialize()
+
+    @property
+    def is_compact(self) -> bool:
+        """Whether the weights are kept as factors per PSU / cell rather than a full matrix."""
+        return self.store.is_compact
 
 
 def default_multipliers(
@@ -105,42 +121,17 @@ def replicate_variance(rep: ReplicateDesign, thetas: np.ndarray, theta: np.ndarr
         return rep.scale * np.sum(rs * (thetas - centre) ** 2, axis=0)
 
 
-def domain_indicator(code: np.ndarray, n_domains: int, values: np.ndarray | None = None) -> sp.csr_matrix:
-    """Sparse (D, n) matrix with ``values`` (or 1) at (domain of row, row); rows with code -1 omitted."""
-    n = code.shape[0]
-    keep = code >= 0
-    data = np.ones(int(keep.sum())) if values is None else np.asarray(values, dtype=float)[keep]
-    return sp.csr_matrix((data, (code[keep], np.flatnonzero(keep))), shape=(n_domains, n))
-
-
 def replicate_sums(rep: ReplicateDesign, code: np.ndarray, n_domains: int, y: np.ndarray) -> np.ndarray:
-    """Replicate domain totals of each column of ``y``: array (R, D, k), one sparse product."""
-    if y.ndim == 1:
-        y = y[:, None]
-    k = y.shape[1]
-    n = y.shape[0]
-    keep = code >= 0
-    rows = (code[keep][:, None] * k + np.arange(k)[None, :]).ravel()
-    cols = np.repeat(np.flatnonzero(keep), k)
-    data = y[keep].ravel()
-    M = sp.csr_matrix((data, (rows, cols)), shape=(n_domains * k, n))
-    out = finite_sums(np.asarray(M @ rep.weights), y)  # (D*k, R)
-    return out.T.reshape(rep.n_replicates, n_domains, k)
+    """Replicate domain totals of each column of ``y``: array (R, D, k)."""
+    return rep.store.domain_totals(code, n_domains, y)
 
 
-def replicate_rank(weights: np.ndarray) -> int:
-    """Rank of the replicate weight matrix as R's ``qr(..., tol=1e-5)$rank``.
-
-    Computed from the singular values of the (R, R) cross-product: a singular value of the
-    weights below ``1e-5`` of the largest is a squared one below ``1e-10``.
-    """
-    if weights.shape[0] == 0:
-        return 0
-    top = float(np.max(np.abs(weights)))
-    if top > 1e150:
-        # scale by a power of two (exact) so that the cross-product cannot overflow
-        weights = np.ldexp(weights, -int(np.frexp(top)[1]))
-    # the smaller of the two cross-products has the same non-zero eigenvalues
-    g = weights.T @ weights if weights.shape[1] <= weights.shape[0] else weights @ weights.T
-    ev = np.linalg.eigvalsh(g)
-    return int(np.sum(ev > 1e-10 * ev.max())) if ev.max() > 0 else 0
+def replicate_ranks(rep: ReplicateDesign, code: np.ndarray, n_domains: int, inside: np.ndarray) -> np.ndarray:
+    """Rank of each domain's replicate weights (rows with ``code == d`` and ``inside``), as R's
+    ``qr(weights(subset, "analysis"), tol = 1e-5)$rank``: from the eigenvalues of the domain's
+    (R, R) cross-product ``sum W_i W_i'``, counting those above ``1e-10`` of the largest (a
+    singular value below ``1e-5`` of the largest is a squared one below ``1e-10``)."""
+    gram = rep.store.domain_gram(code, n_domains, inside)
+    ev = np.linalg.eigvalsh(gram)  # (D, R), ascending
+    top = ev[:, -1:]
+    return np.where(top[:, 0] > 0, np.sum(ev > 1e-10 * top, axis=1), 0).astype(np.int64)

@@ -1,0 +1,355 @@
+"""Replicate weights, kept at the level where they are constant.
+
+A replicate design made from a sampling design gives row ``i`` in replicate ``r`` the weight
+``W[i, r] = w_i f[psu(i), r]``: the row's sampling weight times a factor that is constant within
+its PSU (or jackknife group). Weighting steps redone in every replicate keep that shape when
+their adjustment is constant within cells (post-strata, non-response classes, raking cells):
+each multiplies the weights by a factor per (cell, replicate). So in general
+
+    W[i, r] = row_i * prod_k T_k[c_k(i), r]
+
+with ``row`` one number per row, ``c_k`` a code per row and ``T_k`` a small table (levels x
+replicates). :class:`FactorWeights` stores exactly that — memory O(n + R * #levels), not n x R —
+and :class:`DenseWeights` stores a full matrix (replicate weights supplied with the data, or left
+by a step that is not constant within cells, such as trimming or calibration on a numeric
+variable).
+
+Both give what estimation needs without forming an n x R matrix:
+
+- :meth:`~ReplicateWeights.domain_totals`: ``sum_{i in d} W[i, r] y_i`` for every replicate,
+  domain and variable. For factor weights: one pass over the rows per variable sums ``row_i y_i``
+  within (unit, domain) pairs, where a *unit* is a distinct combination of the codes ``c_k``; the
+  replicate totals are then the pair sums times the units' factor products, a sparse
+  (domains x units) by dense (units x replicates) product;
+- :meth:`~ReplicateWeights.domain_gram`: ``sum_{i in d} W_i W_i'`` (replicates x replicates) per
+  domain, from which the design degrees of freedom of each domain follow (R ``degf``: the rank
+  of the domain's replicate weights, minus one);
+- :meth:`~ReplicateWeights.times_cells`: the weights after a step that multiplies them by a row
+  factor and a factor per (cell, replicate).
+
+Results equal those of the materialised n x R matrix up to the order of summation.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from carepop.core.estimation.numerics import finite_sums, readonly
+
+#: at most this many numbers in a (units x replicates) block held at once (64 MiB)
+BLOCK = 1 << 23
+#: codes whose combined key space is at most this large are counted with bincount; larger ones
+#: are hashed (pandas.factorize)
+DIRECT_KEYS = 1 << 22
+
+
+class ReplicateWeights(ABC):
+    """Replicate weights of ``n_rows`` rows in ``n_replicates`` replicates (see module docstring)."""
+
+    n_rows: int
+    n_replicates: int
+
+    @abstractmethod
+    def domain_totals(
+        self,
+        code: np.ndarray,
+        n_domains: int,
+        y: np.ndarray | None = None,
+        levels: tuple[np.ndarray, int] | None = None,
+    ) -> np.ndarray:
+        """Replicate totals, shape (R, D, k): ``sum_{i: code_i = d} W[i, r] y[i, j]``.
+
+        ``y`` (n,) or (n, k) values (None: ones); or ``levels=(level_code, L)`` for the L
+        indicators of a categorical variable (k = L). Rows with ``code`` (or level) -1 are left
+        out.
+        """
+
+    @abstractmethod
+    def domain_gram(self, code: np.ndarray, n_domains: int, inside: np.ndarray) -> np.ndarray:
+        """``sum_{i: code_i = d, inside_i} W_i W_i'`` for every domain, shape (D, R, R)."""
+
+    @abstractmethod
+    def column(self, r: int) -> np.ndarray:
+        """The weights of replicate ``r`` (0-based), shape (n,)."""
+
+    @abstractmethod
+    def materialize(self) -> np.ndarray:
+        """The full (n, R) matrix (O(n R) memory: for writing the weights out, or small data)."""
+
+    @abstractmethod
+    def times_cells(
+        self, codes: np.ndarray, table: np.ndarray, row: np.ndarray | None = None
+    ) -> ReplicateWeights:
+        """The weights times ``row_i`` (if given) times ``table[codes_i, r]``."""
+
+    def totals(self) -> np.ndarray:
+        """Each replicate's total weight, shape (R,)."""
+        return self.domain_totals(np.zeros(self.n_rows, dtype=np.int64), 1)[:, 0, 0]
+
+    def abs_totals(self) -> np.ndarray:
+        """Each replicate's total absolute weight (for overflow checks), shape (R,)."""
+        return self.totals()
+
+    @property
+    def is_compact(self) -> bool:
+        return False
+
+
+# ------------------------------------------------------------------------------------- dense
+class DenseWeights(ReplicateWeights):
+    """A full (n, R) matrix of replicate weights (read-only)."""
+
+    def __init__(self, weights: np.ndarray) -> None:
+        w = np.ascontiguousarray(weights, dtype=float)
+        if w.ndim != 2:
+            raise ValueError("replicate weights must be a (rows, replicates) matrix")
+        self.matrix = readonly(w)
+        self.n_rows, self.n_replicates = w.shape
+
+    def domain_totals(self, code, n_domains, y=None, levels=None):
+        y = _values(self.n_rows, y, levels)
+        k = y.shape[1]
+        keep = code >= 0
+        rows = (code[keep][:, None] * k + np.arange(k)[None, :]).ravel()
+        cols = np.repeat(np.flatnonzero(keep), k)
+        M = sp.csr_matrix((y[keep].ravel(), (rows, cols)), shape=(n_domains * k, self.n_rows))
+        out = finite_sums(np.asarray(M @ self.matrix), y)  # (D*k, R)
+        return out.T.reshape(self.n_replicates, n_domains, k)
+
+    def domain_gram(self, code, n_domains, inside):
+        R = self.n_replicates
+        out = np.zeros((n_domains, R, R))
+        use = inside & (code >= 0)
+        order = np.flatnonzero(use)
+        order = order[np.argsort(code[order], kind="stable")]
+        bounds = np.searchsorted(code[order], np.arange(n_domains + 1))
+        W = _scaled(self.matrix[order])
+        # one BLAS product per domain over its contiguous block of rows
+        for d in np.flatnonzero(np.diff(bounds) > 0):
+            block = W[bounds[d] : bounds[d + 1]]
+            out[d] = block.T @ block
+        return out
+
+    def column(self, r):
+        return self.matrix[:, r].copy()
+
+    def materialize(self):
+        return self.matrix
+
+    def times_cells(self, codes, table, row=None):
+        W = self.matrix * np.asarray(table, dtype=float)[codes]
+        if row is not None:
+            W = W * np.asarray(row, dtype=float)[:, None]
+        return DenseWeights(W)
+
+    def abs_totals(self):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.abs(self.matrix).sum(axis=0)
+
+
+# ------------------------------------------------------------------------------------ factors
+class FactorWeights(ReplicateWeights):
+    """``W[i, r] = row_i * prod_k tables[k][codes[k][i], r]`` (see module docstring)."""
+
+    def __init__(self, row: np.ndarray, codes: Sequence[np.ndarray], tables: Sequence[np.ndarray]) -> None:
+        self.row = readonly(np.array(row, dtype=float))
+        self.codes = tuple(readonly(np.asarray(c, dtype=np.int64)) for c in codes)
+        self.tables = tuple(readonly(np.array(t, dtype=float, order="C")) for t in tables)
+        if not self.tables:
+            raise ValueError("factor weights need at least one table")
+        self.n_rows = self.row.shape[0]
+        self.n_replicates = self.tables[0].shape[1]
+
+    @property
+    def is_compact(self) -> bool:
+        return True
+
+    # the units: distinct combinations of the codes, with their factor products
+    @cached_property
+    def _units(self) -> tuple[np.ndarray, np.ndarray]:
+        """(unit of each row, (U, K) codes of each unit)."""
+        return joint_codes(self.codes, [t.shape[0] for t in self.tables])
+
+    @property
+    def n_units(self) -> int:
+        return int(self._units[1].shape[0])
+
+    def unit_factors(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """``prod_k T_k[code_k(u), r]`` for units ``start:stop``, shape (units, R)."""
+        ucodes = self._units[1][start:stop]
+        out = self.tables[0][ucodes[:, 0]]
+        for k in range(1, len(self.tables)):
+            out = out * self.tables[k][ucodes[:, k]]
+        return out
+
+    def _unit_blocks(self):
+        """(start, stop) of unit blocks small enough to hold their factors at once."""
+        U = self.n_units
+        step = max(1, BLOCK // max(self.n_replicates, 1))
+        return [(a, min(a + step, U)) for a in range(0, U, step)] or [(0, 0)]
+
+    def domain_totals(self, code, n_domains, y=None, levels=None):
+        unit, _ = self._units
+        U = self.n_units
+        keep = code >= 0
+        dom = code
+        D = n_domains
+        if levels is not None:
+            lev, L = levels
+            keep = keep & (lev >= 0)
+            dom = np.where(keep, code * L + lev, -1)
+            D = n_domains * L
+            yy = self.row[:, None]
+        else:
+            yy = _values(self.n_rows, y, None) * self.row[:, None]
+        k = yy.shape[1]
+        # one pass per variable: sums of row * y within (unit, domain) pairs
+        pair, pair_unit, pair_dom = _pairs(unit[keep], U, dom[keep], D)
+        A = np.empty((pair_unit.shape[0], k))
+        for j in range(k):
+            A[:, j] = np.bincount(pair, weights=yy[keep, j], minlength=pair_unit.shape[0])
+        finite_sums(A, yy)
+        out = np.zeros((D * k, self.n_replicates))
+        rows = (pair_dom[:, None] * k + np.arange(k)[None, :]).ravel()
+        cols = np.repeat(pair_unit, k)
+        S = sp.csr_matrix((A.ravel(), (rows, cols)), shape=(D * k, U))
+        for a, b in self._unit_blocks():
+            out += np.asarray(S[:, a:b] @ self.unit_factors(a, b))
+        finite_sums(out, A)
+        if levels is not None:
+            # (R, D*L, 1) -> (R, D, L)
+            return out.T.reshape(self.n_replicates, n_domains, levels[1])
+        return out.T.reshape(self.n_replicates, n_domains, k)
+
+    def domain_gram(self, code, n_domains, inside):
+        unit, _ = self._units
+        U, R = self.n_units, self.n_replicates
+        use = inside & (code >= 0)
+        pair, pair_unit, pair_dom = _pairs(unit[use], U, code[use], n_domains)
+        s = np.bincount(pair, weights=self.row[use] ** 2, minlength=pair_unit.shape[0])
+        s = _scaled(s)
+        out = np.zeros((n_domains, R, R))
+        if pair_unit.shape[0] == 0:
+            return out
+        # one power of two for every unit's factors, so that no product overflows (exact)
+        shift = sum(int(np.frexp(max(float(np.max(np.abs(t))), 1e-300))[1]) for t in self.tables)
+        order = np.argsort(pair_dom, kind="stable")
+        step = max(1, BLOCK // max(R * R, 1))
+        for a in range(0, order.shape[0], step):
+            idx = order[a : a + step]
+            M = np.ldexp(self.unit_factors_of(pair_unit[idx]), -shift)
+            outer = np.einsum("pr,ps->prs", M * s[idx, None], M)
+            d = pair_dom[idx]
+            starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
+            out[d[starts]] += np.add.reduceat(outer, starts, axis=0)
+        return out
+
+    def unit_factors_of(self, units: np.ndarray) -> np.ndarray:
+        """Factor products of the given units, shape (len(units), R)."""
+        ucodes = self._units[1][units]
+        out = self.tables[0][ucodes[:, 0]]
+        for k in range(1, len(self.tables)):
+            out = out * self.tables[k][ucodes[:, k]]
+        return out
+
+    def column(self, r):
+        out = self.row * self.tables[0][self.codes[0], r]
+        for c, t in zip(self.codes[1:], self.tables[1:], strict=True):
+            out = out * t[c, r]
+        return out
+
+    def materialize(self):
+        out = self.row[:, None] * self.tables[0][self.codes[0]]
+        for c, t in zip(self.codes[1:], self.tables[1:], strict=True):
+            out *= t[c]
+        return readonly(out)
+
+    def times_cells(self, codes, table, row=None):
+        new_row = self.row if row is None else self.row * np.asarray(row, dtype=float)
+        return FactorWeights(new_row, (*self.codes, codes), (*self.tables, table))
+
+    def abs_totals(self):
+        unit, _ = self._units
+        s = np.bincount(unit, weights=np.abs(self.row), minlength=self.n_units)
+        out = np.zeros(self.n_replicates)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for a, b in self._unit_blocks():
+                out += s[a:b] @ np.abs(self.unit_factors(a, b))
+        return out
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _values(n: int, y: np.ndarray | None, levels: tuple[np.ndarray, int] | None) -> np.ndarray:
+    """The (n, k) values: ``y``, the indicators of ``levels``, or ones."""
+    if levels is not None:
+        lev, L = levels
+        out = np.zeros((n, L))
+        ok = lev >= 0
+        out[np.flatnonzero(ok), lev[ok]] = 1.0
+        return out
+    if y is None:
+        return np.ones((n, 1))
+    y = np.asarray(y, dtype=float)
+    return y[:, None] if y.ndim == 1 else y
+
+
+def joint_codes(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Code the combinations of several codes present in the data: (combination of each row,
+    (C, K) codes of each combination). Combinations are numbered in sorted order when counted
+    directly, in order of first appearance when hashed."""
+    n = codes[0].shape[0]
+    space = 1
+    for s in sizes:
+        space *= max(int(s), 1)
+    if len(codes) == 1:
+        present = np.flatnonzero(np.bincount(codes[0], minlength=sizes[0]))
+        remap = np.full(max(int(sizes[0]), 1), -1, dtype=np.int64)
+        remap[present] = np.arange(present.shape[0])
+        return remap[codes[0]], present[:, None]
+    if space < (1 << 62):
+        key = np.zeros(n, dtype=np.int64)
+        for c, s in zip(codes, sizes, strict=True):
+            key = key * int(s) + c
+        if space <= min(DIRECT_KEYS, 8 * n + 4096):
+            present = np.flatnonzero(np.bincount(key, minlength=space))
+            remap = np.full(space, -1, dtype=np.int64)
+            remap[present] = np.arange(present.shape[0])
+            comb, uniq = remap[key], present
+        else:
+            comb, uniq = pd.factorize(key)
+            comb = comb.astype(np.int64)
+        out = np.empty((uniq.shape[0], len(codes)), dtype=np.int64)
+        rest = np.asarray(uniq, dtype=np.int64)
+        for k in range(len(codes) - 1, -1, -1):
+            rest, out[:, k] = np.divmod(rest, int(sizes[k]))
+        return comb, out
+    # too many combinations for one integer key: combine two codes at a time
+    comb, ucodes = joint_codes(codes[:2], sizes[:2])
+    for c, s in zip(codes[2:], sizes[2:], strict=True):
+        comb, pair = joint_codes([comb, c], [ucodes.shape[0], s])
+        ucodes = np.column_stack([ucodes[pair[:, 0]], pair[:, 1]])
+    return comb, ucodes
+
+
+def _pairs(unit: np.ndarray, n_units: int, dom: np.ndarray, n_domains: int):
+    """The (unit, domain) pairs present: (pair of each row, unit of each pair, domain of each
+    pair)."""
+    comb, ucodes = joint_codes([unit, dom], [n_units, n_domains])
+    return comb, ucodes[:, 0], ucodes[:, 1]
+
+
+def _scaled(a: np.ndarray) -> np.ndarray:
+    """``a`` times a power of two that keeps its largest magnitude near 1 (exact; ranks and
+    ratios unchanged; no overflow in cross-products)."""
+    if a.size == 0:
+        return a
+    top = float(np.max(np.abs(a)))
+    if top == 0 or not np.isfinite(top):
+        return a
+    return np.ldexp(a, -int(np.frexp(top)[1]))
