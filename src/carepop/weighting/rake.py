@@ -67,7 +67,7 @@ def rake(
         check_grand_totals(totals)
 
     cells = RakingCells.of(codes)
-    new, psw, converged, it = cells.ipf_rows(survey.weights, maxit, epsilon)
+    new, step, converged, it = cells.rake(survey.weights, maxit, epsilon)
     if not converged:
         _unconverged(new, codes, it, epsilon, force, "")
     if survey.is_replicate:
@@ -88,7 +88,6 @@ def rake(
             )
         reps = store.times_cells(cells.cell, factors.T)
         return survey.adjusted(new, column=column, method="rake", replicate_weights=reps)
-    step = rake_step([c for _, c, _, _ in codes], [len(lv) for _, _, lv, _ in codes], psw)
     return survey.adjusted(new, column=column, method="rake", steps=(step,))
 
 
@@ -235,10 +234,38 @@ class RakingCells:
     def ipf_rows(self, w: np.ndarray, maxit: int, epsilon: float):
         """Raking of the rows' weights ``w``: the raked weights, the weights after each margin in
         the last pass (for the variance), whether it converged and the passes run."""
+        new, psw, ok, passes, _ = self._ipf_rows(w, maxit, epsilon)
+        return new, psw, ok, passes
+
+    def _ipf_rows(self, w: np.ndarray, maxit: int, epsilon: float):
         start = np.bincount(self.cell, weights=w, minlength=self.n_cells)[None, :]
         factor, ok, passes, after = self.ipf(start, maxit, epsilon, keep_passes=True)
         psw = [w * a[0][self.cell] for a in after]
-        return w * factor[0][self.cell], psw, bool(ok[0]), int(passes[0])
+        return w * factor[0][self.cell], psw, bool(ok[0]), int(passes[0]), [a[0] for a in after]
+
+    def rake(self, w: np.ndarray, maxit: int, epsilon: float):
+        """:meth:`ipf_rows` and the raking residual step of the variance (:func:`rake_step`),
+        whose ``H'Z`` is formed on the cells: the ratio of two margins' weights in a row is the
+        ratio of its cell's factors."""
+        new, psw, ok, passes, after = self._ipf_rows(w, maxit, epsilon)
+        L = [len(t) for _, _, t in self.margins]
+        codes = [self.levels[:, m][self.cell] for m in range(len(L))]
+        n_all = np.bincount(self.cell, minlength=self.n_cells).astype(float)
+        n_pos = np.bincount(self.cell, weights=(w > 0).astype(float), minlength=self.n_cells)
+        edges = np.cumsum([0] + L)
+        Q = np.zeros((edges[-1], edges[-1]))
+        for m in range(len(L)):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                inv = np.where(after[m] > 0, 1.0 / np.where(after[m] > 0, after[m], 1.0), 0.0)
+            for m2 in range(len(L)):
+                key = self.levels[:, m] * L[m2] + self.levels[:, m2]
+                t = np.bincount(key, weights=n_pos * inv * after[m2], minlength=L[m] * L[m2])
+                Q[edges[m] : edges[m + 1], edges[m2] : edges[m2 + 1]] = t.reshape(L[m], L[m2])
+        counts = np.concatenate(
+            [np.bincount(self.levels[:, m], weights=n_all, minlength=L[m]) for m in range(len(L))]
+        )
+        step = CalStep("rake", None, None, sweep_matrix(Q, counts, L), blocks=_blocks(codes, L, psw))
+        return new, step, ok, passes
 
 
 def ipf(w: np.ndarray, codes: list, maxit: int, epsilon: float):
@@ -250,20 +277,31 @@ def ipf(w: np.ndarray, codes: list, maxit: int, epsilon: float):
 
 def rake_step(codes: list[np.ndarray], n_levels: list[int], psw: list[np.ndarray]) -> CalStep:
     """R's raking residual (ten sweeps through the margins) as a :class:`CalStep`."""
-    blocks = tuple(
-        Block(c, L, p, np.where(p > 0, 1.0 / np.where(p > 0, p, 1.0), 0.0))
-        for c, L, p in zip(codes, n_levels, psw, strict=True)
-    )
+    blocks = _blocks(codes, n_levels, psw)
     # Q[l, l'] = sum over rows in l and l' of psw_{m(l')} / psw_{m(l)}: H'Z of the step
     Q = CalStep("rake", None, None, np.zeros((0, 0)), blocks=blocks).h_cross_z(
         CalStep("rake", None, None, np.zeros((0, 0)), blocks=blocks)
     )
     counts = np.concatenate([np.bincount(c, minlength=L) for c, L in zip(codes, n_levels, strict=True)])
-    edges = np.cumsum([0] + n_levels)
+    return CalStep("rake", None, None, sweep_matrix(Q, counts, n_levels), blocks=blocks)
+
+
+def _blocks(codes: list[np.ndarray], n_levels: list[int], psw: list[np.ndarray]) -> tuple[Block, ...]:
+    # h = 1 / psw where psw > 0, else 0 (a row with no weight takes no part)
+    return tuple(
+        Block(c, L, p, np.divide(1.0, p, out=np.zeros_like(p), where=p > 0))
+        for c, L, p in zip(codes, n_levels, psw, strict=True)
+    )
+
+
+def sweep_matrix(Q: np.ndarray, counts: np.ndarray, n_levels: list[int]) -> np.ndarray:
+    """``K``: R's ten sweeps ``x <- x - w_m ave_m(x / w_m)`` through the margins run on the
+    identity, from ``Q = H'Z`` and the rows per level (``ave`` is the plain mean of a level)."""
+    edges = np.cumsum([0] + list(n_levels))
     L = int(edges[-1])
     K = np.zeros((L, L))
     eye = np.eye(L)
-    sls = [slice(edges[m], edges[m + 1]) for m in range(len(codes))]
+    sls = [slice(edges[m], edges[m + 1]) for m in range(len(n_levels))]
     # within a margin a row has one level, so Q's diagonal blocks are diagonal: Q[sl] @ K is the
     # diagonal times K[sl] plus small cross-tabulations of other margins (not an L^3 product)
     own = [np.diag(Q[sl, sl]).copy() for sl in sls]
@@ -284,4 +322,4 @@ def rake_step(codes: list[np.ndarray], n_levels: list[int], psw: list[np.ndarray
             np.subtract(eye[sl], acc, out=acc)
             acc /= counts[sl, None]
             K[sl] += acc
-    return CalStep("rake", None, None, K, blocks=blocks)
+    return K

@@ -211,19 +211,22 @@ def _replicate(rep, we, code, D, y, x, total, levels=None):
         Ty = np.bincount((code * L + lev)[keep], weights=we[keep], minlength=D * L).reshape(D, L)
         finite_sums(Ty, we)
         Ry = store.domain_totals(code, D, levels=levels)
-    else:
+    elif total:
         Ty = domain_sums(code, D, we[:, None] * y)
         Ry = store.domain_totals(code, D, y)
+    else:
+        # numerator and denominator together (one coding of the domains for both)
+        k = y.shape[1]
+        cols = [y[:, j] for j in range(k)] + ([None] if x is None else [x[:, j] for j in range(x.shape[1])])
+        T = np.column_stack([domain_sums(code, D, we if c is None else we * c) for c in cols])
+        Rb = store.domain_totals(code, D, cols)
+        Ty, Tx, Ry, Rx = T[:, :k], T[:, k:], Rb[:, :, :k], Rb[:, :, k:]
     if total:
         est, thetas = Ty, Ry
     else:
         if levels is not None and x is None:
             # the denominator of a proportion: the weight of the rows that have a level
             Tx, Rx = Ty.sum(axis=1, keepdims=True), Ry.sum(axis=2, keepdims=True)
-        else:
-            xx = np.ones((len(we), 1)) if x is None else x
-            Tx = domain_sums(code, D, we[:, None] * xx)
-            Rx = store.domain_totals(code, D, xx)
         with np.errstate(divide="ignore", invalid="ignore"):
             est = Ty / Tx
             thetas = Ry / Rx

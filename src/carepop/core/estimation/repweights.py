@@ -32,6 +32,7 @@ Results equal those of the materialised n x R matrix up to the order of summatio
 
 from __future__ import annotations
 
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from functools import cached_property
@@ -65,7 +66,8 @@ class ReplicateWeights(ABC):
     ) -> np.ndarray:
         """Replicate totals, shape (R, D, k): ``sum_{i: code_i = d} W[i, r] y[i, j]``.
 
-        ``y`` (n,) or (n, k) values (None: ones); or ``levels=(level_code, L)`` for the L
+        ``y`` (n,) or (n, k) values, or a list of (n,) columns where None is a column of ones
+        (None: ones); or ``levels=(level_code, L)`` for the L
         indicators of a categorical variable (k = L). Rows with ``code`` (or level) -1 are left
         out.
         """
@@ -165,6 +167,7 @@ class FactorWeights(ReplicateWeights):
             raise ValueError("factor weights need at least one table")
         self.n_rows = self.row.shape[0]
         self.n_replicates = self.tables[0].shape[1]
+        self._pair_cache: list = []
 
     @property
     def is_compact(self) -> bool:
@@ -194,61 +197,84 @@ class FactorWeights(ReplicateWeights):
         step = max(1, BLOCK // max(self.n_replicates, 1))
         return [(a, min(a + step, U)) for a in range(0, U, step)] or [(0, 0)]
 
-    def domain_totals(self, code, n_domains, y=None, levels=None):
+    def _pairing(self, code: np.ndarray, n_domains: int, levels: tuple[np.ndarray, int] | None):
+        """The (unit, domain) pairs present among the rows with a domain (and level): the pair of
+        each row (``n_pairs`` for rows left out), the number of pairs, and each pair's unit and
+        domain (domain x level). Cached for the last few domain codings used."""
+        lev = None if levels is None else levels[0]
+        key = (id(code), n_domains, None if lev is None else id(lev))
+        for k, code_ref, lev_ref, value in self._pair_cache:
+            if k == key and code_ref() is code and (lev is None or lev_ref() is lev):
+                return value
         unit, _ = self._units
         U = self.n_units
-        keep = code >= 0
-        dom = code
-        D = n_domains
-        if levels is not None:
-            lev, L = levels
-            keep = keep & (lev >= 0)
-            dom = np.where(keep, code * L + lev, -1)
-            D = n_domains * L
-            yy = self.row[:, None]
+        if levels is None:
+            dom, D = code, n_domains
         else:
-            yy = _values(self.n_rows, y, None) * self.row[:, None]
-        k = yy.shape[1]
-        # one pass per variable: sums of row * y within (unit, domain) pairs
-        pair, pair_unit, pair_dom = _pairs(unit[keep], U, dom[keep], D)
-        A = np.empty((pair_unit.shape[0], k))
-        for j in range(k):
-            A[:, j] = np.bincount(pair, weights=yy[keep, j], minlength=pair_unit.shape[0])
-        finite_sums(A, yy)
-        out = np.zeros((D * k, self.n_replicates))
+            L = levels[1]
+            dom, D = np.where((code >= 0) & (lev >= 0), code * L + lev, -1), n_domains * L
+        space = U * D
+        valid = dom >= 0
+        keyed = unit * D + dom if valid.all() else np.where(valid, unit * D + dom, space)
+        if space + 1 <= min(DIRECT_KEYS, 8 * keyed.shape[0] + 4096):
+            present = np.flatnonzero(np.bincount(keyed, minlength=space + 1)[:space])
+            remap = np.full(space + 1, present.shape[0], dtype=np.int64)
+            remap[present] = np.arange(present.shape[0])
+            pair = remap[keyed]
+        else:
+            pair, present = pd.factorize(keyed)
+            pair = pair.astype(np.int64)
+            dummy = present == space
+            if dummy.any():  # put the rows left out last, as pair n_pairs
+                d = int(np.flatnonzero(dummy)[0])
+                order = np.r_[np.arange(d), np.arange(d + 1, present.shape[0]), d]
+                inv = np.empty_like(order)
+                inv[order] = np.arange(order.shape[0])
+                pair, present = inv[pair], present[order][:-1]
+        pair_unit, pair_dom = np.divmod(present.astype(np.int64), D)
+        value = (pair, int(present.shape[0]), pair_unit, pair_dom)
+        refs = (key, weakref.ref(code), None if lev is None else weakref.ref(lev), value)
+        self._pair_cache = [refs, *self._pair_cache[:3]]
+        return value
+
+    def domain_totals(self, code, n_domains, y=None, levels=None):
+        pair, P, pair_unit, pair_dom = self._pairing(code, n_domains, levels)
+        columns = [None] if levels is not None else _columns(y)
+        k = len(columns)
+        # one pass per variable: sums of row * y within the (unit, domain) pairs
+        A = np.empty((P, k))
+        for j, v in enumerate(columns):
+            w = self.row if v is None else self.row * v
+            A[:, j] = np.bincount(pair, weights=w, minlength=P + 1)[:P]
+        finite_sums(A, self.row, *(v for v in columns if v is not None))
+        D = n_domains if levels is None else n_domains * levels[1]
         rows = (pair_dom[:, None] * k + np.arange(k)[None, :]).ravel()
-        cols = np.repeat(pair_unit, k)
-        S = sp.csr_matrix((A.ravel(), (rows, cols)), shape=(D * k, U))
+        S = sp.csr_matrix((A.ravel(), (rows, np.repeat(pair_unit, k))), shape=(D * k, self.n_units))
+        out = np.zeros((D * k, self.n_replicates))
         for a, b in self._unit_blocks():
             out += np.asarray(S[:, a:b] @ self.unit_factors(a, b))
         finite_sums(out, A)
         if levels is not None:
-            # (R, D*L, 1) -> (R, D, L)
             return out.T.reshape(self.n_replicates, n_domains, levels[1])
         return out.T.reshape(self.n_replicates, n_domains, k)
 
     def domain_gram(self, code, n_domains, inside):
-        unit, _ = self._units
+        pair, P, pair_unit, pair_dom = self._pairing(code, n_domains, None)
         U, R = self.n_units, self.n_replicates
-        use = inside & (code >= 0)
-        pair, pair_unit, pair_dom = _pairs(unit[use], U, code[use], n_domains)
-        s = np.bincount(pair, weights=self.row[use] ** 2, minlength=pair_unit.shape[0])
-        s = _scaled(s)
-        out = np.zeros((n_domains, R, R))
-        if pair_unit.shape[0] == 0:
-            return out
-        # one power of two for every unit's factors, so that no product overflows (exact)
+        w2 = np.where(inside, self.row, 0.0) ** 2
+        s = _scaled(np.bincount(pair, weights=w2, minlength=P + 1)[:P])
+        # G_d = sum_u s[d, u] M_u M_u': a (domains x units) sparse matrix times the units' outer
+        # products, in blocks of units; one power of two scales every unit's factors (exact)
+        S = sp.csr_matrix((s, (pair_dom, pair_unit)), shape=(n_domains, U))
         shift = sum(int(np.frexp(max(float(np.max(np.abs(t))), 1e-300))[1]) for t in self.tables)
-        order = np.argsort(pair_dom, kind="stable")
+        out = np.zeros((n_domains, R * R))
         step = max(1, BLOCK // max(R * R, 1))
-        for a in range(0, order.shape[0], step):
-            idx = order[a : a + step]
-            M = np.ldexp(self.unit_factors_of(pair_unit[idx]), -shift)
-            outer = np.einsum("pr,ps->prs", M * s[idx, None], M)
-            d = pair_dom[idx]
-            starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
-            out[d[starts]] += np.add.reduceat(outer, starts, axis=0)
-        return out
+        for a in range(0, U, step):
+            b = min(a + step, U)
+            M = np.ldexp(self.unit_factors(a, b), -shift)
+            outer = (M[:, :, None] * M[:, None, :]).reshape(b - a, R * R)
+            out += np.asarray(S[:, a:b] @ outer)
+        return out.reshape(n_domains, R, R)
 
     def unit_factors_of(self, units: np.ndarray) -> np.ndarray:
         """Factor products of the given units, shape (len(units), R)."""
@@ -285,18 +311,26 @@ class FactorWeights(ReplicateWeights):
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _values(n: int, y: np.ndarray | None, levels: tuple[np.ndarray, int] | None) -> np.ndarray:
-    """The (n, k) values: ``y``, the indicators of ``levels``, or ones."""
+def _columns(y) -> list[np.ndarray | None]:
+    """The value columns of ``y``: an (n,) or (n, k) array, a list of (n,) arrays and None (a
+    column of ones), or None (one column of ones)."""
+    if y is None:
+        return [None]
+    if isinstance(y, list):
+        return [None if v is None else np.asarray(v, dtype=float) for v in y]
+    y = np.asarray(y, dtype=float)
+    return [y] if y.ndim == 1 else [y[:, j] for j in range(y.shape[1])]
+
+
+def _values(n: int, y, levels: tuple[np.ndarray, int] | None) -> np.ndarray:
+    """The (n, k) values: ``y`` (as :func:`_columns` reads it), the indicators of ``levels``."""
     if levels is not None:
         lev, L = levels
         out = np.zeros((n, L))
         ok = lev >= 0
         out[np.flatnonzero(ok), lev[ok]] = 1.0
         return out
-    if y is None:
-        return np.ones((n, 1))
-    y = np.asarray(y, dtype=float)
-    return y[:, None] if y.ndim == 1 else y
+    return np.column_stack([np.ones(n) if v is None else v for v in _columns(y)])
 
 
 def joint_codes(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -335,13 +369,6 @@ def joint_codes(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> tuple[np.n
         comb, pair = joint_codes([comb, c], [ucodes.shape[0], s])
         ucodes = np.column_stack([ucodes[pair[:, 0]], pair[:, 1]])
     return comb, ucodes
-
-
-def _pairs(unit: np.ndarray, n_units: int, dom: np.ndarray, n_domains: int):
-    """The (unit, domain) pairs present: (pair of each row, unit of each pair, domain of each
-    pair)."""
-    comb, ucodes = joint_codes([unit, dom], [n_units, n_domains])
-    return comb, ucodes[:, 0], ucodes[:, 1]
 
 
 def _scaled(a: np.ndarray) -> np.ndarray:
