@@ -66,14 +66,10 @@ def weight(
     df = read_data(data, **read_options(input_format, encoding, sep))
     survey = design.survey(df)
     weighted, reports = apply_weighting(survey, weighting)
-    frame = weighted.data
+    frame = weighted.data  # with the replicate-weight columns as weighted, for a replicate design
     frame[weight_column] = weighted.weights
     if weighted.weight not in (weight_column, design.weight) and weighted.weight in frame.columns:
         frame = frame.drop(columns=weighted.weight)
-    if weighted.is_replicate:
-        rep = weighted.replicate_design
-        for j, col in enumerate(rep.columns):
-            frame[col] = rep.weights[:, j]
     write_table_atomic(out, frame, weighted.value_labels, param="out")
     for report in reports:
         typer.echo(report.to_string(index=False), err=True)

@@ -202,7 +202,10 @@ def replicate_design(
             expected="0 <= rho < 1",
             fix=("give ", opt("rho", metavar="RHO"), ", e.g. 0.5"),
         )
-    reps = np.column_stack([chk.numeric_column(df, c, "a replicate weight") for c in cols])
+    # one column at a time into one matrix (no second copy of all the columns)
+    reps = np.empty((len(df), len(cols)))
+    for j, c in enumerate(cols):
+        reps[:, j] = chk.numeric_column(df, c, "a replicate weight")
     rows = np.arange(1, len(df) + 1)
     for bad, what, code, hint in (
         (

@@ -90,6 +90,9 @@ class Survey:
         _replicate: ReplicateDesign | None = None,
     ) -> None:
         df = chk.as_pandas(data)
+        if _replicate is not None:
+            # the replicate weights live in the replicate design: keep one copy of them, not two
+            df = df.drop(columns=[c for c in _replicate.columns if c in df.columns and c != weight])
         frame = df.copy(deep=True)
         labels = value_labels if value_labels is not None else df.attrs.get("value_labels", {})
         lonely_psu = choose(lonely_psu, LonelyPSU, "lonely_psu", "lonely-PSU policy")
@@ -361,7 +364,7 @@ class Survey:
         as they are now (after any weighting step; formed on demand for designs carepop made)."""
         frame = self._data.copy()
         rep = self._rep
-        if rep is not None and (rep.is_compact or self._adjustments):
+        if rep is not None:
             W = rep.weights
             extra = pd.DataFrame(W, columns=list(rep.columns), index=frame.index)
             frame = pd.concat(
