@@ -9,7 +9,9 @@ American Community Survey (80 replicates). carepop follows svrep 0.9.1 (Schneide
 for every number here:
 
 - **Units.** The design's first-stage PSUs (each row when there is no PSU column), put in one
-  sequence: strata by value, then ``sort_by`` within a stratum. The sequence runs through the
+  sequence: strata by value (svrep: by R's factor levels, the same order except where R's locale
+  collation differs from code-point order, e.g. mixed-case labels), then ``sort_by`` within a
+  stratum. The sequence runs through the
   whole sample; strata do not start sequences of their own, so the difference between the last
   PSU of a stratum and the first of the next counts, as in svrep (and the ACS, whose sort order
   includes its strata). A stratum with one PSU needs no special rule.
