@@ -63,10 +63,11 @@ class ReplicateMethod(Choice):
     fay = "fay"
     bootstrap = "bootstrap"
     subbootstrap = "subbootstrap"
+    sdr = "sdr"
 
     @classmethod
     def aliases(cls) -> dict[str, str]:
-        return {"jackknife": "jk1", "boot": "bootstrap"}
+        return {"jackknife": "jk1", "boot": "bootstrap", "successive-difference": "sdr"}
 
 
 class LonelyPSU(Choice):

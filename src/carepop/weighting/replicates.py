@@ -17,6 +17,9 @@ bootstrap      times the PSU is drawn            nbar/((nbar-1)(R-1))    1
                (n_h draws)
 subbootstrap   times drawn (n_h-1 draws)         1/(R-1)                 1
                times n_h/(n_h-1) (Rao-Wu)
+sdr            1 + 2^(-3/2) (h_a - h_b): two     4/R                     1
+               Hadamard rows per PSU in sort
+               order (svrep, :mod:`.sdr`)
 =============  ================================  ======================  ======================
 
 (``(N-n)/N`` is 1 without an fpc; ``nbar`` is the harmonic mean of the PSUs per stratum.)
@@ -65,6 +68,7 @@ from carepop.core.estimation.repweights import FactorWeights
 from carepop.core.survey import Survey
 from carepop.core.vocabulary import ReplicateMethod, choose
 from carepop.errors import CarepopError, DesignError, example_rows, opt
+from carepop.weighting import sdr
 
 # ----------------------------------------------------------------------------------------------
 # R's Hadamard matrices (survey:::hadamard.list, entries 0/1), one hex string per row, and the
@@ -197,8 +201,10 @@ def replicate_weights(
     seed: int | np.random.Generator | None = None,
     fpc: bool = True,
     *,
-    mse: bool = False,
+    mse: bool | None = None,
     prefix: str = "repw_",
+    sort_by: str | None = None,
+    use_normal_hadamard: bool = False,
 ) -> Survey:
     """A replicate-weight Survey made from a Taylor design (R ``as.svrepdesign``).
 
@@ -207,20 +213,33 @@ def replicate_weights(
     survey : a Survey made with strata/PSU/fpc columns (not a replicate or calibrated one).
     method : ``jk1`` (unstratified), ``jkn`` (stratified), ``brr`` / ``fay`` (two PSUs in every
         stratum), ``bootstrap`` (R ``bootweights``) or ``subbootstrap`` (Rao-Wu, R
-        ``subbootweights``). See the module docstring for the weights and multipliers.
-    replicates : number of bootstrap replicates (default 50, as R); fixed by the design otherwise.
+        ``subbootweights``) or ``sdr`` (successive difference replication, svrep
+        ``as_sdr_design``; :mod:`carepop.weighting.sdr`). See the module docstring for the
+        weights and multipliers.
+    replicates : number of bootstrap replicates (default 50, as R); for ``sdr`` the target number
+        (required, as in svrep; R is the order of the Hadamard matrix, at least this); fixed by
+        the design otherwise.
     rho : Fay's coefficient, ``0 <= rho < 1`` (``fay`` only; R ``fay.rho``).
     seed : seed or numpy Generator for the bootstrap.
     fpc : use the design's first-stage fpc where R does (jackknife scale/rscales, the bootstrap's
-        without-replacement draws). ``False`` treats the design as with-replacement.
-    mse : centre the variance on the full-sample estimate (R ``mse``).
+        without-replacement draws; the SDR factors, as svrep). ``False`` treats the design as
+        with-replacement.
+    mse : centre the variance on the full-sample estimate (R ``mse``). Default: True for ``sdr``
+        (svrep's default, Fay and Train's formula), False otherwise (R ``as.svrepdesign``).
     prefix : replicate columns are named ``prefix001``, ``prefix002``, ...
+    sort_by : ``sdr`` only: the column giving the PSUs' sort order within strata (default: the
+        canonical order, by PSU value; see :mod:`carepop.weighting.sdr`).
+    use_normal_hadamard : ``sdr`` only: use R's normal Hadamard matrices (svrep's option; more
+        numbers of replicates, e.g. 80, and one inactive replicate).
 
     The returned Survey's data has all of the original columns plus the replicate columns, which
     hold combined weights (replicate factor times sampling weight).
     """
     m = choose(method, ReplicateMethod, "method", "replicate-weight method")
     _check_input(survey, m, replicates, rho)
+    sdr.check_sdr_only(m, sort_by, use_normal_hadamard)
+    if mse is None:
+        mse = m == "sdr"
     t = survey.taylor_design
     s1 = t.stage1
     use_fpc = bool(fpc) and s1.sampling_fraction is not None
@@ -233,6 +252,16 @@ def replicate_weights(
         factors = _brr(survey, order, pos, r)
         scale = 1.0 / (factors.shape[1] * (1 - r) ** 2)
         rscales = np.ones(factors.shape[1])
+    elif m == "sdr":
+        factors, scale, rscales = sdr.sdr_factors(
+            survey,
+            order,
+            replicates,
+            sort_by=sort_by,
+            use_normal_hadamard=use_normal_hadamard,
+            use_fpc=use_fpc,
+            r_hadamard=hadamard,
+        )
     else:
         B = 50 if replicates is None else int(replicates)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -247,7 +276,7 @@ def replicate_weights(
         )
     if use_fpc and m in ("brr", "fay"):
         warnings.warn("Finite population correction dropped in conversion (as R).", UserWarning, stacklevel=2)
-    if use_fpc and survey.fpc2 is not None and m in ("jk1", "jkn", "bootstrap"):
+    if use_fpc and survey.fpc2 is not None and m in ("jk1", "jkn", "bootstrap", "sdr"):
         warnings.warn(
             "Finite population corrections after first stage have been dropped (as R).",
             UserWarning,
@@ -314,7 +343,7 @@ def _check_input(survey: Survey, m: str, replicates: int | None, rho: float | No
                 expected="a whole number >= 2",
                 fix=("give ", opt("replicates", metavar="R"), ", e.g. 500 (R's default is 50)"),
             )
-    elif replicates is not None:
+    elif replicates is not None and m != "sdr":
         raise CarepopError(
             f"The number of {m.upper()} replicates is fixed by the design; a number of replicates is "
             "for the bootstrap only.",
