@@ -28,7 +28,7 @@ from carepop.weighting import (
 
 RTOL = 1e-12
 pytestmark = pytest.mark.filterwarnings("ignore:Some quantile intervals reach beyond the data")
-METHODS = ["jk1", "jkn", "brr", "fay", "bootstrap", "subbootstrap"]
+METHODS = ["jk1", "jkn", "brr", "fay", "bootstrap", "subbootstrap", "sdr"]
 
 
 def random_design(seed: int, method: str) -> pd.DataFrame:
@@ -71,7 +71,7 @@ def both(seed: int, method: str) -> tuple[Survey, Survey]:
     fpc = {"jk1": "fpc_all", "jkn": "fpc"}.get(method)
     s = Survey(df, weight="w", strata=strata, psu="psu", fpc=fpc)
     kw = {"rho": 0.5} if method == "fay" else {}
-    if method in ("bootstrap", "subbootstrap"):
+    if method in ("bootstrap", "subbootstrap", "sdr"):
         kw["replicates"] = 20
     compact = replicate_weights(s, method, seed=seed, mse=bool(seed % 2), **kw)
     rep = compact.replicate_design

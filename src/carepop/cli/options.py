@@ -145,7 +145,8 @@ _WEIGHTING: dict[str, tuple[Any, Any]] = {
         Annotated[
             str | None,
             _weighting_option(
-                help="Create replicate weights: METHOD[:R] (jk1, jkn, brr, fay, bootstrap, subbootstrap)."
+                help="Create replicate weights: METHOD[:R] (jk1, jkn, brr, fay, bootstrap, "
+                "subbootstrap, sdr)."
             ),
         ],
         None,

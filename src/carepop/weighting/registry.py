@@ -81,7 +81,8 @@ REGISTRY: Mapping[str, WeightingMethod] = MappingProxyType(
             _entry(
                 WeightingStep.replicates,
                 replicate_weights,
-                "replicate weights from the design: jk1, jkn, brr, fay, bootstrap (R as.svrepdesign)",
+                "replicate weights from the design: jk1, jkn, brr, fay, bootstrap, subbootstrap, sdr "
+                "(R as.svrepdesign, svrep as_sdr_design)",
             ),
             _entry(
                 WeightingStep.nonresponse_classes,
