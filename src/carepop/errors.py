@@ -29,11 +29,13 @@ prints ``fix: make the margins consistent, or harmonise=True to scale ...`` from
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 #: a value the user has to supply (rendered ``size=...`` / ``--size COL``)
 ASK: Any = Ellipsis
@@ -171,16 +173,22 @@ class EstimationError(CarepopError):
 
 def example_rows(index: Any, mask: np.ndarray, limit: int = 5) -> list[Any]:
     """Labels of up to ``limit`` rows where ``mask`` is true (for error messages)."""
+    import numpy as np
+
     pos = np.flatnonzero(mask)[:limit]
     return [_plain(v) for v in np.asarray(index)[pos]]
 
 
 def data_rows(mask: np.ndarray, limit: int = 5) -> list[int]:
     """1-based data-row numbers of up to ``limit`` rows where ``mask`` is true."""
+    import numpy as np
+
     return [int(p) + 1 for p in np.flatnonzero(mask)[:limit]]
 
 
 def count_rows(mask: np.ndarray) -> int:
+    import numpy as np
+
     return int(np.count_nonzero(mask))
 
 
@@ -191,6 +199,9 @@ def _expected_text(expected: Any) -> str:
 
 
 def _plain(v: Any) -> Any:
-    if isinstance(v, np.generic):
+    # a numpy scalar (np.int64 ...) as a plain Python value; there is none unless numpy is loaded,
+    # and an error raised by the command line before any data is read need not load it
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(v, np.generic):
         return v.item()
     return v

@@ -13,7 +13,7 @@ never a traceback. See README.md for the full contract.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -34,7 +34,9 @@ from carepop.cli.output import emit, esc, prepare
 from carepop.core.design import Design
 from carepop.core.vocabulary import CIMethod
 from carepop.errors import CarepopError
-from carepop.weighting.plan import WeightingPlan
+
+if TYPE_CHECKING:
+    from carepop.weighting.plan import WeightingPlan
 
 
 @command(aliases=READ_ALIASES)

@@ -226,7 +226,7 @@ def survey_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     parameter) in place of its ``design`` (``weighting``) parameter; see the module docstring.
     Put :func:`carepop.cli.common.command` above it so that bad options fail cleanly."""
     sig = inspect.signature(fn)
-    hints = typing.get_type_hints(fn, include_extras=True)  # the command's annotations, resolved
+    hints = _resolved_hints(fn, skip=("design", "weighting"))
     wants_weighting = "weighting" in sig.parameters
     bundle = dict(_DESIGN)
     if wants_weighting:
@@ -254,6 +254,18 @@ def survey_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
+
+
+def _resolved_hints(fn: Callable[..., Any], skip: tuple[str, ...]) -> dict[str, Any]:
+    """The command's annotations, resolved (``Annotated`` kept), but for the parameters ``skip``:
+    the bundles replace those, and their types (``WeightingPlan``) may be imported by the command
+    module only for type checkers, so that ``carepop --help`` does not load pandas."""
+
+    def shim() -> None: ...
+
+    shim.__wrapped__ = fn  # type: ignore[attr-defined]  # get_type_hints resolves in fn's globals
+    shim.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k not in skip}
+    return typing.get_type_hints(shim, include_extras=True)
 
 
 def _build(given: dict[str, Any], wants_weighting: bool) -> tuple[Design, Any]:

@@ -7,7 +7,7 @@ carepop weight DATA --out FILE.csv|.parquet|.sav|.xlsx|.json [design options] [w
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,7 +25,9 @@ from carepop.cli.options import (
 from carepop.core.design import Design
 from carepop.errors import CarepopError
 from carepop.io.writers import DATA_SUFFIXES, check_output, write_table_atomic
-from carepop.weighting.plan import WeightingPlan
+
+if TYPE_CHECKING:
+    from carepop.weighting.plan import WeightingPlan
 
 
 @command(aliases={"path": "out", **READ_ALIASES})

@@ -13,12 +13,56 @@
   critical value ``t_{df}`` in place of ``z`` (the "modified Wilson" of design-based practice; R
   ``survey`` has no Wilson method). With ``df = Inf`` it equals ``statsmodels``'
   ``proportion_confint(p n*, n*, method="wilson")``.
+
+The quantiles come from :mod:`scipy.special` (imported on first use, so ``import carepop`` and the
+command line's ``--help`` do not pay for it), through :func:`norm_ppf`, :func:`t_ppf` and
+:func:`beta_ppf`: the very functions ``scipy.stats.norm.ppf``, ``t.ppf`` and ``beta.ppf`` call,
+with their handling of bad arguments and of ``q`` = 0 or 1, so the numbers are those of
+``scipy.stats`` to the bit (``tests/test_startup.py`` checks it over a wide grid) without the
+half second ``import scipy.stats`` takes.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+
+def _quantile(kernel, q, shapes: tuple, lower: float, upper: float) -> np.ndarray:
+    """``kernel(q, *shapes)`` where every shape is > 0 and ``0 < q < 1``; at ``q`` = 0 (1) the lower
+    (upper) end of the support; NaN elsewhere: what ``rv_continuous.ppf`` of :mod:`scipy.stats` does
+    around its ``_ppf`` (with loc 0 and scale 1)."""
+    q = np.asarray(q, dtype=float)
+    shapes = tuple(np.asarray(s, dtype=float) for s in shapes)
+    valid = np.ones(np.broadcast_shapes(q.shape, *(s.shape for s in shapes)), dtype=bool)
+    for s in shapes:
+        valid &= s > 0
+    with np.errstate(invalid="ignore"):
+        x = kernel(q, *shapes)
+    out = np.where(valid & (0 < q) & (q < 1), x * 1.0 + 0.0, np.nan)  # as scipy: x * scale + loc
+    out = np.where(valid & (q == 0), lower, out)
+    return np.where(valid & (q == 1), upper, out)
+
+
+def norm_ppf(q) -> np.ndarray:
+    """The standard normal quantile, as ``scipy.stats.norm.ppf`` (``scipy.special.ndtri``)."""
+    from scipy.special import ndtri
+
+    return _quantile(ndtri, q, (), -np.inf, np.inf)
+
+
+def t_ppf(q, df) -> np.ndarray:
+    """Student's t quantile, as ``scipy.stats.t.ppf`` (``scipy.special.stdtrit``)."""
+    from scipy.special import stdtrit
+
+    return _quantile(lambda q, df: stdtrit(df, q), q, (df,), -np.inf, np.inf)
+
+
+def beta_ppf(q, a, b) -> np.ndarray:
+    """The beta quantile, as ``scipy.stats.beta.ppf`` (Boost's ``ibeta_inv``, which
+    ``scipy.special.betaincinv`` wraps)."""
+    from scipy.special import betaincinv
+
+    return _quantile(lambda q, a, b: betaincinv(a, b, q), q, (a, b), 0.0, 1.0)
 
 
 def critical(level: float, df: np.ndarray | float) -> np.ndarray:
@@ -26,9 +70,7 @@ def critical(level: float, df: np.ndarray | float) -> np.ndarray:
     a = (1 - level) / 2
     df = np.asarray(df, dtype=float)
     with np.errstate(invalid="ignore"):
-        return np.where(
-            np.isinf(df), stats.norm.ppf(1 - a), stats.t.ppf(1 - a, np.where(np.isinf(df), 1, df))
-        )
+        return np.where(np.isinf(df), norm_ppf(1 - a), t_ppf(1 - a, np.where(np.isinf(df), 1, df)))
 
 
 def interval(
@@ -102,12 +144,12 @@ def _korn_graubard(p, se, level, df, n_rows):
     n_rows = np.asarray(n_rows, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         adj = (
-            stats.t.ppf(a / 2, n_rows - 1)
-            / np.where(np.isinf(df), stats.norm.ppf(a / 2), stats.t.ppf(a / 2, np.where(np.isinf(df), 1, df)))
+            t_ppf(a / 2, n_rows - 1)
+            / np.where(np.isinf(df), norm_ppf(a / 2), t_ppf(a / 2, np.where(np.isinf(df), 1, df)))
         ) ** 2
         neff = neff * adj
-        lo = stats.beta.ppf(a / 2, neff * p, neff * (1 - p) + 1)
-        hi = stats.beta.ppf(1 - a / 2, neff * p + 1, neff * (1 - p))
+        lo = beta_ppf(a / 2, neff * p, neff * (1 - p) + 1)
+        hi = beta_ppf(1 - a / 2, neff * p + 1, neff * (1 - p))
     # qbeta with a zero first (second) shape parameter is 0 (1)
     lo = np.where(p <= 0, 0.0, lo)
     hi = np.where(p >= 1, 1.0, hi)

@@ -13,19 +13,21 @@ Modules: :mod:`~.schema` (fields, code lists, councils), :mod:`~.sql` (the SQL b
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING
+
+from carepop._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from carepop.sources.cld.quality import quality_report, validate
+    from carepop.sources.cld.summary import summarise
 
 __all__ = ["quality_report", "summarise", "validate"]
 
-_HOME = {
-    "quality_report": "carepop.sources.cld.quality",
-    "validate": "carepop.sources.cld.quality",
-    "summarise": "carepop.sources.cld.summary",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        return getattr(import_module(_HOME[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "quality_report": "carepop.sources.cld.quality",
+        "validate": "carepop.sources.cld.quality",
+        "summarise": "carepop.sources.cld.summary",
+    },
+)
