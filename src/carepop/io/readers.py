@@ -44,7 +44,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyreadstat
 
 from carepop.errors import CarepopError, opt
 
@@ -86,15 +85,24 @@ _ALIASES = (
     | {name: name for name in FORMATS}
     | {"sas7bdat": "sas", "xpt": "xport"}
 )
+
+
 # errors a reader raises when the bytes are not what the format expects
-_PARSE_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError,  # includes pandas ParserError, UnicodeDecodeError, pyarrow ArrowInvalid
-    OSError,
-    csv.Error,
-    pa.ArrowException,
-    pyreadstat.ReadstatError,
-    pyreadstat.PyreadstatError,
-)
+def _parse_errors() -> tuple[type[BaseException], ...]:
+    """The errors a reader raises when the bytes are not what the format expects (pyreadstat's
+    only where it has been imported: it is imported when a SPSS/Stata/SAS file is read)."""
+    import sys
+
+    errors: tuple[type[BaseException], ...] = (
+        ValueError,  # includes pandas ParserError, UnicodeDecodeError, pyarrow ArrowInvalid
+        OSError,
+        csv.Error,
+        pa.ArrowException,
+    )
+    prs = sys.modules.get("pyreadstat")
+    if prs is not None:
+        errors += (prs.ReadstatError, prs.PyreadstatError)
+    return errors
 
 
 def supported_formats() -> str:
@@ -172,7 +180,7 @@ def read_data(
         raise _empty(p) from exc
     except UnicodeDecodeError as exc:
         raise encoding_error(p, kwargs.get("encoding"), exc) from None
-    except _PARSE_ERRORS as exc:
+    except _parse_errors() as exc:
         raise CarepopError(
             f"Cannot read {str(p)!r} as {_DESCRIPTION[fmt]}: {str(exc).strip() or type(exc).__name__}",
             code="unreadable_file",
@@ -422,9 +430,13 @@ def _read_parquet(p: Path, kwargs: dict[str, Any]) -> pd.DataFrame:
 _Reader = Callable[[Path, dict[str, Any]], pd.DataFrame]
 
 
-def _readstat(reader: Callable[..., tuple[pd.DataFrame, Any]]) -> _Reader:
+def _readstat(reader_name: str) -> _Reader:
+    """A reader through ``pyreadstat.<reader_name>`` (pyreadstat imported on first use)."""
+
     def read(p: Path, kwargs: dict[str, Any]) -> pd.DataFrame:
-        df, meta = reader(str(p), **kwargs)
+        import pyreadstat
+
+        df, meta = getattr(pyreadstat, reader_name)(str(p), **kwargs)
         df.attrs["value_labels"] = {
             col: {_plain_code(code): str(label) for code, label in lab.items()}
             for col, lab in (meta.variable_value_labels or {}).items()
@@ -460,8 +472,8 @@ def _code_from_json(code: Any) -> Any:
 _READERS: dict[str, _Reader] = {
     "csv": _read_csv,
     "parquet": _read_parquet,
-    "spss": _readstat(pyreadstat.read_sav),
-    "stata": _readstat(pyreadstat.read_dta),
-    "sas": _readstat(pyreadstat.read_sas7bdat),
-    "xport": _readstat(pyreadstat.read_xport),
+    "spss": _readstat("read_sav"),
+    "stata": _readstat("read_dta"),
+    "sas": _readstat("read_sas7bdat"),
+    "xport": _readstat("read_xport"),
 }

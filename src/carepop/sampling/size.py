@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from carepop.errors import CarepopError, opt
 
@@ -49,7 +48,9 @@ def z_value(level: float) -> float:
             code="invalid_level",
             fix=("give ", opt("level", metavar="L"), " as a fraction, e.g. 0.95"),
         )
-    return float(norm.ppf(1 - (1 - level) / 2))
+    from carepop.core.estimation.ci import norm_ppf
+
+    return float(norm_ppf(1 - (1 - level) / 2))
 
 
 def deff_from_icc(icc: float, cluster_size: float) -> float:

@@ -14,13 +14,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from carepop.core.survey import Survey
 from carepop.errors import CarepopError, opt
-from carepop.weighting.registry import run
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from carepop.core.survey import Survey
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ def apply_weighting(survey: Survey, plan: WeightingPlan) -> tuple[Survey, list[p
     :mod:`carepop.weighting.registry`); returns the weighted survey and the tables the steps
     reported (the class table of a non-response adjustment), which are also on the survey's
     ``adjustments``."""
+    from carepop.weighting.registry import run  # the methods, imported when a plan runs
+
     reports: list[pd.DataFrame] = []
     s = survey
     if plan.replicates:

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from carepop.core.estimation.calibration import Block, CalStep
 from carepop.core.estimation.repweights import joint_codes
@@ -164,6 +163,8 @@ class RakingCells:
         self.levels = levels  # (C, M) level of each cell in each margin
         self.margins = margins  # (variable, its levels, its population totals)
         self.n_cells = int(levels.shape[0])
+        import scipy.sparse as sp
+
         self._by_level = [
             sp.csr_matrix(
                 (np.ones(self.n_cells), (np.arange(self.n_cells), levels[:, m])),

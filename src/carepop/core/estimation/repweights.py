@@ -28,6 +28,7 @@ Both give what estimation needs without forming an n x R matrix:
   factor and a factor per (cell, replicate).
 
 Results equal those of the materialised n x R matrix up to the order of summation.
+(scipy.sparse and pandas are imported where they are used, so that carepop starts quickly.)
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ from collections.abc import Sequence
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
 
 from carepop.core.estimation.numerics import finite_sums, readonly
 
@@ -115,6 +114,8 @@ class DenseWeights(ReplicateWeights):
         self.n_rows, self.n_replicates = w.shape
 
     def domain_totals(self, code, n_domains, y=None, levels=None):
+        import scipy.sparse as sp
+
         y = _values(self.n_rows, y, levels)
         k = y.shape[1]
         keep = code >= 0
@@ -201,6 +202,8 @@ class FactorWeights(ReplicateWeights):
         """The (unit, domain) pairs present among the rows with a domain (and level): the pair of
         each row (``n_pairs`` for rows left out), the number of pairs, and each pair's unit and
         domain (domain x level). Cached for the last few domain codings used."""
+        import pandas as pd
+
         lev = None if levels is None else levels[0]
         key = (id(code), n_domains, None if lev is None else id(lev))
         for k, code_ref, lev_ref, value in self._pair_cache:
@@ -238,6 +241,8 @@ class FactorWeights(ReplicateWeights):
         return value
 
     def domain_totals(self, code, n_domains, y=None, levels=None):
+        import scipy.sparse as sp
+
         pair, P, pair_unit, pair_dom = self._pairing(code, n_domains, levels)
         columns = [None] if levels is not None else _columns(y)
         k = len(columns)
@@ -259,6 +264,8 @@ class FactorWeights(ReplicateWeights):
         return out.T.reshape(self.n_replicates, n_domains, k)
 
     def domain_gram(self, code, n_domains, inside):
+        import scipy.sparse as sp
+
         pair, P, pair_unit, pair_dom = self._pairing(code, n_domains, None)
         U, R = self.n_units, self.n_replicates
         w2 = np.where(inside, self.row, 0.0) ** 2
@@ -356,6 +363,8 @@ def joint_codes(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> tuple[np.n
             remap[present] = np.arange(present.shape[0])
             comb, uniq = remap[key], present
         else:
+            import pandas as pd
+
             comb, uniq = pd.factorize(key)
             comb = comb.astype(np.int64)
         out = np.empty((uniq.shape[0], len(codes)), dtype=np.int64)
