@@ -166,6 +166,21 @@ def match_margin(
     return totals
 
 
+def no_weight_error(
+    variable: Any, categories: list, what: str = "Categories", where: str = ""
+) -> MarginError:
+    """Categories with a population total but no weight in the sample (``where``: e.g. " in
+    replicate 3"): they cannot be scaled to their totals."""
+    return MarginError(
+        f"{what} of {variable!r} with population but no weight{where}: {categories[:5]}.",
+        code="zero_weight_cell",
+        column=variable,
+        got=categories[:5],
+        expected="some weight in every category with a population",
+        fix="collapse them with a neighbouring category in data and margin",
+    )
+
+
 def check_grand_totals(totals: Mapping[str, float]) -> float:
     """All margins must add up to the same population; returns it."""
     values = np.array(list(totals.values()), dtype=float)

@@ -14,7 +14,7 @@ import numpy as np
 
 from carepop.core.estimation.calibration import Block, CalStep
 from carepop.core.survey import Survey
-from carepop.weighting.margins import MarginError, match_margin, read_margin
+from carepop.weighting.margins import match_margin, no_weight_error, read_margin
 
 
 def indicator_matrix(codes: np.ndarray, n_levels: int) -> np.ndarray:
@@ -37,14 +37,7 @@ def poststratify(survey: Survey, variable: str, population: Any, *, column: str 
     W = np.bincount(codes, weights=w, minlength=len(levels))
     empty = (W <= 0) & (totals > 0)
     if empty.any():
-        raise MarginError(
-            f"Post-strata of {variable!r} with population but no weight: {list(levels[empty])[:5]}.",
-            code="zero_weight_cell",
-            column=variable,
-            got=list(levels[empty])[:5],
-            expected="some weight in every post-stratum with a population",
-            fix="collapse these categories with a neighbour (in data and margin)",
-        )
+        raise no_weight_error(variable, list(levels[empty]), what="Post-strata")
     new = w * scale_to_totals(codes, w, totals)[codes]
     if survey.is_replicate:
         # each replicate's post-stratum totals, then a factor per (post-stratum, replicate)

@@ -27,7 +27,13 @@ from carepop.core.estimation.calibration import Block, CalStep
 from carepop.core.estimation.repweights import joint_codes
 from carepop.core.survey import Survey
 from carepop.errors import opt
-from carepop.weighting.margins import MarginError, check_grand_totals, match_margin, read_margin
+from carepop.weighting.margins import (
+    MarginError,
+    check_grand_totals,
+    match_margin,
+    no_weight_error,
+    read_margin,
+)
 
 R_SWEEPS = 10  # R survey:::svyrecvar sweeps a raking adjustment ten times
 
@@ -208,14 +214,7 @@ class RakingCells:
                         if R == 1
                         else f" in replicate {int(np.flatnonzero(active)[np.argmax(empty.any(axis=1))]) + 1}"
                     )
-                    raise MarginError(
-                        f"Categories of {var!r} have population but no weight{where}: {list(lv[bad])[:5]}.",
-                        code="zero_weight_cell",
-                        column=var,
-                        got=list(lv[bad])[:5],
-                        expected="some weight in every category with a population",
-                        fix="collapse them with a neighbouring category in data and margin",
-                    )
+                    raise no_weight_error(var, list(lv[bad]), where=where)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     f = np.where(W > 0, t / W, 0.0)
                 factor[active] = factor[active] * f[:, self.levels[:, m]]
