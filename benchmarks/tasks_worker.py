@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from rake_worker import read_margins  # the raking benchmark's margins file
-from workers import _cpu_s, _reset_peak, _status_kb  # the domain benchmark's memory probes
+from workers import _cpu_s, _reset_peak, _status_kb, process_peak_kb  # the domain benchmark's probes
 
 TASKS = ("t1", "t2", "t3", "t4")
 COLUMNS = ["part", "la", "level", "estimate", "se"]
@@ -441,7 +441,7 @@ def main() -> None:
         "peak_task_kb": _status_kb("VmHWM") if reset_ok else None,
         "hwm_before_reset_kb": hwm_start,
     }
-    out["peak_rss_kb"] = max(x for x in (hwm_start, out["peak_task_kb"], rss_loaded) if x is not None)
+    out["peak_rss_kb"] = process_peak_kb()
     if args.task == "t3":
         np.save(f"{args.out}_weights.npy", np.asarray(res, dtype=float))
     else:
