@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -240,7 +241,49 @@ def summarise(task: str, n: int, res: dict) -> dict:
                 for part in ("mean", "prop")
             }
     s["agree"] = agree
+    if task == "t4" and ref is not None and res.get("carepop", {}).get("output") is not None:
+        s["exact"] = exact_check(n, res)
     return s
+
+
+def exact_jk1(n: int, la: str, level: str) -> tuple[float, float]:
+    """One T4 cell's estimate and JK1 (mse) SE in exact rational arithmetic, the data's doubles taken
+    as exact values (only the final square root is rounded)."""
+    pq, _ = generate.paths(n)
+    df = pd.read_parquet(pq, columns=["w", "y", "la", "cat", "jkgroup"])
+    d = df[df["la"] == la]
+    y = (d["cat"] == level).astype(float) if level else d["y"]
+    s_w: dict[int, Fraction] = {}
+    s_y: dict[int, Fraction] = {}
+    for w, v, g in zip(d["w"].to_numpy(), y.to_numpy(), d["jkgroup"].to_numpy(), strict=True):
+        fw = Fraction(float(w))
+        s_w[g] = s_w.get(g, Fraction(0)) + fw
+        s_y[g] = s_y.get(g, Fraction(0)) + fw * Fraction(float(v))
+    G = int(df["jkgroup"].nunique())
+    t_w, t_y = sum(s_w.values()), sum(s_y.values())
+    est = t_y / t_w
+    # groups without rows of this domain give replicates equal to the estimate (no term)
+    var = Fraction(G - 1, G) * sum(((t_y - s_y[g]) / (t_w - s_w[g]) - est) ** 2 for g in s_w)
+    return float(est), float(var) ** 0.5
+
+
+def exact_check(n: int, res: dict) -> dict:
+    """Where carepop's T4 SE is furthest from R's: every tool's relative error against the exact SE."""
+    ref = res["r"]["output"]
+    best = None
+    for part in ("mean", "prop"):
+        j = by_key(ref, part).join(by_key(res["carepop"]["output"], part).add_suffix("_cp"))
+        d = ((j["se_cp"] - j["se"]).abs() / j["se"].abs().where(j["se"].abs() > 0, 1.0)).fillna(0.0)
+        if best is None or d.max() > best[0]:
+            best = (float(d.max()), part, d.idxmax())
+    _, part, (la, level) = best
+    est, se = exact_jk1(n, la, level)
+    errors = {}
+    for tool, x in res.items():
+        if x["output"] is not None:
+            got = by_key(x["output"], part)["se"].get((la, level), np.nan)
+            errors[tool] = abs(got - se) / se
+    return {"la": la, "level": level, "part": part, "se": se, "est": est, "errors": errors}
 
 
 def worst(a: dict | None, task: str) -> float:
@@ -337,6 +380,15 @@ def task_section(s: dict, before: dict | None, rec: dict) -> list[str]:
         lines += [
             "CPU time / task time below 0.8 (the process waited: other work on the machine, or memory "
             "the host had taken back): " + ", ".join(waited) + ".",
+            "",
+        ]
+    ex = s.get("exact")
+    if ex:
+        cell = f"{ex['la']}" + (f", level {ex['level']}" if ex["level"] else "")
+        lines += [
+            f"Exact check: in the cell where carepop's SE is furthest from R's (the {ex['part']} of {cell}), "
+            f"the JK1 SE in exact rational arithmetic on the data is {ex['se']:.17g}; relative errors "
+            "against it: " + ", ".join(f"{NAMES[k]} {fmt_diff(v)}" for k, v in ex["errors"].items()) + ".",
             "",
         ]
     if task == "t3" and ag:

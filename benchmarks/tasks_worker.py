@@ -329,7 +329,8 @@ class Numpy:
     def t3(self, df, c: Clock, margins, epsilon, maxit):
         codes = []
         for var, m in margins.items():
-            code = pd.Categorical(df[var], categories=list(m)).codes.astype(np.intp)
+            code, seen = pd.factorize(df[var])
+            code = pd.Index(list(m)).get_indexer(seen)[code]  # in the margin's order
             codes.append((code, np.array(list(m.values()), dtype=float)))
         c.mark("coding")
         w = df["w"].to_numpy().copy()
