@@ -13,9 +13,10 @@ benchmarks/tasks_bench.R for R), timed inside the process with the design built 
 repeats go round-robin over the tools (the starting tool rotating), and the report gives medians with
 min/max and the peak memory of every run. R is the reference for agreement. Writes
 benchmarks/TASKS_RESULTS.md and the summary section of benchmarks/RESULTS.md; the record of the run
-goes to benchmarks/work/tasks_results.pkl. ``--save-baseline`` also keeps this run's carepop numbers in
-benchmarks/TASKS_BASELINE.json (and the record in benchmarks/work/tasks_before.pkl): later runs
-compare carepop with them ("T1 and T2 no slower than before").
+goes to benchmarks/work/<out>.pkl (TASKS_RESULTS.pkl by default). ``--save-baseline`` also keeps
+this run's carepop numbers in benchmarks/TASKS_BASELINE.json (and the record in
+benchmarks/work/tasks_before.pkl): later runs compare carepop with them ("T1 and T2 no slower than
+before").
 """
 
 from __future__ import annotations
@@ -66,7 +67,17 @@ TASK_TITLES = {
 TARGETS = {"t4_svy": 20.0, "t4_r": 100.0, "t4_memory_gb": 1.0, "t3_svy": 3.0, "t3_r": 30.0}
 AGREE = 1e-12  # what "carepop agrees with R" means (max relative difference)
 BASELINE = HERE / "TASKS_BASELINE.json"
-RECORD = WORK / "tasks_results.pkl"
+
+
+def profile_path(out: str, task: str, n: int) -> Path:
+    return WORK / f"{Path(out).stem}_profile_{task}_{n}.txt"
+
+
+def record_path(out: str) -> Path:
+    """The run's record, named after its report (so trial runs with their own --out keep theirs)."""
+    return WORK / f"{Path(out).stem}.pkl"
+
+
 RECLAIM_NOTE = (
     "This machine (a VM) takes back memory left idle for a few seconds and charges about 2 s per GiB "
     "to touch it again, so a process that frees memory and waits pays again for it. Every worker reads "
@@ -185,7 +196,7 @@ def bench(task: str, n: int, tools: list[str], args, last_size: bool) -> dict:
                 continue
             profile = None
             if tool == "carepop" and last_size and rep == args.repeats - 1 and task in ("t3", "t4"):
-                profile = WORK / f"tasks_profile_{task}_{n}.txt"
+                profile = profile_path(args.out, task, n)
             out = run_one(tool, task, n, rep, args, profile)
             if "failed" in out:
                 log(f"    {tool} FAILED: {out['failed']}")
@@ -536,13 +547,12 @@ def write_report(path: Path, rec: dict) -> None:
         before = (rec.get("baseline") or {}).get("carepop", {}).get(task, {}).get(str(n))
         lines += task_section(s, before, rec)
     for task in ("t4", "t3"):
-        prof = WORK / f"tasks_profile_{task}_{big}.txt"
-        ex = profile_excerpt(prof, n_own=12, n_cum=15)
+        prof, ex = rec.get("profiles", {}).get((task, big), (None, None))
         if ex and (task, big) in summ:
             lines += [
                 f"## Where carepop's time goes in {task.upper()} ({big:,} rows, one more run under cProfile)",
                 "",
-                f"Full listing: `{os.path.relpath(prof, ROOT)}` (rewritten by each run). The profiled run "
+                f"Full listing: `{prof}` (rewritten by each run). The profiled run "
                 "is the task again in the same process after the timed one, so the memory the timed run "
                 "touched is already mapped: its total leaves out the page faults the task time includes "
                 "(and adds cProfile's overhead).",
@@ -679,11 +689,13 @@ def main() -> None:
     )
     ap.add_argument("--no-summary", action="store_true", help="do not refresh the summary in RESULTS.md")
     ap.add_argument(
-        "--report-only", action="store_true", help="rewrite the reports from the last run's record"
+        "--report-only",
+        action="store_true",
+        help="rewrite the reports from the record of the last run with this --out",
     )
     args = ap.parse_args()
     if args.report_only:
-        with open(RECORD, "rb") as fh:
+        with open(record_path(args.out), "rb") as fh:
             rec = pickle.load(fh)
         finish(rec, args)
         return
@@ -716,11 +728,15 @@ def main() -> None:
                 if x["runs"]:
                     rec["commands"][(task, n, tool)] = x["runs"][0]["command"]
             rec["summaries"][(task, n)] = summarise(task, n, res)
+            prof = profile_path(args.out, task, n)
+            if n == max(sizes) and prof.exists():  # the excerpt is kept: the file is rewritten by each run
+                ex = profile_excerpt(prof, n_own=12, n_cum=15)
+                rec.setdefault("profiles", {})[(task, n)] = (os.path.relpath(prof, ROOT), ex)
             s = rec["summaries"][(task, n)]["tools"]
             log("  medians: " + ", ".join(f"{t} {fmt_s(x['median'])}" for t, x in s.items() if "median" in x))
             rec.update(minutes=(time.perf_counter() - started) / 60, uptime_end=uptime())
             rec["date"] = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-            with open(RECORD, "wb") as fh:
+            with open(record_path(args.out), "wb") as fh:
                 pickle.dump(rec, fh)
             finish(rec, args, final=False)
     finish(rec, args)
@@ -739,10 +755,10 @@ def finish(rec: dict, args, final: bool = True) -> None:
     if final and args.save_baseline and not args.report_only:
         base = baseline_from(rec)
         Path(args.baseline).write_text(json.dumps(base, indent=1) + "\n")
-        shutil.copyfile(RECORD, WORK / "tasks_before.pkl")
+        shutil.copyfile(record_path(args.out), WORK / "tasks_before.pkl")
         rec["baseline"] = base
         rec["is_baseline"] = True
-        with open(RECORD, "wb") as fh:
+        with open(record_path(args.out), "wb") as fh:
             pickle.dump(rec, fh)
         log(f"kept carepop's numbers as the baseline in {rel(str(args.baseline))}")
     write_report(Path(args.out), rec)
