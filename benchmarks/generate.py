@@ -11,7 +11,10 @@ The design mimics a household care survey:
   from a block of authorities tied to the stratum but with a quarter drawn from all of them, so
   domains cut across strata and PSUs;
 - ``y``: weekly hours of unpaid care (0 for most people), ``cat``: its census band
-  (``None``, ``1-19``, ``20-49``, ``50+``).
+  (``None``, ``1-19``, ``20-49``, ``50+``);
+- ``jkgroup``: the PSU's delete-a-group jackknife group, 1..50 (the PSUs shuffled with their own
+  seeded generator, then dealt round-robin, so 9 or 10 PSUs a group; the same for every ``n_rows``
+  and drawn apart from the other columns, which it leaves unchanged).
 
 Exactly ``n_rows`` rows; the same seed gives the same file. R reads the CSV, Python the Parquet.
 
@@ -30,6 +33,7 @@ import pandas as pd
 WORK = Path(__file__).resolve().parent / "work"
 N_STRATA = 80
 N_LA = 150
+N_JK_GROUPS = 50
 CAT_LEVELS = ("None", "1-19", "20-49", "50+")
 
 
@@ -95,6 +99,7 @@ def generate(n_rows: int, seed: int = 20240601, n_strata: int = N_STRATA) -> pd.
     y = np.where(carer, np.round(hours, 1), 0.0)
     cat_code = np.where(~carer, 0, np.where(y < 20, 1, np.where(y < 50, 2, 3)))
     w = (N_h[stratum] / n_h[stratum]) * (M_hi[psu] / m_hi[psu])
+    jk = jk_groups(n_psu, seed)
     return pd.DataFrame(
         {
             "stratum": np.array([f"S{h:03d}" for h in range(1, n_strata + 1)])[stratum],
@@ -106,8 +111,17 @@ def generate(n_rows: int, seed: int = 20240601, n_strata: int = N_STRATA) -> pd.
             "la": la_codes()[la],
             "y": y,
             "cat": np.asarray(CAT_LEVELS)[cat_code],
+            "jkgroup": jk[psu],
         }
     )
+
+
+def jk_groups(n_psu: int, seed: int, n_groups: int = N_JK_GROUPS) -> np.ndarray:
+    """Jackknife group (1..n_groups) of each PSU: PSUs shuffled, then dealt round-robin."""
+    order = np.random.default_rng([seed, n_groups]).permutation(n_psu)
+    group = np.empty(n_psu, dtype=np.int64)
+    group[order] = np.arange(n_psu) % n_groups + 1
+    return group
 
 
 def paths(n_rows: int) -> tuple[Path, Path]:

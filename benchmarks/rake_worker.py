@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from workers import _reset_peak, _status_kb  # same memory probes as the domain benchmark
+from workers import _reset_peak, _status_kb, process_peak_kb  # the domain benchmark's memory probes
 
 
 def _cpu_s() -> float:
@@ -158,7 +158,7 @@ def run_tool(tool, args) -> dict:
     out["cpu_per_wall"] = (_cpu_s() - cpu0) / (time.perf_counter() - wall0)
     out["rss_loaded_kb"] = rss_loaded
     out["peak_work_rss_kb"] = _status_kb("VmHWM") if reset_ok else None
-    out["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # before the extras below
+    out["peak_rss_kb"] = process_peak_kb()  # before the extras below
     np.save(f"{args.out}_weights.npy", np.asarray(tool.weights(r), dtype=float))
     tool.table(m).to_csv(f"{args.out}_mean.csv", index=False)
     del r, m

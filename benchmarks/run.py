@@ -269,7 +269,7 @@ def versions() -> dict:
     import carepop
 
     v = {"python": platform.python_version(), "carepop": carepop.__version__}
-    for mod in ("numpy", "pandas", "pyarrow", "polars", "svy", "svy_rs"):
+    for mod in ("numpy", "pandas", "pyarrow", "polars", "svy", "svy_rs", "samplics"):
         try:
             from importlib.metadata import version
 
@@ -709,6 +709,7 @@ def write_report(path: Path, run: dict) -> None:
 
 SIDE_RESULTS = (
     # (file, section copied, title in RESULTS.md, script that writes the file)
+    ("TASKS_RESULTS.md", "## Summary", "The four tasks of issue 11", "benchmarks/tasks_bench.py"),
     ("RAKE_RESULTS.md", "## Targets", "Raking", "benchmarks/rake_bench.py"),
     (
         "CALIBRATED_RESULTS.md",

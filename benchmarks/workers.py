@@ -42,13 +42,26 @@ def _status_kb(key: str) -> int | None:
     return None
 
 
+_PEAK_BEFORE_RESET_KB = 0
+
+
 def _reset_peak() -> bool:
+    """Reset the high-water mark (VmHWM, and with it ``ru_maxrss``) to the current resident size,
+    remembering the peak so far for :func:`process_peak_kb`."""
+    global _PEAK_BEFORE_RESET_KB
+    _PEAK_BEFORE_RESET_KB = max(_PEAK_BEFORE_RESET_KB, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     try:
         with open("/proc/self/clear_refs", "w") as fh:
             fh.write("5")
         return True
     except OSError:
         return False
+
+
+def process_peak_kb() -> int:
+    """The process's peak resident size, from before and after any :func:`_reset_peak` (the reset
+    clears the kernel's ``ru_maxrss`` too)."""
+    return max(_PEAK_BEFORE_RESET_KB, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _write_long(path: Path, la, level, est, se) -> None:
@@ -255,7 +268,7 @@ def main() -> None:
         out = run_bincount(args)
     else:
         out = run_tool(CarepopTool() if args.tool == "carepop" else SvyTool(), args)
-    out["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out["peak_rss_kb"] = process_peak_kb()
     Path(f"{args.out}.json").write_text(json.dumps(out, indent=1))
 
 
