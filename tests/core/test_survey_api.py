@@ -212,3 +212,21 @@ def test_fixes_name_parameters_from_python_and_flags_from_the_cli(apistrat):
     clash = apistrat.assign(dnum=apistrat.index % 3)
     err = pytest.raises(CarepopError, Survey, clash, weight="pw", strata="stype", psu="dnum").value
     assert "nest=True" in err.fix and "pass --nest so" in err.render(flags)
+
+
+def test_later_changes_to_the_callers_frame_never_reach_the_survey(apistrat):
+    """The survey's copy costs nothing under pandas' copy-on-write, and is still its own: writes
+    to the caller's frame (by label, position, whole columns, in place) and to the frame
+    ``Survey.data`` returns leave the survey's estimates as they were."""
+    df = apistrat.copy()
+    s = Survey(df, weight="pw", strata="stype", fpc="fpc")
+    before = s.mean("api00").to_pandas()
+    df.loc[0, "api00"] = 10**6
+    df.iloc[1, df.columns.get_loc("api00")] = -5
+    df["pw"] = df["pw"] * 3
+    df["api00"] += 1
+    del df["enroll"]
+    out = s.data
+    out.loc[2, "api00"] = 0
+    pd.testing.assert_frame_equal(s.mean("api00").to_pandas(), before)
+    assert "enroll" in s.columns and s.weights[0] == apistrat["pw"].iloc[0]

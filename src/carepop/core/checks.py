@@ -36,6 +36,16 @@ def as_pandas(data: Any) -> pd.DataFrame:
         ) from exc
 
 
+def own_copy(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` that no later change to ``df`` can reach.
+
+    Under pandas' copy-on-write (always on from pandas 3; an option in pandas 2) a shallow copy is
+    that: the first write to either frame copies the data written, so the copy costs no memory
+    and no time until then. Without copy-on-write the data are copied now."""
+    cow = pd.options.mode.copy_on_write if int(pd.__version__.split(".")[0]) < 3 else True
+    return df.copy(deep=cow is not True)
+
+
 def row_numbers(n: int) -> np.ndarray:
     return np.arange(1, n + 1)
 

@@ -93,7 +93,7 @@ class Survey:
         if _replicate is not None:
             # the replicate weights live in the replicate design: keep one copy of them, not two
             df = df.drop(columns=[c for c in _replicate.columns if c in df.columns and c != weight])
-        frame = df.copy(deep=True)
+        frame = chk.own_copy(df)
         labels = value_labels if value_labels is not None else df.attrs.get("value_labels", {})
         lonely_psu = choose(lonely_psu, LonelyPSU, "lonely_psu", "lonely-PSU policy")
         chk.check_columns(frame, [weight, strata, psu, fpc, ssu, fpc2], "design column")
