@@ -122,7 +122,8 @@ def check_weights(data: pd.DataFrame, name: str) -> np.ndarray:
 def check_weight_total(w: np.ndarray, name: str | None) -> None:
     """The weights add up to a finite number (every estimate needs their total)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        total = float(np.abs(w).sum())
+        # (no temporary copy of the weights when none is negative)
+        total = float(w.sum() if w.size == 0 or w.min() >= 0 else np.abs(w).sum())
     if not np.isfinite(total):
         raise DesignError(
             f"The weights in {name!r} add up to more than the largest number a 64-bit float can hold "

@@ -362,7 +362,7 @@ class Survey:
     def data(self) -> pd.DataFrame:
         """A copy of the survey data; for a replicate design with its replicate-weight columns
         as they are now (after any weighting step; formed on demand for designs carepop made)."""
-        frame = self._data.copy()
+        frame = chk.own_copy(self._data)
         rep = self._rep
         if rep is not None:
             W = rep.weights

@@ -164,8 +164,15 @@ class RakingCells:
     (a fraction of the weight total when below 1).
     """
 
-    def __init__(self, cell: np.ndarray, levels: np.ndarray, margins: list[tuple[str, pd.Index, np.ndarray]]):
+    def __init__(
+        self,
+        cell: np.ndarray,
+        levels: np.ndarray,
+        margins: list[tuple[str, pd.Index, np.ndarray]],
+        codes: list[np.ndarray],
+    ):
         self.cell = cell  # (n,) cell of each row
+        self.codes = codes  # (n,) level of each row in each margin
         self.levels = levels  # (C, M) level of each cell in each margin
         self.margins = margins  # (variable, its levels, its population totals)
         self.n_cells = int(levels.shape[0])
@@ -182,7 +189,7 @@ class RakingCells:
     @classmethod
     def of(cls, codes: list[tuple[str, np.ndarray, pd.Index, np.ndarray]]) -> RakingCells:
         cell, levels = joint_codes([c for _, c, _, _ in codes], [len(lv) for _, _, lv, _ in codes])
-        return cls(cell, levels, [(var, lv, t) for var, _, lv, t in codes])
+        return cls(cell, levels, [(var, lv, t) for var, _, lv, t in codes], [c for _, c, _, _ in codes])
 
     def ipf(
         self, start: np.ndarray, maxit: int, epsilon: float, keep_passes: bool = False
@@ -249,9 +256,13 @@ class RakingCells:
         ratio of its cell's factors."""
         new, psw, ok, passes, after = self._ipf_rows(w, maxit, epsilon)
         L = [len(t) for _, _, t in self.margins]
-        codes = [self.levels[:, m][self.cell] for m in range(len(L))]
         n_all = np.bincount(self.cell, minlength=self.n_cells).astype(float)
-        n_pos = np.bincount(self.cell, weights=(w > 0).astype(float), minlength=self.n_cells)
+        positive = w > 0
+        n_pos = (
+            n_all
+            if positive.all()
+            else np.bincount(self.cell[positive], minlength=self.n_cells).astype(float)
+        )
         edges = np.cumsum([0] + L)
         Q = np.zeros((edges[-1], edges[-1]))
         for m in range(len(L)):
@@ -264,7 +275,7 @@ class RakingCells:
         counts = np.concatenate(
             [np.bincount(self.levels[:, m], weights=n_all, minlength=L[m]) for m in range(len(L))]
         )
-        step = CalStep("rake", None, None, sweep_matrix(Q, counts, L), blocks=_blocks(codes, L, psw))
+        step = CalStep("rake", None, None, sweep_matrix(Q, counts, L), blocks=_blocks(self.codes, L, psw))
         return new, step, ok, passes
 
 
@@ -287,11 +298,9 @@ def rake_step(codes: list[np.ndarray], n_levels: list[int], psw: list[np.ndarray
 
 
 def _blocks(codes: list[np.ndarray], n_levels: list[int], psw: list[np.ndarray]) -> tuple[Block, ...]:
-    # h = 1 / psw where psw > 0, else 0 (a row with no weight takes no part)
-    return tuple(
-        Block(c, L, p, np.divide(1.0, p, out=np.zeros_like(p), where=p > 0))
-        for c, L, p in zip(codes, n_levels, psw, strict=True)
-    )
+    # h = 1 / psw where psw > 0, else 0 (a row with no weight takes no part): Block's default,
+    # formed when a variance first needs it
+    return tuple(Block(c, L, p) for c, L, p in zip(codes, n_levels, psw, strict=True))
 
 
 def sweep_matrix(Q: np.ndarray, counts: np.ndarray, n_levels: list[int]) -> np.ndarray:

@@ -39,7 +39,19 @@ class Block:
     codes: np.ndarray  # (n,) 0..L-1
     n_levels: int
     z: np.ndarray  # (n,)
-    h: np.ndarray  # (n,)
+    h_given: np.ndarray | None = None  # (n,); None: 1/z where z > 0, else 0 (formed when used)
+
+    @property
+    def h(self) -> np.ndarray:
+        """``h`` as given, or ``1/z`` where ``z > 0`` and 0 elsewhere (raking), formed once."""
+        if self.h_given is not None:
+            return self.h_given
+        cached = self.__dict__.get("_h")
+        if cached is None:
+            z = self.z
+            cached = np.divide(1.0, z, out=np.zeros_like(z), where=z > 0)
+            object.__setattr__(self, "_h", cached)
+        return cached
 
 
 @dataclass(frozen=True)

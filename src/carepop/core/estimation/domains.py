@@ -40,7 +40,7 @@ def whole_sample(n_rows: int) -> Domains:
 def factor_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Codes 0..L-1 in sorted (R factor) order; -1 for missing values (codes read-only)."""
     codes, uniques = pd.factorize(values, sort=True)
-    return readonly(codes.astype(np.int64)), pd.Index(uniques)
+    return readonly(codes.astype(np.int64, copy=False)), pd.Index(uniques)
 
 
 def make_domains(data: pd.DataFrame, by: Sequence[str]) -> Domains:
