@@ -171,6 +171,10 @@ class EstimationError(CarepopError):
     """An estimate cannot be computed as asked."""
 
 
+class ModelError(CarepopError):
+    """A small-area model cannot be fitted as asked (its inputs, or the fit itself)."""
+
+
 def example_rows(index: Any, mask: np.ndarray, limit: int = 5) -> list[Any]:
     """Labels of up to ``limit`` rows where ``mask`` is true (for error messages)."""
     import numpy as np
