@@ -75,8 +75,10 @@ def draw(pop: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
 def one_sample(pop: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
     """Direct and model estimates (and intervals) for every district from one sample."""
     sample = draw(pop, n, rng)
-    survey = Survey(sample, weight="weight", strata="la_code", fpc="N")
-    direct = survey.mean("carer", by="la_code", ci="beta").to_pandas()
+    # a district with one respondent has no direct variance: R's "adjust" (centred at the grand mean)
+    survey = Survey(sample, weight="weight", strata="la_code", fpc="N", lonely_psu="adjust")
+    direct = survey.proportion("carer", by="la_code", ci="beta").to_pandas()
+    direct = direct[direct["level"] == 1.0].drop(columns=["level"]).reset_index(drop=True)
     p_bar = float(survey.mean("carer").estimate[0])
     n_i = direct["la_code"].map(sample["la_code"].value_counts()).to_numpy(dtype=float)
     N_i = direct["la_code"].map(pop.set_index("la_code")["N"]).to_numpy(dtype=float)
@@ -136,7 +138,9 @@ def simulate(samples: int = 200, n: int = 6000, seed: int = 2024) -> pd.DataFram
                 "direct: coverage": float(d_cover[d_ok].mean()) if d_ok.any() else np.nan,
                 "direct: relative RMSE": float(np.nanmean(d_rmse)) if d_ok.any() else np.nan,
                 "model: coverage": float(cover.mean()),
-                "model: relative RMSE": float(np.mean(np.sqrt(np.mean((est[:, areas] - t) ** 2, axis=0)) / t)),
+                "model: relative RMSE": float(
+                    np.mean(np.sqrt(np.mean((est[:, areas] - t) ** 2, axis=0)) / t)
+                ),
                 "model: MSE ratio": float(np.mean(mse[:, areas]) / np.mean((est[:, areas] - t) ** 2)),
             }
         )
@@ -145,7 +149,10 @@ def simulate(samples: int = 200, n: int = 6000, seed: int = 2024) -> pd.DataFram
 
 def markdown(table: pd.DataFrame) -> str:
     cols = list(table.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(cols))) + "|"]
+    lines = [
+        "| " + " | ".join(cols) + " |",
+        "|" + "|".join("---:" if i else "---" for i in range(len(cols))) + "|",
+    ]
     for rec in table.itertuples(index=False):
         cells = [f"{v:.3f}" if isinstance(v, float) else str(v) for v in rec]
         lines.append("| " + " | ".join(cells) + " |")

@@ -29,8 +29,9 @@ def trace_prod(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return np.einsum("bij,bji->b", A, B)
 
 
-def score_info(method: str, A: np.ndarray, Y: np.ndarray, X: np.ndarray, Xo: np.ndarray,
-                psi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def score_info(
+    method: str, A: np.ndarray, Y: np.ndarray, X: np.ndarray, Xo: np.ndarray, psi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Score :math:`s(A)` and expected information :math:`F(A)` of each problem (R ``eblupFH``).
 
     With :math:`P = V^{-1} - V^{-1}X Q X^\\top V^{-1}` (never formed: :math:`Py = V^{-1}r`,
@@ -60,8 +61,9 @@ def score_info(method: str, A: np.ndarray, Y: np.ndarray, X: np.ndarray, Xo: np.
     return -0.5 * trP + 0.5 * Py2, 0.5 * trPP
 
 
-def fisher_scoring(method: str, Y: np.ndarray, X: np.ndarray, psi: np.ndarray, *,
-                    maxiter: int, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fisher_scoring(
+    method: str, Y: np.ndarray, X: np.ndarray, psi: np.ndarray, *, maxiter: int, tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fisher scoring for B problems at once (rows of ``Y``), each stopped by R's rule.
 
     R ``eblupFH``: :math:`A_0 = \\mathrm{median}(\\psi)`; :math:`A_{k+1} = A_k + s(A_k)/F(A_k)`

@@ -199,7 +199,7 @@ def area_data(
             )
     psi_in = s_in**2 if se is not None else s_in
     has_y = np.isfinite(y_in)
-    bad_var = has_y & ~(np.isfinite(psi_in) & (psi_in > 0))
+    bad_var = has_y & ~(np.isfinite(s_in) & (s_in > 0))  # a negative SE is an error, not a variance
     if bad_var.any():
         names = table[area].astype(str)[bad_var].tolist()
         raise ModelError(
@@ -236,8 +236,8 @@ def area_data(
     else:
         _need_columns(areas, [area], "The area table")
         _no_duplicates(areas[area], "the area table", area)
-        key_direct = table[area].astype(str)
-        key_areas = areas[area].astype(str)
+        key_direct = table[area].astype(str).reset_index(drop=True)
+        key_areas = areas[area].astype(str).reset_index(drop=True)
         absent = ~key_direct.isin(set(key_areas)).to_numpy()
         if absent.any():
             names = key_direct[absent].tolist()
@@ -251,8 +251,8 @@ def area_data(
                 fix="add these areas to the area table (check that both use the same area codes)",
             )
         frame = areas.reset_index(drop=True).copy()
-        frame[area] = key_areas
-        dp = direct_part.assign(**{area: key_direct})
+        frame[area] = key_areas.to_numpy()  # by position (the caller's index may be in any order)
+        dp = direct_part.assign(**{area: key_direct.to_numpy()})
         joined = frame.merge(dp, on=area, how="left", validate="one_to_one")
         # keep the area table's order; direct columns first, after the area code
         joined = joined[[area, "direct", "direct_se", *[c for c in frame.columns if c != area]]]

@@ -316,5 +316,6 @@ def mse_bootstrap(
     bias-corrected estimator of R ``sae::pbmseSFH`` (``msebc``). Seeded by ``seed``; the result
     depends only on ``seed`` and ``B``.
     """
-    return parametric_bootstrap_mse(fit, X, psi, in_sample, B=B, seed=seed,
-                                    bias_corrected=bias_corrected, chunk=chunk)
+    return parametric_bootstrap_mse(
+        fit, X, psi, in_sample, B=B, seed=seed, bias_corrected=bias_corrected, chunk=chunk
+    )

@@ -75,8 +75,13 @@ def parametric_bootstrap_mse(
     inside = as_mask(in_sample, M)
     check_psi(pv, inside)
     if int(B) < 1:
-        raise ModelError("The number of bootstrap replicates B must be at least 1.",
-                         code="bad_control", column="B", got=B, fix="use e.g. B=1000")
+        raise ModelError(
+            "The number of bootstrap replicates B must be at least 1.",
+            code="bad_control",
+            column="B",
+            got=B,
+            fix="use e.g. B=1000",
+        )
     B = int(B)
     Xs, ps = Xm[inside], pv[inside]
     Xo_out = Xm[~inside]
@@ -117,8 +122,7 @@ def parametric_bootstrap_mse(
             A_b[bad], conv[bad] = a2, c2
         if not conv.all():
             raise ModelError(
-                f"{int((~conv).sum())} bootstrap replicate(s) did not converge after "
-                f"{_REDRAWS} redraws.",
+                f"{int((~conv).sum())} bootstrap replicate(s) did not converge after {_REDRAWS} redraws.",
                 code="bootstrap_not_converged",
                 fix=("refit with a larger ", opt("maxiter"), " or a looser ", opt("tol")),
             )
@@ -166,7 +170,7 @@ def _redraw(rngs, sizes, bad, U, E, A, psi, inside):
     sd_u = np.sqrt(A)
     sd_e = np.sqrt(psi[inside])
     for k, r in enumerate(rngs):
-        rows = np.flatnonzero(bad[offsets[k]:offsets[k + 1]]) + offsets[k]
+        rows = np.flatnonzero(bad[offsets[k] : offsets[k + 1]]) + offsets[k]
         if rows.size:
             U[rows] = r.standard_normal((rows.size, U.shape[1])) * sd_u
             E[rows] = r.standard_normal((rows.size, E.shape[1])) * sd_e

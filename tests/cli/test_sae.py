@@ -1,0 +1,139 @@
+"""``carepop sae fh``: the milk model from a CSV of direct estimates, every output format, the
+bundled area table as covariates, and refusals (exit 2, areas named, nothing written)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.cli.conftest import assert_refused, invoke, read_back, snapshot
+
+MILK = Path(__file__).resolve().parents[1] / "sae" / "fixtures" / "milk" / "milk.csv"
+ARGS = [
+    "sae",
+    "fh",
+    MILK,
+    "--area",
+    "SmallArea",
+    "--direct",
+    "yi",
+    "--se",
+    "SD",
+    "--categorical",
+    "MajorArea",
+]
+
+
+def test_json_carries_areas_and_fit():
+    res = invoke(*ARGS, "--format", "json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert len(out["areas"]) == 43
+    assert out["areas"][0]["estimate"] == pytest.approx(1.0219703, abs=5e-8)
+    assert out["areas"][0]["mse"] == pytest.approx(0.01346022, abs=5e-9)
+    fit = out["fit"]
+    assert fit["sigma2_v"] == pytest.approx(0.0185502, abs=5e-8)
+    assert [c["term"] for c in fit["coefficients"]] == [
+        "(Intercept)",
+        "MajorArea[2]",
+        "MajorArea[3]",
+        "MajorArea[4]",
+    ]
+    assert {"loglik", "aic", "bic", "iterations", "converged"} <= set(fit)
+    assert out["mse_method"].startswith("analytic")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx", ".json"])
+def test_out_in_every_format(tmp_path, suffix):
+    out = tmp_path / f"fh{suffix}"
+    res = invoke(*ARGS, "--method", "ml", "--out", out)
+    assert res.exit_code == 0, res.output
+    if suffix == ".json":
+        areas = pd.DataFrame(json.loads(out.read_text())["areas"])
+    else:
+        areas = read_back(out)
+    assert len(areas) == 43
+    assert list(areas.columns)[1:] == [
+        "direct",
+        "direct_se",
+        "estimate",
+        "mse",
+        "rmse",
+        "ci_lower",
+        "ci_upper",
+        "gamma",
+        "in_sample",
+    ]
+
+
+def test_table_output_shows_the_fit():
+    res = invoke(*ARGS)
+    assert res.exit_code == 0, res.output
+    assert "sigma2_v" in res.stdout and "MajorArea[4]" in res.stdout
+
+
+def test_bundled_area_table_as_covariates(tmp_path):
+    from carepop.sources.tables import load_table
+
+    t = load_table("area", None)
+    rng = np.random.default_rng(1)
+    rate = (t["carers"] / t["residents_5plus"]).to_numpy()
+    direct = pd.DataFrame({"la": t["la_code"], "p": rate + rng.normal(scale=0.01, size=len(t)), "se": 0.01})
+    path = tmp_path / "direct.csv"
+    direct.iloc[:250].to_csv(path, index=False)
+    res = invoke(
+        "sae",
+        "fh",
+        path,
+        "--area",
+        "la",
+        "--direct",
+        "p",
+        "--se",
+        "se",
+        "--areas",
+        "area",
+        "--covariates",
+        "imd_score,gp_coverage",
+        "--format",
+        "json",
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert len(out["areas"]) == 309
+    assert sum(not a["in_sample"] for a in out["areas"]) == 59
+
+
+def test_refusals_name_the_areas(tmp_path):
+    bad = pd.read_csv(MILK)
+    bad.loc[[4, 9], "SD"] = 0
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    out = tmp_path / "fh.csv"
+    before = snapshot(path)
+    res = invoke(
+        "sae",
+        "fh",
+        path,
+        "--area",
+        "SmallArea",
+        "--direct",
+        "yi",
+        "--se",
+        "SD",
+        "--categorical",
+        "MajorArea",
+        "--out",
+        out,
+    )
+    assert_refused(res, "5, 10", "rows: 5, 10", unchanged=before, absent=[out])
+    res = invoke(*ARGS, "--covariates", "nope")
+    assert_refused(res, "nope")
+    res = invoke(*ARGS, "--areas", tmp_path / "missing.csv")
+    assert res.exit_code == 2
+    res = invoke(*ARGS, "--boot", "0", "--mse", "bootstrap")
+    assert_refused(res, "--boot")

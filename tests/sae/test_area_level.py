@@ -1,0 +1,183 @@
+"""Direct estimates joined to area covariates, and the Fay–Herriot orchestration (carepop.sae.areas,
+carepop.sae.area_level): the milk numbers through the public function, out-of-sample areas,
+input straight from a Survey's domain estimates, and every bad input naming the areas.
+
+The milk reference (R sae 1.3; tests/sae/fixtures/milk/make_fixtures.R)::
+
+    library(sae); data(milk)
+    r <- mseFH(yi ~ as.factor(MajorArea), SD^2, data = milk)
+    r$est$fit$refvar        # 0.0185502
+    r$est$eblup[1]; r$mse[1]  # 1.0219703, 0.01346022
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from carepop import Survey
+from carepop.errors import ModelError
+from carepop.sae.area_level import fay_herriot
+from carepop.sae.areas import area_data
+
+MILK = Path(__file__).parent / "fixtures" / "milk"
+
+
+@pytest.fixture(scope="module")
+def milk() -> pd.DataFrame:
+    return pd.read_csv(MILK / "milk.csv")
+
+
+@pytest.fixture(scope="module")
+def r_areas() -> pd.DataFrame:
+    return pd.read_csv(MILK / "fh_areas.csv")
+
+
+def test_milk_through_the_public_function(milk, r_areas):
+    res = fay_herriot(milk, area="SmallArea", categorical=["MajorArea"], estimate="yi", se="SD")
+    t = res.to_pandas()
+    assert res.fit.variance_components["sigma2_v"] == pytest.approx(0.0185502, abs=5e-8)
+    np.testing.assert_allclose(
+        res.fit.coefficients["estimate"], [0.968189, 0.132780, 0.226946, -0.241301], atol=5e-7
+    )
+    assert t["estimate"].iloc[0] == pytest.approx(1.0219703, abs=5e-8)
+    assert t["mse"].iloc[0] == pytest.approx(0.01346022, abs=5e-9)
+    reml = [c for c in r_areas.columns if "reml" in c.lower()]
+    assert reml, r_areas.columns
+    z = 1.959963984540054
+    np.testing.assert_allclose(t["ci_lower"], t["estimate"] - z * np.sqrt(t["mse"]), rtol=1e-14)
+    assert list(t.columns) == [
+        "SmallArea",
+        "direct",
+        "direct_se",
+        "estimate",
+        "mse",
+        "rmse",
+        "ci_lower",
+        "ci_upper",
+        "gamma",
+        "in_sample",
+    ]
+    assert t["in_sample"].all() and res.fit.n_in_sample == 43
+
+
+def test_variance_column_equals_se_squared(milk):
+    a = fay_herriot(milk, area="SmallArea", categorical=["MajorArea"], estimate="yi", se="SD")
+    b = fay_herriot(
+        milk.assign(v=milk["SD"] ** 2),
+        area="SmallArea",
+        categorical=["MajorArea"],
+        estimate="yi",
+        variance="v",
+    )
+    pd.testing.assert_frame_equal(a.to_pandas(), b.to_pandas(), rtol=1e-13)
+
+
+def test_area_table_order_and_out_of_sample_areas(milk):
+    direct = milk[["SmallArea", "yi", "SD"]].iloc[:40]
+    areas = milk[["SmallArea", "MajorArea"]].iloc[::-1]  # the area table's order is kept
+    res = fay_herriot(direct, areas, area="SmallArea", categorical=["MajorArea"], estimate="yi", se="SD")
+    t = res.to_pandas()
+    assert t["SmallArea"].tolist() == areas["SmallArea"].astype(str).tolist()
+    out = t[~t["in_sample"]]
+    assert sorted(out["SmallArea"].astype(int)) == [41, 42, 43]
+    assert out["direct"].isna().all() and (out["gamma"] == 0).all()
+    # synthetic x'beta: the out-of-sample areas are in MajorArea 4, so intercept + MajorArea[4]
+    beta = res.fit.coefficients.set_index("term")["estimate"]
+    np.testing.assert_allclose(out["estimate"], beta["(Intercept)"] + beta["MajorArea[4]"], rtol=1e-13)
+    assert (out["mse"] > res.fit.variance_components["sigma2_v"]).all()
+    assert res.fit.n_in_sample == 40 and res.fit.n_areas == 43
+
+
+def test_straight_from_a_survey_domain_estimate():
+    rng = np.random.default_rng(7)
+    areas = pd.DataFrame({"la": [f"A{i:02d}" for i in range(30)], "x": rng.normal(size=30)})
+    n = 40
+    la = np.repeat(areas["la"], n).to_numpy()
+    x = np.repeat(areas["x"], n).to_numpy()
+    y = 2 + x + np.repeat(rng.normal(scale=0.5, size=30), n) + rng.normal(size=30 * n)
+    survey = Survey(pd.DataFrame({"la": la, "y": y, "w": 10.0}), weight="w", strata="la")
+    direct = survey.mean("y", by="la")
+    res = fay_herriot(direct, areas, covariates=["x"])
+    t = res.to_pandas()
+    d = direct.to_pandas()
+    np.testing.assert_array_equal(t["direct"], d["estimate"])
+    np.testing.assert_array_equal(t["direct_se"], d["se"])
+    assert res.area == "la" and t["in_sample"].all()
+    assert ((t["gamma"] > 0) & (t["gamma"] < 1)).all()
+
+
+def test_a_proportion_needs_its_category():
+    survey = Survey(
+        pd.DataFrame({"la": ["a", "a", "b", "b", "c", "c"], "c": ["y", "n", "y", "y", "n", "n"], "w": 1.0}),
+        weight="w",
+        strata="la",
+    )
+    est = survey.proportion("c", by="la")
+    with pytest.raises(ModelError) as err:
+        area_data(est, covariates=[])
+    assert err.value.code == "several_estimates" and "category" in str(err.value)
+
+
+# ------------------------------------------------------------------------------ bad input
+def _fh(direct, areas=None, **kw):
+    kw = {"area": "a", "estimate": "y", "se": "s", "covariates": ["x"], **kw}
+    return fay_herriot(direct, areas, **kw)
+
+
+GOOD = pd.DataFrame(
+    {"a": list("ABCDEF"), "y": [1.0, 2.0, 1.5, 3.0, 2.5, 2.0], "s": 0.3, "x": [0.1, 0.4, 0.2, 0.9, 0.7, 0.5]}
+)
+
+
+def test_area_without_covariates_is_named():
+    with pytest.raises(ModelError) as err:
+        _fh(GOOD[["a", "y", "s"]], GOOD[["a", "x"]].iloc[:4])
+    e = err.value
+    assert e.code == "area_without_covariates" and e.rows == [5, 6] and e.got == ["E", "F"]
+    assert "E, F" in str(e)
+
+
+def test_nonpositive_variance_is_named():
+    bad = GOOD.assign(s=[0.3, 0.0, 0.3, -0.1, 0.3, 0.3])
+    with pytest.raises(ModelError) as err:
+        _fh(bad)
+    e = err.value
+    assert e.code == "nonpositive_variance" and e.rows == [2, 4] and "B, D" in str(e)
+
+
+def test_duplicated_areas_are_named():
+    with pytest.raises(ModelError) as err:
+        _fh(pd.concat([GOOD, GOOD.iloc[[2]]]))
+    assert err.value.code == "duplicate_area" and err.value.rows == [3, 7] and err.value.got == ["C"]
+    with pytest.raises(ModelError) as err:
+        _fh(GOOD[["a", "y", "s"]], pd.concat([GOOD[["a", "x"]], GOOD[["a", "x"]].iloc[[0]]]))
+    assert err.value.code == "duplicate_area" and "area table" in str(err.value)
+
+
+def test_variance_without_estimate_and_text_values():
+    with pytest.raises(ModelError) as err:
+        _fh(GOOD.assign(y=[1.0, np.nan, 1.5, 3.0, 2.5, 2.0]))
+    assert err.value.code == "missing_estimate" and err.value.rows == [2]
+    with pytest.raises(ModelError) as err:
+        _fh(GOOD.assign(y=["1", "2", "x", "3", "2.5", "2"]))
+    assert err.value.code == "not_numeric" and err.value.rows == [3]
+
+
+def test_se_or_variance_and_options():
+    with pytest.raises(ModelError, match="one of the two"):
+        fay_herriot(GOOD, area="a", estimate="y", covariates=["x"])
+    with pytest.raises(Exception, match="method"):
+        _fh(GOOD, method="bayes")
+    with pytest.raises(ModelError, match="between 0 and 1"):
+        _fh(GOOD, level=95)
+
+
+def test_inputs_are_not_modified():
+    direct = GOOD.copy()
+    before = direct.copy()
+    _fh(direct)
+    pd.testing.assert_frame_equal(direct, before)
