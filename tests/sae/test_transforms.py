@@ -194,3 +194,28 @@ def test_transform_errors():
     with pytest.raises(ModelError) as e:
         back_transform("log", [0.1], 0.1, [0.5], method="crude")
     assert e.value.code == "missing_mse"
+
+
+def test_bootstrap_replicates_and_benchmarking(setup):
+    from carepop.sae.benchmark import benchmark_mse_bootstrap
+    from carepop.sae.variance import proportion_variance
+
+    smp, X, ins, _ = setup
+    p = np.where(ins, smp.MTMED, np.nan)
+    assert (smp.Var_MTMED[ins] == 0).sum() == 2  # two domains with MTMED 0 or 1: smooth the variances
+    var, _ = proportion_variance(p, smp.n)
+    y, psi = logit_transform(p, var)
+    pf = np.where(ins, psi, 1.0)
+    fit = fit_fay_herriot(y, X, pf, "ml")
+    mse, back, truth = mse_back_bootstrap(fit, X, pf, ins, "logit", B=150, seed=9, return_replicates=True)
+    assert back.shape == truth.shape == (150, 94)
+    np.testing.assert_allclose(mse, ((back - truth) ** 2).mean(axis=0), rtol=1e-13)
+    assert ((truth > 0) & (truth < 1)).all()
+    # the first 100 replicates are one block: the same whatever B
+    _, back100, _ = mse_back_bootstrap(fit, X, pf, ins, "logit", B=100, seed=9, return_replicates=True)
+    np.testing.assert_array_equal(back100, back[:100])
+    # benchmarking each replicate to its own national mean (known) costs little MSE
+    w = np.ones(94)
+    mb = benchmark_mse_bootstrap(back, truth, sizes=w, method="ratio")
+    assert mb.shape == (94,) and np.isfinite(mb).all()
+    assert np.median(mb / mse) < 1.5

@@ -188,14 +188,18 @@ def _expit(x: np.ndarray) -> np.ndarray:
 
 
 def _expit_normal(mu: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """E[expit(θ)], θ ~ N(μ, s²), by 96-point Gauss–Hermite quadrature (exact for s = 0)."""
-    return (_expit(mu[..., None] + s[..., None] * _GH_X) * _GH_W).sum(axis=-1)
+    """E[expit(θ)], θ ~ N(μ, s²), by 96-point Gauss–Hermite quadrature (exact for s = 0); summed
+    node by node so that memory stays that of ``mu``."""
+    out = np.zeros(np.broadcast_shapes(mu.shape, s.shape))
+    for x, w in zip(_GH_X, _GH_W, strict=True):
+        out += w * _expit(mu + s * x)
+    return out
 
 
 def back_transform(
     transform: str,
     estimate: Any,
-    sigma2: float,
+    sigma2: float | np.ndarray,
     gamma: Any,
     *,
     method: str = "bc",
@@ -206,7 +210,8 @@ def back_transform(
 
     ``transform`` ``"arcsine"``, ``"logit"`` or ``"log"``; ``gamma`` the shrinkage factors (0 for
     areas with no sample); ``method`` ``"naive"``, ``"bc"`` or (log only) ``"crude"``, which needs
-    ``mse`` (the transformed-scale MSE). Vectorised over areas (and any leading replicate axis).
+    ``mse`` (the transformed-scale MSE). Vectorised over areas (and any leading replicate axis;
+    ``sigma2`` may then be an array broadcasting against ``estimate``).
     """
     th = np.asarray(estimate, dtype=float)
     g = np.asarray(gamma, dtype=float)
@@ -330,6 +335,9 @@ def _truth(transform: str, theta: np.ndarray) -> np.ndarray:
     return _expit(theta)
 
 
+_BLOCK = 100
+
+
 def mse_back_bootstrap(
     fit: FHFit,
     X: Any,
@@ -345,13 +353,17 @@ def mse_back_bootstrap(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parametric bootstrap MSE on the original scale of back-transformed arcsine/logit EBLUPs.
 
-    For b = 1..B (all at once): v*_i ~ N(0, σ̂²) for every area, e*_i ~ N(0, ψ_i) for the sampled
-    ones; true value h⁻¹(x_iᵀβ̂ + v*_i) (arcsine truncated to [0, π/2]); y*_i = x_iᵀβ̂ + v*_i + e*_i;
-    σ̂²* by the fit's method (Fisher scoring, its tol/maxiter; replicates that do not converge are
-    redrawn up to 20 times); EBLUP (synthetic out of sample); back-transformed with ``method`` and
+    For b = 1..B: v*_i ~ N(0, σ̂²) for every area, e*_i ~ N(0, ψ_i) for the sampled ones; true
+    value h⁻¹(x_iᵀβ̂ + v*_i) (arcsine truncated to [0, π/2]); y*_i = x_iᵀβ̂ + v*_i + e*_i; σ̂²* by the
+    fit's method (Fisher scoring with its tol/maxiter; a replicate that does not converge is redrawn,
+    up to 20 times); EBLUP (synthetic out of sample); back-transformed with ``method`` and
     σ̂²*(1 − γ̂*). MSE_i = mean_b (back_bi − true_bi)². As emdi ``boot_arcsin_2``/``boot_logit``
-    (which refit by ``optimize`` in an interval). With ``return_replicates`` also the (B, M) arrays
-    (estimates, truths), e.g. for :func:`carepop.sae.benchmark.benchmark_mse_bootstrap`.
+    (which refit by ``optimize`` in an interval and back-transform unsampled areas naively).
+
+    Replicates are fitted together in blocks of 100; block k draws from the k-th child of
+    ``numpy.random.SeedSequence(seed)``, so the result depends only on ``seed`` and ``B``. With
+    ``return_replicates`` also the (B, M) arrays (back-transformed estimates, true values), e.g. for
+    :func:`carepop.sae.benchmark.benchmark_mse_bootstrap`.
     """
     if transform not in ("arcsine", "logit"):
         raise ModelError(
@@ -361,6 +373,15 @@ def mse_back_bootstrap(
             got=transform,
             expected=("arcsine", "logit"),
             fix="for the log use mse_log_slud_maiti or mse_log_crude",
+        )
+    if method not in ("naive", "bc"):
+        raise ModelError(
+            "Unknown back-transformation.",
+            code="unknown_option",
+            column="method",
+            got=method,
+            expected=("naive", "bc"),
+            fix=("use ", opt("method", "bc")),
         )
     if tails not in ("emdi", "clip"):
         raise ModelError(
@@ -384,61 +405,72 @@ def mse_back_bootstrap(
             fix="pass the design matrix of the fit",
         )
     inside = np.asarray(in_sample, dtype=bool)
+    if inside.shape != (M,):
+        raise ModelError(
+            "in_sample must be one flag per area.",
+            code="length_mismatch",
+            column="in_sample",
+            got=inside.shape,
+            expected=M,
+            fix="pass fit.in_sample",
+        )
+    require(
+        inside & ~(pv > 0),
+        "psi",
+        "sampled areas need a positive sampling variance",
+        code="bad_psi",
+        expected="psi > 0",
+        fix="check the sampling variances",
+        values=pv,
+    )
     if int(B) < 1:
         raise ModelError("B must be at least 1.", code="bad_control", column="B", got=B, fix="use e.g. B=200")
     B = int(B)
     Xs, ps = Xm[inside], pv[inside]
+    Xo = outer_rows(Xs)
     m = Xs.shape[0]
     mean_all = Xm @ fit.beta
-    rng = np.random.default_rng(seed)
     sd_u, sd_e = np.sqrt(fit.sigma2), np.sqrt(ps)
-    U = rng.standard_normal((B, M)) * sd_u
-    E = rng.standard_normal((B, m)) * sd_e
-    ys = mean_all[inside] + U[:, inside] + E
-    A, _, conv = fisher_scoring(fit.method, ys, Xs, ps, maxiter=fit.maxiter, tol=fit.tol)
-    for _ in range(20):
-        if conv.all():
-            break
-        bad = np.flatnonzero(~conv)
-        U[bad] = rng.standard_normal((bad.size, M)) * sd_u
-        E[bad] = rng.standard_normal((bad.size, m)) * sd_e
-        ys[bad] = mean_all[inside] + U[bad][:, inside] + E[bad]
-        a2, _, c2 = fisher_scoring(fit.method, ys[bad], Xs, ps, maxiter=fit.maxiter, tol=fit.tol)
-        A[bad], conv[bad] = a2, c2
-    if not conv.all():
-        raise ModelError(
-            f"{int((~conv).sum())} bootstrap replicate(s) did not converge.",
-            code="bootstrap_not_converged",
-            fix=("refit with a larger ", opt("maxiter"), " or a looser ", opt("tol")),
-        )
-    A = np.maximum(A, 0.0)
-    W, _, beta_b, R = gls(A, ys, Xs, outer_rows(Xs), ps)
-    est = beta_b @ Xm.T  # (B, M) synthetic
-    gam = np.zeros((B, M))
-    gam[:, inside] = A[:, None] * W
-    est[:, inside] = ys - W * ps[None, :] * R
-    back = np.empty((B, M))
-    s2 = A[:, None] * (1.0 - gam)
-    if method == "naive":
-        back = back_transform(transform, est, 0.0, gam, method="naive")
-    elif method == "bc":
-        if transform == "arcsine":
-            back = _sin2_normal(est, np.sqrt(s2), tails)
-        else:
-            back = _expit_normal(est, np.sqrt(s2))
-    else:
-        raise ModelError(
-            "Unknown back-transformation.",
-            code="unknown_option",
-            column="method",
-            got=method,
-            expected=("naive", "bc"),
-            fix=("use ", opt("method", "bc")),
-        )
-    truth = _truth(transform, mean_all + U)
-    mse = np.mean((back - truth) ** 2, axis=0)
+    children = np.random.SeedSequence(seed).spawn(-(-B // _BLOCK))
+    sum_sq = np.zeros(M)
+    keep_back, keep_truth = [], []
+    for k, child in enumerate(children):
+        nb = min(_BLOCK, B - k * _BLOCK)
+        rng = np.random.default_rng(child)
+        U = rng.standard_normal((nb, M)) * sd_u
+        E = rng.standard_normal((nb, m)) * sd_e
+        ys = mean_all[inside] + U[:, inside] + E
+        A, _, conv = fisher_scoring(fit.method, ys, Xs, ps, maxiter=fit.maxiter, tol=fit.tol)
+        for _ in range(20):
+            if conv.all():
+                break
+            bad = np.flatnonzero(~conv)
+            U[bad] = rng.standard_normal((bad.size, M)) * sd_u
+            E[bad] = rng.standard_normal((bad.size, m)) * sd_e
+            ys[bad] = mean_all[inside] + U[bad][:, inside] + E[bad]
+            a2, _, c2 = fisher_scoring(fit.method, ys[bad], Xs, ps, maxiter=fit.maxiter, tol=fit.tol)
+            A[bad], conv[bad] = a2, c2
+        if not conv.all():
+            raise ModelError(
+                f"{int((~conv).sum())} bootstrap replicate(s) did not converge after 20 redraws.",
+                code="bootstrap_not_converged",
+                fix=("refit with a larger ", opt("maxiter"), " or a looser ", opt("tol")),
+            )
+        A = np.maximum(A, 0.0)
+        W, _, beta_b, R = gls(A, ys, Xs, Xo, ps)
+        est = beta_b @ Xm.T  # (nb, M), synthetic
+        gam = np.zeros((nb, M))
+        gam[:, inside] = A[:, None] * W
+        est[:, inside] = ys - W * ps[None, :] * R
+        back = back_transform(transform, est, A[:, None], gam, method=method, tails=tails)
+        truth = _truth(transform, mean_all + U)
+        sum_sq += ((back - truth) ** 2).sum(axis=0)
+        if return_replicates:
+            keep_back.append(back)
+            keep_truth.append(truth)
+    mse = sum_sq / B
     if return_replicates:
-        return mse, back, truth
+        return mse, np.concatenate(keep_back), np.concatenate(keep_truth)
     return mse
 
 
