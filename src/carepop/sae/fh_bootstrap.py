@@ -22,8 +22,8 @@ estimates (see :func:`carepop.sae.fay_herriot.fisher_scoring`), each replicate s
 Like pbmseSFH, a replicate whose scoring does not converge is replaced by a fresh draw.
 
 Random numbers: replicates come in blocks of ``_BLOCK``; block ``k`` uses the ``k``-th child of
-``numpy.random.SeedSequence(seed)``, so the result depends only on ``seed`` and ``B`` (not on how
-many blocks are processed together).
+``numpy.random.SeedSequence(seed)``, so the random draws depend only on ``seed`` and ``B`` (not on
+how many blocks are processed together; that changes the result only by floating-point rounding).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def parametric_bootstrap_mse(
     """Parametric bootstrap MSE (M,) of the EBLUP of ``fit`` (module docstring for the definition).
 
     ``chunk`` caps the number of replicates fitted together (default: as many as keep the
-    replicate × area arrays near 5 million values); it changes memory use, never the result.
+    replicate × area arrays near 5 million values); it changes memory use, and the result only by rounding.
     R: the loop of ``sae::pbmseSFH`` with ``eblupFH`` in place of ``eblupSFH``.
     """
     pv = as_vector(psi, "psi")
