@@ -420,3 +420,28 @@ def test_fit_is_frozen(milk):
     assert isinstance(fit, FHFit)
     with pytest.raises(AttributeError):
         fit.sigma2 = 1.0  # type: ignore[misc]
+
+
+def test_bootstrap_mse_matches_empirical_mse_in_simulation():
+    """Known truth (REML, M = 40 with 4 areas out of sample, sigma2 = 1): over 150 samples the mean
+    bootstrap MSE (B = 200 each) matches the empirical MSE of the EBLUP, averaged over areas: the
+    bias-corrected one within 8%, the naive one within 15% (it is biased downwards by O(1/m), about
+    7% here in a 600-sample run; Monte Carlo error of the average about 2%)."""
+    rng = np.random.default_rng(99)
+    M, R = 40, 150
+    X = np.column_stack([np.ones(M), rng.uniform(0, 2, M)])
+    psi = np.linspace(0.3, 2.5, M)
+    y_mask = np.ones(M, bool)
+    y_mask[::10] = False
+    sq = np.zeros((R, M))
+    naive = np.zeros((R, M))
+    corrected = np.zeros((R, M))
+    for r in range(R):
+        theta = X @ np.array([1.0, 2.0]) + rng.normal(0, 1, M)
+        y = np.where(y_mask, theta + rng.normal(0, np.sqrt(psi)), np.nan)
+        fit = fit_fay_herriot(y, X, psi)
+        sq[r] = (eblup(fit, y, X, psi)[0] - theta) ** 2
+        naive[r] = mse_bootstrap(fit, X, psi, y_mask, B=200, seed=r)
+        corrected[r] = mse_bootstrap(fit, X, psi, y_mask, B=200, seed=r, bias_corrected=True)
+    assert abs(corrected.mean() / sq.mean() - 1) < 0.08
+    assert abs(naive.mean() / sq.mean() - 1) < 0.15

@@ -235,6 +235,11 @@ def eblup(fit: FHFit, y: object, X: object, psi: object) -> tuple[np.ndarray, np
     return est, gamma
 
 
+def _leverage(X: np.ndarray, Q: np.ndarray) -> np.ndarray:
+    """:math:`x_d^\\top Q x_d` for every row of X."""
+    return np.einsum("ij,ij->i", X @ Q, X)
+
+
 def _in_sample_terms(fit: FHFit, Xs: np.ndarray, ps: np.ndarray):
     """Weights, :math:`Q`, leverages :math:`x_d^\\top Q x_d` and the bias of :math:`\\hat\\sigma^2_u`."""
     A = fit.sigma2
@@ -290,12 +295,12 @@ def mse_analytic(fit: FHFit, X: object, psi: object, in_sample: object) -> np.nd
     w, Q, var_a, bias = _in_sample_terms(fit, Xs, ps)
     Bd = ps * w
     g1 = ps * (1.0 - Bd)
-    g2 = Bd**2 * np.einsum("ij,jk,ik->i", Xs, Q, Xs)
+    g2 = Bd**2 * _leverage(Xs, Q)
     g3 = Bd**2 * var_a * w
     out = np.empty(m_all)
     out[inside] = g1 + g2 + 2.0 * g3 - bias * Bd**2
     Xo = Xm[~inside]
-    out[~inside] = A - bias + np.einsum("ij,jk,ik->i", Xo, Q, Xo)
+    out[~inside] = A - bias + _leverage(Xo, Q)
     return out
 
 
