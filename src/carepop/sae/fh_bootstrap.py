@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from carepop.sae.fay_herriot import FHFit
 
 _BLOCK = 100
-#: doubles of (replicates x areas) work arrays held at once (16 MB each; about ten such arrays are alive at once)
+#: values per (replicates x areas) work array (16 MB; about ten such arrays are alive at once)
 _BUDGET = 2_000_000
 _REDRAWS = 20
 
@@ -65,7 +65,8 @@ def parametric_bootstrap_mse(
     """Parametric bootstrap MSE (M,) of the EBLUP of ``fit`` (module docstring for the definition).
 
     ``chunk`` caps the number of replicates fitted together (default: as many as keep the
-    replicate × area arrays near 2 million values); it changes memory use, and the result only by rounding.
+    replicate × area arrays near 2 million values); it changes memory use, and the result only by
+    rounding.
     R: the loop of ``sae::pbmseSFH`` with ``eblupFH`` in place of ``eblupSFH``.
     """
     pv = as_vector(psi, "psi")
