@@ -358,6 +358,15 @@ def test_psi_not_positive_names_rows(milk):
     assert e.value.rows == [3]
 
 
+def test_infinite_direct_estimate_names_rows(milk):
+    _, X, y, psi, _ = milk
+    y = y.copy()
+    y[[8, 40]] = [np.inf, -np.inf]
+    with pytest.raises(ModelError) as e:
+        fit_fay_herriot(y, X, psi)
+    assert e.value.code == "infinite_estimate" and e.value.rows == [9, 41]
+
+
 def test_psi_missing_out_of_sample_is_fine(milk):
     _, X, y, psi, _ = milk
     y, psi = y.copy(), psi.copy()

@@ -32,7 +32,7 @@ from typing import Literal
 
 import numpy as np
 
-from carepop.errors import ModelError
+from carepop.errors import ModelError, count_rows, data_rows
 from carepop.sae._checks import (
     as_design,
     as_mask,
@@ -118,6 +118,17 @@ def _prepare(y: object, X: object, psi: object) -> tuple[np.ndarray, np.ndarray,
     m_all = yv.shape[0]
     Xm = as_design(X, m_all)
     pv = as_vector(psi, "psi", m_all)
+    infinite = np.isinf(yv)
+    if infinite.any():
+        raise ModelError(
+            f"The direct estimates y are infinite in {count_rows(infinite)} area(s).",
+            code="infinite_estimate",
+            column="y",
+            rows=data_rows(infinite),
+            got=float(yv[infinite][0]),
+            expected="finite values, or NaN for an area without a direct estimate",
+            fix="set y to NaN where there is no usable direct estimate",
+        )
     inside = np.isfinite(yv)
     check_psi(pv, inside)
     return yv, Xm, pv, inside
