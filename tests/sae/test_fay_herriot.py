@@ -296,6 +296,25 @@ def test_bootstrap_is_seeded_and_chunk_independent(milk):
     np.testing.assert_array_equal(d, e)
 
 
+def test_bootstrap_redraws_replicates_that_do_not_converge(milk):
+    """Like pbmseSFH, a replicate whose scoring does not converge (here: maxiter=3, tol=1e-3, about
+    half of them) is replaced by a fresh draw; when none can converge, ModelError."""
+    _, X, y, psi, _ = milk
+    inside = np.isfinite(y)
+    fit = fit_fay_herriot(y, X, psi, maxiter=3, tol=1e-3)
+    assert fit.converged
+    a = mse_bootstrap(fit, X, psi, inside, B=300, seed=4)
+    np.testing.assert_array_equal(a, mse_bootstrap(fit, X, psi, inside, B=300, seed=4))
+    assert np.isfinite(a).all() and np.all(a > 0)
+    # the converged-only replicates differ from a run that keeps everything (maxiter large)
+    fit_all = fit_fay_herriot(y, X, psi, maxiter=100, tol=1e-3)
+    assert not np.allclose(a, mse_bootstrap(fit_all, X, psi, inside, B=300, seed=4), rtol=1e-6)
+    never = fit_fay_herriot(y, X, psi, maxiter=1, tol=1e-12)
+    with pytest.raises(ModelError) as e:
+        mse_bootstrap(never, X, psi, inside, B=10, seed=1)
+    assert e.value.code == "bootstrap_not_converged"
+
+
 def test_bootstrap_out_of_sample_close_to_analytic(milk):
     """Out-of-sample areas: the bootstrap MSE of the synthetic estimator estimates
     sigma2 + x'V(beta)x (REML), as the analytic formula does (B large; loose 10% band)."""
