@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from carepop.sae.benchmark import benchmark
-from carepop.sae.diagnostics import fh_diagnostics
+from carepop.sae.diagnostics import fh_diagnostics, fh_diagnostics_fit
 from carepop.sae.fay_herriot import eblup, fit_fay_herriot, mse_analytic
 from tests.sae._post_fixtures import eusilc_fit, eusilc_summary
 
@@ -27,13 +27,16 @@ def test_vignette_fh_brown_and_benchmark():
     y, psi = f.direct.to_numpy(), f.psi.to_numpy()
     fit = fit_fay_herriot(y, X, psi, "ml", tol=1e-12)
     assert round(fit.sigma2) == 1371195
-    assert fit.sigma2 == pytest.approx(r["sigma2"], rel=1e-9)
+    assert fit.sigma2 == pytest.approx(r["sigma2"], rel=1e-12)
     est, gamma = eblup(fit, y, X, psi)
     mse = mse_analytic(fit, X, psi, np.ones(len(f), bool))
-    np.testing.assert_allclose(est, f.fh, rtol=1e-10)
-    np.testing.assert_allclose(mse, f.mse, rtol=1e-8)
+    np.testing.assert_allclose(est, f.fh, rtol=1e-12)
+    np.testing.assert_allclose(mse, f.mse, rtol=1e-12)
     d = fh_diagnostics(y, X @ fit.beta, est, psi, fit.sigma2, mse)
     assert d.brown.w == pytest.approx(46.97181, abs=5e-6) and d.brown.df == 94
+    assert d.brown.w == pytest.approx(r["brown_W"], rel=1e-12)
+    d2 = fh_diagnostics_fit(fit, y, X, psi, mse)
+    assert d2.brown.w == d.brown.w and d2.synthetic_direct_cor == d.synthetic_direct_cor
     np.testing.assert_allclose(d.gamma, gamma, rtol=1e-14)
     b = benchmark(est, 20140.09, share=f.ratio_n, method="ratio", mse=mse)
     np.testing.assert_allclose(b.estimate[:3], [14480.61, 21978.49, 12892.79], atol=0.005)

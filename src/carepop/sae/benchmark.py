@@ -26,13 +26,15 @@ Shares: ``share`` as given (e.g. N_i / N_g for means, the emdi ``ratio_n`` colum
 that must add to the group total).
 
 MSE after benchmarking (emdi returns none). With the target and the shares treated as known,
-θ̂ᵇ_i − θ_i = (θ̂_i − θ_i) + (θ̂ᵇ_i − θ̂_i); Datta et al. (2011, Theorem 1) show that the posterior
-risk of the benchmarked estimator is the posterior variance plus the squared adjustment, and
-Steorts & Ghosh (2013, *Statistica Sinica* 23) that for EBLUPs MSE(θ̂ᵇ_i) = MSE(θ̂_i) + E(θ̂ᵇ_i − θ̂_i)²
-to second order. ``mse_method="posterior"`` (default) uses MSE_i + (θ̂ᵇ_i − θ̂_i)², the realised
-adjustment in place of its expectation. ``"scaled"`` (ratio only) is f_g² · MSE_i with the factor
-f_g = t_g / Σ s_j θ̂_j held fixed, which ignores the bias the adjustment brings. A bootstrap
-(:func:`benchmark_mse_bootstrap`) benchmarks each replicate to its own target.
+θ̂ᵇ_i − θ_i = (θ̂_i − θ_i) + (θ̂ᵇ_i − θ̂_i). Datta et al. (2011, Theorem 1) show that the posterior
+risk of the benchmarked Bayes estimator is the posterior variance plus the squared adjustment;
+for EBLUPs Steorts & Ghosh (2013, *Statistica Sinica* 23, 749–767) show that benchmarking adds a
+term of order 1/m to the MSE and give a second-order estimator of it. ``mse_method="posterior"``
+(default) uses MSE_i + (θ̂ᵇ_i − θ̂_i)², the posterior-risk form with the EBLUP's MSE in place of the
+posterior variance (a plug-in, not Steorts & Ghosh's second-order unbiased estimator).
+``"scaled"`` (ratio only) is f_g² · MSE_i with the factor f_g = t_g / Σ s_j θ̂_j held fixed, which
+ignores the bias the adjustment brings. A bootstrap (:func:`benchmark_mse_bootstrap`) benchmarks
+each replicate to its own target.
 """
 
 from __future__ import annotations

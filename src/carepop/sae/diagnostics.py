@@ -36,6 +36,7 @@ __all__ = [
     "brown_test",
     "coefficient_of_variation",
     "fh_diagnostics",
+    "fh_diagnostics_fit",
     "normality",
     "shrinkage",
     "standardized_residuals",
@@ -299,3 +300,13 @@ def fh_diagnostics(
         for note in notes:
             warn(note)
     return FHDiagnostics(gamma, r, u, rn, un, brown, cor, cv_d, cv_m, outside, expected, p_out, notes)
+
+
+def fh_diagnostics_fit(fit: Any, y: Any, X: Any, psi: Any, mse: Any = None, **options: Any) -> FHDiagnostics:
+    """:func:`fh_diagnostics` of a :class:`carepop.sae.fay_herriot.FHFit`: the synthetic part
+    Xβ̂ and the EBLUP are computed from ``fit`` (``options`` as :func:`fh_diagnostics`)."""
+    from carepop.sae.fay_herriot import eblup
+
+    est, _ = eblup(fit, y, X, psi)
+    syn = np.asarray(X, dtype=float) @ fit.beta
+    return fh_diagnostics(y, syn, est, psi, fit.sigma2, mse, **options)
