@@ -128,3 +128,31 @@ def test_errors_name_the_areas():
     with pytest.raises(ModelError) as e:
         benchmark([1.0, 2.0], 3.0, share=[0.5, 0.5], sizes=[1, 1])
     assert e.value.code == "conflicting_options"
+
+
+def test_per_area_targets_and_degenerate_groups():
+    est = np.array([1.0, 2.0, 3.0, 4.0])
+    g = np.array(["x", "x", "y", "y"])
+    r = benchmark(est, [6.0, 6.0, 14.0, 14.0], groups=g)
+    np.testing.assert_allclose(r.estimate, [2.0, 4.0, 6.0, 8.0])
+    assert r.record["targets"] == {"x": 6.0, "y": 14.0}
+    with pytest.raises(ModelError) as e:
+        benchmark(est, [6.0, 7.0, 14.0, 14.0], groups=g)
+    assert e.value.code == "inconsistent_target" and e.value.rows == [2]
+    with pytest.raises(ModelError) as e:
+        benchmark(np.array([1.0, -1.0, 3.0, 4.0]), {"x": 1.0, "y": 2.0}, groups=g, method="ratio")
+    assert e.value.code == "degenerate_group" and e.value.rows == [1, 2]
+    with pytest.raises(ModelError) as e:
+        benchmark(est, 1.0, groups=g)
+    assert e.value.code == "missing_target"
+
+
+def test_two_levels_totals():
+    est = np.array([10.0, 20.0, 30.0, 40.0])
+    g = ["a", "a", "b", "b"]
+    areas, groups = benchmark_two_level(est, g, {"a": 33.0, "b": 66.0}, 110.0, method="raking")
+    # totals: regions 33 + 66 = 99 raised to 110 additively (5.5 each), councils spread equally
+    np.testing.assert_allclose(groups.estimate, [38.5, 71.5])
+    np.testing.assert_allclose(areas.estimate, [10 + 4.25, 20 + 4.25, 30 + 0.75, 40 + 0.75])
+    assert areas.estimate.sum() == pytest.approx(110.0)
+    assert areas.record["levels"] == 2

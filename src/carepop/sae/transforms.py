@@ -41,6 +41,7 @@ replicates.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,8 +178,11 @@ def _sin2_normal(mu: np.ndarray, s: np.ndarray, tails: str) -> np.ndarray:
     return np.where(pos, val, at_point)
 
 
-_GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(96)
-_GH_W = _GH_W / _GH_W.sum()
+@functools.cache
+def _gauss_hermite(n: int = 96) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights (summing to 1) for E[f(Z)], Z ~ N(0, 1) (computed once, on first use)."""
+    x, w = np.polynomial.hermite_e.hermegauss(n)
+    return x, w / w.sum()
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
@@ -191,7 +195,7 @@ def _expit_normal(mu: np.ndarray, s: np.ndarray) -> np.ndarray:
     """E[expit(θ)], θ ~ N(μ, s²), by 96-point Gauss–Hermite quadrature (exact for s = 0); summed
     node by node so that memory stays that of ``mu``."""
     out = np.zeros(np.broadcast_shapes(mu.shape, s.shape))
-    for x, w in zip(_GH_X, _GH_W, strict=True):
+    for x, w in zip(*_gauss_hermite(), strict=True):
         out += w * _expit(mu + s * x)
     return out
 
