@@ -71,9 +71,12 @@ def fisher_scoring(
     own (so every one gets exactly the iterate R would give it). Returns the last iterates
     (untruncated), iteration counts and convergence flags.
 
-    An iterate so negative that :math:`A + \\min\\psi \\le 0` (weights no longer positive; R would
-    go on with meaningless weights) is set to 0 and the problem stopped there: its estimate is at
-    the boundary.
+    Negative iterates are kept, as R keeps them (the estimate is truncated at 0 afterwards), as long
+    as the weights :math:`1/(A+\\psi_d)` stay positive. An iterate with :math:`A + \\min\\psi \\le 0`
+    (R would go on with meaningless weights, and may then fail to converge) is replaced by 0: if the
+    score at 0 is not positive the maximum over :math:`A \\ge 0` is at the boundary and the problem
+    stops there (converged); otherwise scoring goes on from 0. Such a problem can take a different
+    number of iterations than in R, with the same truncated estimate 0.
     """
     Xo = outer_rows(X)
     B = Y.shape[0]
@@ -91,10 +94,16 @@ def fisher_scoring(
         with np.errstate(divide="ignore", invalid="ignore"):
             diff = np.where(a != 0, np.abs((new - a) / a), np.abs(new - a))
         invalid = ~(new > floor)  # also catches NaN
-        new = np.where(invalid, 0.0, new)
+        at_zero = np.zeros_like(invalid)
+        if invalid.any():
+            new[invalid] = 0.0
+            bad = np.flatnonzero(invalid)
+            s0, _ = score_info(method, np.zeros(bad.size), Y[active[bad]], X, Xo, psi)
+            at_zero[bad] = ~(s0 > 0)
+            diff[bad] = np.inf
         A[active] = new
         iters[active] += 1
-        done = (diff <= tol) | invalid
+        done = (diff <= tol) | at_zero
         converged[active[done]] = True
         active = active[~done]
     return A, iters, converged

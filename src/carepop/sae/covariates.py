@@ -79,13 +79,22 @@ def design_matrix(
     for c in categorical:
         s = table[c]
         _check_missing(c, s.isna().to_numpy())
-        levels = sorted(pd.unique(s))
+        levels = _sorted_levels(s)
+        if len(levels) < 2:
+            raise ModelError(
+                f"Categorical covariate {c!r} has a single level ({levels[0]!r}).",
+                code="single_level",
+                column=c,
+                got=levels[0],
+                expected="at least two levels",
+                fix=f"drop {c!r} from categorical",
+            )
         codes = pd.Categorical(s, categories=levels).codes
-        keep = levels if full_first else levels[1:]
+        first = 0 if full_first else 1
         full_first = False
-        for lev in keep:
-            cols.append((codes == levels.index(lev)).astype(float))
-            names.append(f"{c}[{lev}]")
+        for j in range(first, len(levels)):
+            cols.append((codes == j).astype(float))
+            names.append(f"{c}[{_level_name(levels[j])}]")
     if not cols:
         raise ModelError(
             "The design matrix has no columns.",
@@ -96,6 +105,22 @@ def design_matrix(
     X = np.column_stack(cols)
     check_full_rank(X, names)
     return X, names
+
+
+def _sorted_levels(s: pd.Series) -> list:
+    """Distinct values sorted as R's ``factor()`` does (numbers numerically)."""
+    values = list(pd.unique(s))
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types: compare as text
+        return sorted(values, key=str)
+
+
+def _level_name(level: object) -> str:
+    """A level as R prints it: ``2`` not ``2.0`` for a whole number."""
+    if isinstance(level, (float, np.floating)) and float(level).is_integer():
+        return str(int(level))
+    return str(level)
 
 
 def _check_missing(column: str, bad: np.ndarray) -> None:

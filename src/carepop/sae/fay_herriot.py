@@ -32,7 +32,7 @@ from typing import Literal
 
 import numpy as np
 
-from carepop.errors import ModelError
+from carepop.errors import ModelError, count_rows, data_rows
 from carepop.sae._checks import (
     as_design,
     as_mask,
@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FHFit:
     """A fitted Fay–Herriot model.
 
@@ -118,6 +118,17 @@ def _prepare(y: object, X: object, psi: object) -> tuple[np.ndarray, np.ndarray,
     m_all = yv.shape[0]
     Xm = as_design(X, m_all)
     pv = as_vector(psi, "psi", m_all)
+    infinite = np.isinf(yv)
+    if infinite.any():
+        raise ModelError(
+            f"The direct estimates y are infinite in {count_rows(infinite)} area(s).",
+            code="infinite_estimate",
+            column="y",
+            rows=data_rows(infinite),
+            got=float(yv[infinite][0]),
+            expected="finite values, or NaN for an area without a direct estimate",
+            fix="set y to NaN where there is no usable direct estimate",
+        )
     inside = np.isfinite(yv)
     check_psi(pv, inside)
     return yv, Xm, pv, inside
@@ -235,6 +246,11 @@ def eblup(fit: FHFit, y: object, X: object, psi: object) -> tuple[np.ndarray, np
     return est, gamma
 
 
+def _leverage(X: np.ndarray, Q: np.ndarray) -> np.ndarray:
+    """:math:`x_d^\\top Q x_d` for every row of X."""
+    return np.einsum("ij,ij->i", X @ Q, X)
+
+
 def _in_sample_terms(fit: FHFit, Xs: np.ndarray, ps: np.ndarray):
     """Weights, :math:`Q`, leverages :math:`x_d^\\top Q x_d` and the bias of :math:`\\hat\\sigma^2_u`."""
     A = fit.sigma2
@@ -290,12 +306,12 @@ def mse_analytic(fit: FHFit, X: object, psi: object, in_sample: object) -> np.nd
     w, Q, var_a, bias = _in_sample_terms(fit, Xs, ps)
     Bd = ps * w
     g1 = ps * (1.0 - Bd)
-    g2 = Bd**2 * np.einsum("ij,jk,ik->i", Xs, Q, Xs)
+    g2 = Bd**2 * _leverage(Xs, Q)
     g3 = Bd**2 * var_a * w
     out = np.empty(m_all)
     out[inside] = g1 + g2 + 2.0 * g3 - bias * Bd**2
     Xo = Xm[~inside]
-    out[~inside] = A - bias + np.einsum("ij,jk,ik->i", Xo, Q, Xo)
+    out[~inside] = A - bias + _leverage(Xo, Q)
     return out
 
 

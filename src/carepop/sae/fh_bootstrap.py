@@ -22,8 +22,8 @@ estimates (see :func:`carepop.sae.fay_herriot.fisher_scoring`), each replicate s
 Like pbmseSFH, a replicate whose scoring does not converge is replaced by a fresh draw.
 
 Random numbers: replicates come in blocks of ``_BLOCK``; block ``k`` uses the ``k``-th child of
-``numpy.random.SeedSequence(seed)``, so the result depends only on ``seed`` and ``B`` (not on how
-many blocks are processed together).
+``numpy.random.SeedSequence(seed)``, so the random draws depend only on ``seed`` and ``B`` (not on
+how many blocks are processed together; that changes the result only by floating-point rounding).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from carepop.sae.fay_herriot import FHFit
 
 _BLOCK = 100
-#: doubles of (replicates x areas) work arrays held at once (about 400 MB at 8 bytes each)
-_BUDGET = 5_000_000
+#: values per (replicates x areas) work array (16 MB; about ten such arrays are alive at once)
+_BUDGET = 2_000_000
 _REDRAWS = 20
 
 
@@ -65,7 +65,8 @@ def parametric_bootstrap_mse(
     """Parametric bootstrap MSE (M,) of the EBLUP of ``fit`` (module docstring for the definition).
 
     ``chunk`` caps the number of replicates fitted together (default: as many as keep the
-    replicate × area arrays near 5 million values); it changes memory use, never the result.
+    replicate × area arrays near 2 million values); it changes memory use, and the result only by
+    rounding.
     R: the loop of ``sae::pbmseSFH`` with ``eblupFH`` in place of ``eblupSFH``.
     """
     pv = as_vector(psi, "psi")
@@ -90,6 +91,7 @@ def parametric_bootstrap_mse(
     mean_s = Xs @ fit.beta
     mean_o = Xo_out @ fit.beta
     Xo = outer_rows(Xs)
+    Xoo = outer_rows(Xo_out)
 
     n_blocks = -(-B // _BLOCK)
     per = max(1, (chunk if chunk is not None else max(_BLOCK, _BUDGET // max(M, 1))) // _BLOCK)
@@ -135,10 +137,11 @@ def parametric_bootstrap_mse(
         sum_sq[inside] += ((est_s - theta_s) ** 2).sum(axis=0)
         sum_sq[~inside] += ((est_o - theta_o) ** 2).sum(axis=0)
         if bias_corrected:
-            lev_s = np.einsum("mi,bij,mj->bm", Xs, Q, Xs)
+            Qv = Q.reshape(Q.shape[0], -1)  # x'Qx = vec(Q) . vec(xx')
+            lev_s = Qv @ Xo.T
             Bd = W * ps
             sum_g12[inside] += (ps * (1.0 - Bd) + Bd**2 * lev_s).sum(axis=0)
-            sum_g12[~inside] += (A_b[:, None] + np.einsum("mi,bij,mj->bm", Xo_out, Q, Xo_out)).sum(axis=0)
+            sum_g12[~inside] += (A_b[:, None] + Qv @ Xoo.T).sum(axis=0)
             beta_t = ys @ H_hat.T
             xb_t = beta_t @ Xs.T
             blup_s = xb_t + gamma_hat * (ys - xb_t)
@@ -150,8 +153,8 @@ def parametric_bootstrap_mse(
         return naive
     g12 = np.empty(M)
     Bd_hat = ps * w_hat
-    g12[inside] = ps * (1.0 - Bd_hat) + Bd_hat**2 * np.einsum("ij,jk,ik->i", Xs, Q_hat, Xs)
-    g12[~inside] = A_hat + np.einsum("ij,jk,ik->i", Xo_out, Q_hat, Xo_out)
+    g12[inside] = ps * (1.0 - Bd_hat) + Bd_hat**2 * (Xo @ Q_hat.ravel())
+    g12[~inside] = A_hat + Xoo @ Q_hat.ravel()
     return 2.0 * g12 - sum_g12 / B + sum_g3 / B
 
 
