@@ -181,3 +181,131 @@ def test_inputs_are_not_modified():
     before = direct.copy()
     _fh(direct)
     pd.testing.assert_frame_equal(direct, before)
+
+
+# ------------------------------------------------------------------------------ emdi vignette, transforms
+EUSILC = Path(__file__).parent / "fixtures" / "eusilcA"
+
+
+def test_emdi_vignette_through_the_public_function():
+    """emdi's vignette (see test_emdi_vignette.py for the R code): ML fit, Brown's test and ratio
+    benchmarking to 20140.09 with the ratio_n shares, all from one fay_herriot call."""
+    smp = pd.read_csv(EUSILC / "eusilcA_smpAgg.csv")
+    pop = pd.read_csv(EUSILC / "eusilcA_popAgg.csv")
+    res = fay_herriot(
+        smp,
+        pop,
+        area="Domain",
+        estimate="Mean",
+        variance="Var_Mean",
+        covariates=["cash", "self_empl"],
+        method="ml",
+        tol=1e-12,
+        benchmark=20140.09,
+        sizes="ratio_n",
+    )
+    assert round(res.fit.variance_components["sigma2_v"]) == 1371195
+    assert res.diagnostics["brown"]["w"] == pytest.approx(46.97181, abs=5e-6)
+    assert res.diagnostics["brown"]["df"] == 94
+    t = res.to_pandas().set_index("Domain")
+    first = sorted(pop["Domain"])[:3]  # emdi orders domains by name
+    np.testing.assert_allclose(t.loc[first, "estimate"], [14480.61, 21978.49, 12892.79], atol=0.005)
+    # the benchmark holds: share-weighted mean of the estimates equals the target
+    w = pop.set_index("Domain").loc[t.index, "ratio_n"]
+    assert float((w * t["estimate"]).sum() / w.sum()) == pytest.approx(20140.09, rel=1e-12)
+    assert any("benchmarked (ratio)" in n for n in res.notes)
+
+
+def test_benchmark_to_region_aggregates(milk):
+    milk2 = milk.assign(N=milk["ni"] * 10)
+    res = fay_herriot(
+        milk2,
+        area="SmallArea",
+        categorical=["MajorArea"],
+        estimate="yi",
+        se="SD",
+        benchmark="aggregate",
+        benchmark_by="MajorArea",
+        sizes="N",
+        benchmark_method="additive",
+    )
+    t = res.to_pandas().assign(g=milk2["MajorArea"].to_numpy(), N=milk2["N"].to_numpy())
+    agg = t.groupby("g").apply(lambda d: (d.N * d.direct).sum() / d.N.sum(), include_groups=False)
+    got = t.groupby("g").apply(lambda d: (d.N * d.estimate).sum() / d.N.sum(), include_groups=False)
+    np.testing.assert_allclose(got, agg, rtol=1e-12)
+    plain = fay_herriot(milk2, area="SmallArea", categorical=["MajorArea"], estimate="yi", se="SD")
+    assert (res.to_pandas()["mse"] >= plain.to_pandas()["mse"] - 1e-15).all()
+
+
+def test_benchmark_errors(milk):
+    with pytest.raises(ModelError) as err:
+        fay_herriot(
+            milk, area="SmallArea", categorical=["MajorArea"], estimate="yi", se="SD", benchmark="aggregate"
+        )
+    assert err.value.code == "missing_sizes"
+    with pytest.raises(ModelError) as err:
+        fay_herriot(
+            milk,
+            area="SmallArea",
+            categorical=["MajorArea"],
+            estimate="yi",
+            se="SD",
+            benchmark=1.0,
+            benchmark_by="region",
+        )
+    assert err.value.code == "unknown_column" and err.value.column == "region"
+
+
+@pytest.mark.parametrize("transform", ["arcsin", "logit"])
+def test_proportion_transforms_stay_in_the_unit_interval(transform):
+    rng = np.random.default_rng(3)
+    m = 40
+    n = rng.integers(15, 80, size=m)
+    x = rng.normal(size=m)
+    p_true = 1 / (1 + np.exp(-(-1.0 + 0.8 * x + rng.normal(scale=0.3, size=m))))
+    p = rng.binomial(n, p_true) / n
+    p = np.clip(p, 1 / (2 * n), 1 - 1 / (2 * n))
+    direct = pd.DataFrame({"a": range(m), "p": p, "v": p * (1 - p) / n, "n": n, "x": x})
+    res = fay_herriot(
+        direct,
+        area="a",
+        estimate="p",
+        variance="v",
+        covariates=["x"],
+        transform=transform,
+        n_eff="n" if transform == "arcsin" else None,
+        boot=50,
+        seed=1,
+    )
+    t = res.to_pandas()
+    assert (
+        (t["ci_lower"] >= 0)
+        & (t["ci_lower"] <= t["estimate"])
+        & (t["estimate"] <= t["ci_upper"])
+        & (t["ci_upper"] <= 1)
+    ).all()
+    assert (t["mse"] > 0).all() and "bootstrap" in res.mse_method
+    again = fay_herriot(
+        direct,
+        area="a",
+        estimate="p",
+        variance="v",
+        covariates=["x"],
+        transform=transform,
+        n_eff="n" if transform == "arcsin" else None,
+        boot=50,
+        seed=1,
+    )
+    pd.testing.assert_frame_equal(t, again.to_pandas())
+
+
+def test_transform_refuses_values_outside_its_domain(milk):
+    with pytest.raises(ModelError) as err:
+        fay_herriot(
+            milk, area="SmallArea", categorical=["MajorArea"], estimate="yi", se="SD", transform="logit"
+        )
+    assert err.value.code == "not_a_proportion"
+    res = fay_herriot(
+        milk, area="SmallArea", categorical=["MajorArea"], estimate="yi", se="SD", transform="log"
+    )
+    assert res.mse_method.startswith("analytic (Slud")

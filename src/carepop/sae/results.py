@@ -88,6 +88,8 @@ class AreaEstimates:
     mse_method: str
     level: float
     notes: tuple[str, ...] = field(default_factory=tuple)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, Any] = field(default_factory=dict)
 
     def to_pandas(self) -> pd.DataFrame:
         """A copy of the table: the area column, then :data:`AREA_COLUMNS`."""
@@ -104,6 +106,8 @@ class AreaEstimates:
             "mse_method": self.mse_method,
             "level": self.level,
             "notes": list(self.notes),
+            "diagnostics": _plain(self.diagnostics),
+            "choices": _plain(self.records),
         }
 
     def __len__(self) -> int:
@@ -127,6 +131,17 @@ class AreaEstimates:
                 f"AreaEstimates ({self.fit.model}, {self.fit.method}; {comps}; MSE {self.mse_method}, "
                 f"{self.level:.0%} intervals)\n{self.table.to_string(index=False, max_rows=20)}"
             )
+
+
+def _plain(obj: Any) -> Any:
+    """Nested dicts / lists / numpy values as JSON-ready Python values."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_plain(v) for v in obj.tolist()]
+    return _jsonable(obj)
 
 
 def coefficient_table(names: tuple[str, ...] | list[str], beta: np.ndarray, cov: np.ndarray) -> pd.DataFrame:
