@@ -137,3 +137,122 @@ def test_refusals_name_the_areas(tmp_path):
     assert res.exit_code == 2
     res = invoke(*ARGS, "--boot", "0", "--mse", "bootstrap")
     assert_refused(res, "--boot")
+
+
+@pytest.fixture
+def la_direct(tmp_path):
+    from carepop.sources.tables import load_table
+
+    t = load_table("area", None)
+    rng = np.random.default_rng(2)
+    rate = (t["carers"] / t["residents_5plus"]).to_numpy()
+    n = rng.integers(20, 120, size=len(t))
+    p = rng.binomial(n, 2 * rate) / n
+    direct = pd.DataFrame({"la": t["la_code"], "p": p, "se": np.sqrt(p * (1 - p) / n), "n": n})
+    path = tmp_path / "direct.csv"
+    direct.to_csv(path, index=False)
+    return path, direct, t
+
+
+def test_benchmark_to_regions_adds_up(la_direct):
+    path, direct, t = la_direct
+    res = invoke(
+        "sae",
+        "fh",
+        path,
+        "--area",
+        "la",
+        "--direct",
+        "p",
+        "--se",
+        "se",
+        "--areas",
+        "area",
+        "--covariates",
+        "carer_rate,imd_score",
+        "--benchmark-to",
+        "region",
+        "--sizes",
+        "residents_5plus",
+        "--format",
+        "csv",
+    )
+    assert res.exit_code == 0, res.output
+    from io import StringIO
+
+    out = pd.read_csv(StringIO(res.stdout)).merge(
+        t[["la_code", "region_code", "residents_5plus"]], left_on="la", right_on="la_code"
+    )
+    out = out.merge(direct, on="la")
+    w = out["residents_5plus"]
+    got = (out["estimate"] * w).groupby(out["region_code"]).sum() / w.groupby(out["region_code"]).sum()
+    want = (out["p"] * w).groupby(out["region_code"]).sum() / w.groupby(out["region_code"]).sum()
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert len(got) == 9
+
+
+def test_benchmark_file_and_transform(la_direct, tmp_path):
+    path, direct, t = la_direct
+    targets = tmp_path / "england.csv"
+    pd.DataFrame({"target": [0.2]}).to_csv(targets, index=False)
+    res = invoke(
+        "sae",
+        "fh",
+        path,
+        "--area",
+        "la",
+        "--direct",
+        "p",
+        "--se",
+        "se",
+        "--areas",
+        "area",
+        "--covariates",
+        "carer_rate",
+        "--benchmark",
+        targets,
+        "--sizes",
+        "residents_5plus",
+        "--transform",
+        "arcsin",
+        "--n-eff",
+        "n",
+        "--boot",
+        "30",
+        "--seed",
+        "4",
+        "--format",
+        "json",
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    est = pd.DataFrame(out["areas"]).merge(
+        t[["la_code", "residents_5plus"]], left_on="la", right_on="la_code"
+    )
+    w = est["residents_5plus"]
+    assert float((est["estimate"] * w).sum() / w.sum()) == pytest.approx(0.2, rel=1e-12)
+    assert any("arcsine" in n for n in out["notes"]) and "transform" in out["choices"]
+
+
+def test_benchmark_refusals(la_direct, tmp_path):
+    path, _, _ = la_direct
+    base = [
+        "sae",
+        "fh",
+        path,
+        "--area",
+        "la",
+        "--direct",
+        "p",
+        "--se",
+        "se",
+        "--areas",
+        "area",
+        "--covariates",
+        "carer_rate",
+    ]
+    assert_refused(invoke(*base, "--benchmark", "0.2", "--benchmark-to", "england"), "not both")
+    assert_refused(invoke(*base, "--benchmark-to", "england"), "--sizes")
+    bad = tmp_path / "t.csv"
+    pd.DataFrame({"value": [1]}).to_csv(bad, index=False)
+    assert_refused(invoke(*base, "--benchmark", bad), "'target'")

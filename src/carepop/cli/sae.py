@@ -2,7 +2,10 @@
 
 carepop sae fh DATA --area A --direct Y (--se S | --variance V) [--areas FILE|area [--areas-key COL]]
     [--covariates x1,x2] [--categorical c1] [--no-intercept] [--method reml|ml|fh]
-    [--proximity FILE|councils] [--mse analytic|bootstrap [--boot B] [--seed N]] [--level 0.95]
+    [--proximity FILE|councils] [--transform none|arcsin|logit|log [--n-eff COL]]
+    [--benchmark NUMBER|FILE | --benchmark-to england|region] [--benchmark-by COL] [--sizes COL]
+    [--benchmark-method ratio|additive|mse-adjusted]
+    [--mse analytic|bootstrap [--boot B] [--seed N]] [--level 0.95]
     [--format json|csv|table] [--out FILE.csv|.parquet|.xlsx|.json]
 
 DATA is a table of direct estimates, one row per area (``carepop estimate --by AREA --out d.csv``
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -26,8 +30,14 @@ from carepop.cli.common import App, command
 from carepop.cli.options import EncodingOpt, FormatOpt, SepOpt
 from carepop.cli.optiontext import split_list
 from carepop.cli.output import emit, esc, prepare
-from carepop.core.vocabulary import MSEMethod, OutputFormat, SAEFitMethod
+from carepop.core.vocabulary import BenchmarkMethod, MSEMethod, OutputFormat, SAEFitMethod, SAETransform
 from carepop.errors import CarepopError
+
+
+class BenchmarkLevel(str, Enum):
+    england = "england"
+    region = "region"
+
 
 sae_app = App(help="Small-area estimation: Fay–Herriot (plain and spatial) and unit-level models.")
 
@@ -148,8 +158,31 @@ def fh(
             help="Spatial model: a from,to,weight file, or 'councils' (adjacency of English councils)."
         ),
     ] = None,
+    transform: Annotated[
+        SAETransform, typer.Option(help="Fit on the arcsin / logit (proportions) or log scale.")
+    ] = SAETransform.none,
+    n_eff: Annotated[
+        str | None, typer.Option(help="Effective sample size column (--transform arcsin).")
+    ] = None,
+    benchmark: Annotated[
+        str | None,
+        typer.Option(help="Benchmark to a number, or to a CSV of targets (columns: group, target)."),
+    ] = None,
+    benchmark_to: Annotated[
+        BenchmarkLevel | None,
+        typer.Option(help="Benchmark to the direct estimates' aggregate for England or each region."),
+    ] = None,
+    benchmark_by: Annotated[
+        str | None, typer.Option(help="The area-table column with the benchmark groups.")
+    ] = None,
+    benchmark_method: Annotated[
+        BenchmarkMethod, typer.Option(help="ratio, additive or mse-adjusted.")
+    ] = BenchmarkMethod.ratio,
+    sizes: Annotated[
+        str | None, typer.Option(help="Population size column (benchmark shares of means).")
+    ] = None,
     mse: Annotated[
-        MSEMethod, typer.Option(help="MSE by the analytic formula or a parametric bootstrap.")
+        MSEMethod, typer.Option(help="Analytic MSE or parametric bootstrap.")
     ] = MSEMethod.analytic,
     boot: Annotated[int, typer.Option(help="Bootstrap replicates (--mse bootstrap).")] = 200,
     seed: Annotated[int | None, typer.Option(help="Random seed of the bootstrap.")] = None,
@@ -170,11 +203,20 @@ def fh(
     fmt = prepare(format, out, inputs=inputs, what="the small-area estimates")
     if boot < 1:
         raise CarepopError(f"--boot {boot} must be at least 1.", code="bad_option", fix="e.g. --boot 200")
+    if benchmark is not None and benchmark_to is not None:
+        raise CarepopError(
+            "Give --benchmark or --benchmark-to, not both.",
+            code="bad_option",
+            fix="--benchmark for known targets, --benchmark-to for the direct estimates' aggregate",
+        )
     table = _read(data, encoding, sep)
     area_table = _area_table(areas, areas_key, area, encoding, sep)
     prox = None
     if proximity is not None:
         prox = _proximity(proximity, encoding, sep)
+    target, benchmark_by, area_table, table = _benchmark_plan(
+        benchmark, benchmark_to, benchmark_by, area_table, table, area, encoding, sep
+    )
     result = fay_herriot(
         table,
         area_table,
@@ -190,9 +232,71 @@ def fh(
         boot=boot,
         seed=seed,
         proximity=prox,
+        transform=transform.value,
+        n_eff=n_eff,
+        benchmark=target,
+        benchmark_by=benchmark_by,
+        sizes=sizes,
+        benchmark_method=benchmark_method.value,
         level=level,
     )
     _emit_result(result, fmt, out)
+
+
+def _benchmark_plan(benchmark, benchmark_to, by, area_table, table, area, encoding, sep):
+    """``(target, by, area_table, table)`` for :func:`fay_herriot` from the benchmark options."""
+    if benchmark_to is not None:
+        if benchmark_to == BenchmarkLevel.england:
+            return "aggregate", None, area_table, table
+        return ("aggregate", "region_code", *_with_regions(area_table, table, area))
+    if benchmark is None:
+        return None, by, area_table, table
+    try:
+        return float(benchmark), by, area_table, table
+    except ValueError:
+        pass
+    targets = _read(Path(benchmark), encoding, sep)
+    if "target" not in targets.columns:
+        raise CarepopError(
+            f"The benchmark file {benchmark!r} has no 'target' column.",
+            code="unknown_column",
+            column="target",
+            expected=list(map(str, targets.columns)),
+            fix="give a CSV with the columns GROUP,target (or one row with target)",
+        )
+    others = [c for c in targets.columns if c != "target"]
+    if not others:
+        if len(targets) != 1:
+            raise CarepopError(
+                f"The benchmark file {benchmark!r} has {len(targets)} targets but no group column.",
+                code="bad_benchmark",
+                fix="add the group column (e.g. region_code) or keep one row",
+            )
+        return float(targets["target"].iloc[0]), None, area_table, table
+    group = by or others[0]
+    if group not in targets.columns:
+        raise CarepopError(
+            f"The benchmark file {benchmark!r} has no column {group!r}.",
+            code="unknown_column",
+            column=group,
+            expected=list(map(str, targets.columns)),
+            fix="name the group column with --benchmark-by COL",
+        )
+    if group == "region_code":
+        area_table, table = _with_regions(area_table, table, area)
+    goals = dict(zip(targets[group].astype(str), targets["target"].astype(float), strict=True))
+    return goals, group, area_table, table
+
+
+def _with_regions(area_table, table, area):
+    """Add ``region_code`` (from the area codes) to the frame that carries the covariates."""
+    from carepop.sources.regions import regions_of
+
+    frame = area_table if area_table is not None else table
+    if "region_code" in frame.columns:
+        return area_table, table
+    frame = frame.assign(region_code=regions_of(frame[area].astype(str), column=area).to_numpy())
+    return (frame, table) if area_table is not None else (area_table, frame)
 
 
 def _proximity(proximity: str, encoding: str | None, sep: str | None):

@@ -253,9 +253,17 @@ def area_data(
         frame = areas.reset_index(drop=True).copy()
         frame[area] = key_areas.to_numpy()  # by position (the caller's index may be in any order)
         dp = direct_part.assign(**{area: key_direct.to_numpy()})
+        # the direct table's other columns (sample sizes, ...) come along unless the area table has them
+        extra = [
+            c
+            for c in table.columns
+            if c not in (area, estimate, spread, "direct", "direct_se") and c not in frame.columns
+        ]
+        dp = pd.concat([dp, table[extra].reset_index(drop=True)], axis=1)
         joined = frame.merge(dp, on=area, how="left", validate="one_to_one")
         # keep the area table's order; direct columns first, after the area code
-        joined = joined[[area, "direct", "direct_se", *[c for c in frame.columns if c != area]]]
+        rest = [c for c in frame.columns if c != area]
+        joined = joined[[area, "direct", "direct_se", *rest, *extra]]
     X, terms = design_matrix(joined, list(covariates), list(categorical), intercept=intercept)
     y = joined["direct"].to_numpy(dtype=float)
     psi = joined["direct_se"].to_numpy(dtype=float) ** 2
