@@ -309,3 +309,38 @@ def test_transform_refuses_values_outside_its_domain(milk):
         milk, area="SmallArea", categorical=["MajorArea"], estimate="yi", se="SD", transform="log"
     )
     assert res.mse_method.startswith("analytic (Slud")
+
+
+# ------------------------------------------------------------------------------ smoothed variances
+def _proportions(seed=5, m=30):
+    rng = np.random.default_rng(seed)
+    n = rng.integers(3, 60, size=m)
+    p = rng.binomial(n, 0.15) / n
+    se = np.sqrt(p * (1 - p) / n)  # 0 where p is 0 or 1
+    return pd.DataFrame({"a": [f"A{i}" for i in range(m)], "p": p, "se": se, "n": n, "x": rng.normal(size=m)})
+
+
+def test_smoothing_gives_areas_at_zero_a_variance():
+    d = _proportions()
+    assert (d["se"] == 0).any()
+    with pytest.raises(ModelError):
+        fay_herriot(d, area="a", estimate="p", se="se", covariates=["x"])
+    res = fay_herriot(d, area="a", estimate="p", se="se", covariates=["x"], smooth="proportion")
+    t = res.to_pandas()
+    ok = d["se"] > 0
+    deff = np.median(
+        d["se"][ok] ** 2 / (d["p"][ok] * (1 - d["p"][ok]) / d["n"][ok])
+    )  # 1 here by construction
+    assert deff == pytest.approx(1.0, rel=1e-12)
+    p_bar = np.sum(d["n"] * d["p"]) / d["n"].sum()
+    np.testing.assert_allclose(t["direct_se"] ** 2, p_bar * (1 - p_bar) / d["n"], rtol=1e-12)
+    assert any("pooled p" in n for n in res.notes)
+    gvf = fay_herriot(d, area="a", estimate="p", se="se", covariates=["x"], smooth="gvf")
+    assert (gvf.to_pandas()["direct_se"] > 0).all() and any("generalised variance" in n for n in gvf.notes)
+
+
+def test_smoothing_needs_sample_sizes():
+    d = _proportions().drop(columns=["n"])
+    with pytest.raises(ModelError) as err:
+        fay_herriot(d, area="a", estimate="p", se="se", covariates=["x"], smooth="proportion")
+    assert err.value.code == "unknown_column" and err.value.column == "n"

@@ -2,7 +2,8 @@
 
 carepop sae fh DATA --area A --direct Y (--se S | --variance V) [--areas FILE|area [--areas-key COL]]
     [--covariates x1,x2] [--categorical c1] [--no-intercept] [--method reml|ml|fh]
-    [--proximity FILE|councils] [--transform none|arcsin|logit|log [--n-eff COL]]
+    [--smooth none|proportion|gvf [--sample-size COL]] [--proximity FILE|councils]
+    [--transform none|arcsin|logit|log [--n-eff COL]]
     [--benchmark NUMBER|FILE | --benchmark-to england|region] [--benchmark-by COL] [--sizes COL]
     [--benchmark-method ratio|additive|mse-adjusted]
     [--mse analytic|bootstrap [--boot B] [--seed N]] [--level 0.95]
@@ -30,7 +31,14 @@ from carepop.cli.common import App, command
 from carepop.cli.options import EncodingOpt, FormatOpt, SepOpt
 from carepop.cli.optiontext import split_list
 from carepop.cli.output import emit, esc, prepare
-from carepop.core.vocabulary import BenchmarkMethod, MSEMethod, OutputFormat, SAEFitMethod, SAETransform
+from carepop.core.vocabulary import (
+    BenchmarkMethod,
+    MSEMethod,
+    OutputFormat,
+    SAEFitMethod,
+    SAETransform,
+    VarianceSmoothing,
+)
 from carepop.errors import CarepopError
 
 
@@ -158,6 +166,13 @@ def fh(
             help="Spatial model: a from,to,weight file, or 'councils' (adjacency of English councils)."
         ),
     ] = None,
+    smooth: Annotated[
+        VarianceSmoothing,
+        typer.Option(help="Smooth the sampling variances: proportion (pooled p(1-p)deff/n) or gvf."),
+    ] = VarianceSmoothing.none,
+    sample_size: Annotated[
+        str | None, typer.Option(help="Respondent count column (--smooth; default n).")
+    ] = None,
     transform: Annotated[
         SAETransform, typer.Option(help="Fit on the arcsin / logit (proportions) or log scale.")
     ] = SAETransform.none,
@@ -234,6 +249,8 @@ def fh(
         proximity=prox,
         transform=transform.value,
         n_eff=n_eff,
+        smooth=smooth.value,
+        sample_size=sample_size,
         benchmark=target,
         benchmark_by=benchmark_by,
         sizes=sizes,

@@ -18,6 +18,7 @@ choices, so a name accepted in one is accepted in the other.
 :class:`MSEMethod`                a small-area estimate's MSE: analytic formula or bootstrap
 :class:`SAETransform`             transformation of direct estimates before an area model (emdi)
 :class:`BenchmarkMethod`          benchmarking of model estimates to known totals (emdi)
+:class:`VarianceSmoothing`        smoothed sampling variances of direct estimates for area models
 ================================  ==========================================================
 """
 
@@ -159,6 +160,12 @@ class BenchmarkMethod(Choice):
     @classmethod
     def aliases(cls) -> dict[str, str]:
         return {"raking": "additive", "mse_adjusted": "mse-adjusted", "mse_adj": "mse-adjusted"}
+
+
+class VarianceSmoothing(Choice):
+    none = "none"
+    proportion = "proportion"
+    gvf = "gvf"
 
 
 def choose(value: Any, vocabulary: type[Choice], param: str, what: str | None = None) -> str:

@@ -43,6 +43,8 @@ def fay_herriot(
     variance: str | None = None,
     variable: str | None = None,
     category: object | None = None,
+    smooth: str = "none",
+    sample_size: str | None = None,
     method: str = "reml",
     mse: str = "analytic",
     boot: int = 200,
@@ -62,7 +64,8 @@ def fay_herriot(
 
     Parameters
     ----------
-    direct, areas, area, covariates, categorical, intercept, estimate, se, variance, variable, category :
+    direct, areas, area, covariates, categorical, intercept, estimate, se, variance, variable, category,
+    smooth, sample_size :
         the direct estimates and the area covariates, as :func:`carepop.sae.areas.area_data` takes them.
     method : ``reml`` (default), ``ml``, or ``fh`` (the Fay–Herriot moment estimator; plain model only).
     mse : ``analytic`` (Prasad–Rao for REML, Datta–Lahiri for ML, the FH-method formula for ``fh``;
@@ -111,6 +114,8 @@ def fay_herriot(
         variance=variance,
         variable=variable,
         category=category,
+        smooth=smooth,
+        sample_size=sample_size,
     )
     transform = choose(transform, SAETransform, "transform", "transformation")
     if proximity is not None:

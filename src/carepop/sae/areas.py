@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from carepop.core.results import Estimates
+from carepop.core.vocabulary import VarianceSmoothing, choose
 from carepop.errors import ModelError, opt
 
 
@@ -154,6 +155,8 @@ def area_data(
     variance: str | None = None,
     variable: str | None = None,
     category: object | None = None,
+    smooth: str = "none",
+    sample_size: str | None = None,
 ) -> AreaData:
     """Join direct estimates to area covariates (see the module docstring).
 
@@ -169,6 +172,13 @@ def area_data(
         (one of them; an ``Estimates`` gives ``se``).
     variable, category : which estimate of an ``Estimates`` holding several (``category``: the
         level of a proportion).
+    smooth : replace the direct sampling variances by smoothed ones (all areas, the choice recorded in
+        the notes): ``proportion`` — ``p̄(1 − p̄) deff / n_i`` with ``p̄`` the pooled proportion and
+        ``deff`` the median design effect ``ψ_i / (p_i(1 − p_i)/n_i)`` of the areas with a usable
+        variance (1 when none has); ``gvf`` — a generalised variance function, least squares of
+        ``log ψ_i`` on ``log n_i`` over those areas (lognormal-corrected). Areas
+        with 0% or 100% or very few respondents then get usable variances.
+    sample_size : the column of the areas' respondent counts (default ``n``, as in an ``Estimates``).
     """
     from carepop.sae.covariates import design_matrix
 
@@ -199,6 +209,12 @@ def area_data(
             )
     psi_in = s_in**2 if se is not None else s_in
     has_y = np.isfinite(y_in)
+    notes: list[str] = []
+    smooth = choose(smooth, VarianceSmoothing, "smooth", "variance smoothing")
+    if smooth != "none":
+        psi_in, note = _smoothed(table, y_in, psi_in, has_y, smooth, sample_size)
+        s_in = np.sqrt(psi_in) if se is not None else psi_in
+        notes.append(note)
     bad_var = has_y & ~(np.isfinite(s_in) & (s_in > 0))  # a negative SE is an error, not a variance
     if bad_var.any():
         names = table[area].astype(str)[bad_var].tolist()
@@ -224,7 +240,6 @@ def area_data(
             rows=(np.flatnonzero(orphan_var)[:5] + 1).tolist(),
             fix="give the estimate, or leave both the estimate and its variance empty (out of sample)",
         )
-    notes: list[str] = []
     if (~has_y).any():
         notes.append(
             f"{int((~has_y).sum())} area(s) of the direct table have no estimate and are treated "
@@ -277,3 +292,63 @@ def area_data(
         table=joined,
         notes=tuple(notes),
     )
+
+
+def _smoothed(
+    table: pd.DataFrame,
+    y: np.ndarray,
+    psi: np.ndarray,
+    has_y: np.ndarray,
+    smooth: str,
+    sample_size: str | None,
+) -> tuple[np.ndarray, str]:
+    """Smoothed sampling variances (see :func:`area_data`'s ``smooth``) and a note of the choice."""
+    from carepop.sae.variance import gvf_variance, proportion_variance
+
+    col = sample_size or "n"
+    if col not in table.columns:
+        raise ModelError(
+            f"Smoothing the sampling variances needs the areas' sample sizes; there is no column {col!r}.",
+            code="unknown_column",
+            column=col,
+            expected=list(map(str, table.columns)),
+            fix=("name the respondent-count column with ", opt("sample_size", metavar="COL")),
+        )
+    n = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
+    bad = has_y & ~(np.isfinite(n) & (n > 0))
+    if bad.any():
+        raise ModelError(
+            f"{int(bad.sum())} area(s) with a direct estimate have no positive sample size in {col!r}.",
+            code="bad_sample_size",
+            column=col,
+            rows=(np.flatnonzero(bad)[:5] + 1).tolist(),
+            fix="give every sampled area its number of respondents",
+        )
+    y_obs = np.where(has_y, y, np.nan)
+    proportion = bool(np.all((y[has_y] >= 0) & (y[has_y] <= 1)))
+    usable = has_y & np.isfinite(psi) & (psi > 0)
+    if smooth == "proportion":
+        if not proportion:
+            raise ModelError(
+                "Variance smoothing for proportions needs direct estimates between 0 and 1.",
+                code="not_a_proportion",
+                fix=("use ", opt("smooth", "gvf"), " for estimates that are not proportions"),
+            )
+        pq = y * (1 - y)
+        ok = usable & (pq > 0)
+        deff = float(np.median(psi[ok] / (pq[ok] / n[ok]))) if ok.any() else 1.0
+        out, record = proportion_variance(y_obs, np.where(has_y, n, np.nan), deff=deff, smooth="pooled")
+        note = (
+            f"sampling variances smoothed as p(1-p) deff / n with the pooled p and deff = {deff:.4g} "
+            f"(median over {int(ok.sum())} areas); {record.note}"
+        )
+    else:
+        terms = ("log_n",)  # log p(1-p) or log|y| would be infinite for areas at 0% / 100% / 0
+        out, record = gvf_variance(
+            y_obs, np.where(usable, psi, np.nan), np.where(has_y, n, np.nan), terms=terms
+        )
+        note = (
+            f"sampling variances smoothed by a generalised variance function ({', '.join(terms)}); "
+            f"{record.note}"
+        )
+    return np.where(has_y, out, np.nan), note
