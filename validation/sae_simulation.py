@@ -38,7 +38,7 @@ from carepop import Survey
 from carepop.sae.area_level import fay_herriot
 from carepop.sources.tables import load_table
 
-GROUPS = ((0, 0, "no sample"), (1, 9, "1–9"), (10, 24, "10–24"), (25, 49, "25–49"), (50, 10**9, "50+"))
+GROUPS = ((0, 25, "under 25"), (25, 50, "25–49"), (50, np.inf, "50 or more"), (0, np.inf, "all"))
 
 
 def population(seed: int = 12) -> pd.DataFrame:
@@ -79,83 +79,57 @@ def draw(pop: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def one_sample(pop: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Direct and model estimates (and intervals) for every district from one sample."""
+def one_sample(pop: pd.DataFrame, n: int, rng: np.random.Generator, methods: tuple[str, ...]) -> dict:
+    """Direct and model estimates (with intervals and MSEs) for every district from one sample."""
     sample = draw(pop, n, rng)
     # a district with one respondent has no direct variance: R's "adjust" (centred at the grand mean)
     survey = Survey(sample, weight="weight", strata="la_code", fpc="N", lonely_psu="adjust")
-    direct = survey.proportion("carer", by="la_code", ci="beta").to_pandas()
-    direct = direct[direct["level"] == 1.0].drop(columns=["level"]).reset_index(drop=True)
-    n_i = direct["la_code"].map(sample["la_code"].value_counts()).to_numpy(dtype=float)
-    N_i = direct["la_code"].map(pop.set_index("la_code")["N"]).to_numpy(dtype=float)
-    # smoothed p: the sample-size weighted regression of the direct rates on the covariates
-    cov = pop.set_index("la_code").loc[direct["la_code"], ["census_rate", "imd"]].to_numpy()
-    X = np.column_stack([np.ones(len(cov)), cov])
-    sw = np.sqrt(n_i)
-    beta = np.linalg.lstsq(X * sw[:, None], direct["estimate"].to_numpy() * sw, rcond=None)[0]
-    p_s = np.clip(X @ beta, 0.01, 0.99)
-    direct["psi"] = p_s * (1 - p_s) / n_i * (1 - n_i / N_i)
-    model = fay_herriot(
-        direct[["la_code", "estimate", "psi"]],
-        pop[["la_code", "census_rate", "imd"]],
-        area="la_code",
-        covariates=["census_rate", "imd"],
-        variance="psi",
-    ).to_pandas()
-    out = model[["la_code", "estimate", "ci_lower", "ci_upper", "mse"]].merge(
-        direct[["la_code", "estimate", "ci_lower", "ci_upper", "n"]],
-        on="la_code",
-        how="left",
-        suffixes=("", "_direct"),
-    )
-    out["n"] = out["n"].fillna(0)
+    direct = survey.proportion("carer", by="la_code", ci="beta")
+    areas = pop[["la_code", "census_rate", "imd"]]
+    out = {}
+    for method in methods:
+        model = fay_herriot(
+            direct, areas, category=1.0, covariates=["census_rate", "imd"], smooth="proportion", method=method
+        ).to_pandas()
+        out[method] = model[["estimate", "ci_lower", "ci_upper", "mse"]].to_numpy()
+    d = direct.to_pandas()
+    d = d[d["level"] == 1.0].set_index("la_code").reindex(areas["la_code"])
+    out["direct"] = d[["estimate", "ci_lower", "ci_upper", "se"]].to_numpy()
     return out
 
 
-def simulate(samples: int = 200, n: int = 12_000, seed: int = 2024) -> pd.DataFrame:
-    """Coverage and relative RMSE of direct and model estimates, by districts' expected sample size."""
+def simulate(samples: int = 200, n: int = 12_000, seed: int = 2024, methods=("reml", "amrl")) -> pd.DataFrame:
+    """Coverage, relative RMSE and MSE ratio of direct and model estimates over repeated samples,
+    for districts grouped by their expected sample size."""
     pop = population()
     rng = np.random.default_rng(seed)
-    runs = [one_sample(pop, n, rng) for _ in range(samples)]
-    est = np.stack([r["estimate"].to_numpy() for r in runs])  # (samples, M)
-    lo = np.stack([r["ci_lower"].to_numpy() for r in runs])
-    hi = np.stack([r["ci_upper"].to_numpy() for r in runs])
-    mse = np.stack([r["mse"].to_numpy() for r in runs])
-    d_est = np.stack([r["estimate_direct"].to_numpy() for r in runs])
-    d_lo = np.stack([r["ci_lower_direct"].to_numpy() for r in runs])
-    d_hi = np.stack([r["ci_upper_direct"].to_numpy() for r in runs])
-    truth = pop.set_index("la_code").loc[runs[0]["la_code"], "truth"].to_numpy()
-    expected_n = n * pop.set_index("la_code").loc[runs[0]["la_code"], "N"].to_numpy() / pop["N"].sum()
+    runs = [one_sample(pop, n, rng, methods) for _ in range(samples)]
+    truth = pop["truth"].to_numpy()
+    expected_n = n * pop["N"].to_numpy() / pop["N"].sum()
     rows = []
-    for lo_n, hi_n, label in (*GROUPS, (0, 10**9, "all")):
-        if label == "no sample":
-            areas = expected_n < 0.5
-        else:
-            areas = (np.round(expected_n) >= max(lo_n, 1)) & (np.round(expected_n) <= hi_n)
-            if label == "all":
-                areas = np.ones_like(expected_n, dtype=bool)
-        if not areas.any():
-            continue
-        t = truth[areas]
-        cover = (lo[:, areas] <= t) & (t <= hi[:, areas])
-        d_ok = np.isfinite(d_est[:, areas])
-        d_cover = (d_lo[:, areas] <= t) & (t <= d_hi[:, areas])
-        with np.errstate(invalid="ignore"):
-            d_rmse = np.sqrt(np.nanmean((d_est[:, areas] - t) ** 2, axis=0)) / t
-        rows.append(
-            {
-                "expected n": label,
-                "districts": int(areas.sum()),
-                "direct: share with an estimate": float(d_ok.mean()),
-                "direct: coverage": float(d_cover[d_ok].mean()) if d_ok.any() else np.nan,
-                "direct: relative RMSE": float(np.nanmean(d_rmse)) if d_ok.any() else np.nan,
-                "model: coverage": float(cover.mean()),
-                "model: relative RMSE": float(
-                    np.mean(np.sqrt(np.mean((est[:, areas] - t) ** 2, axis=0)) / t)
-                ),
-                "model: MSE ratio": float(np.mean(mse[:, areas]) / np.mean((est[:, areas] - t) ** 2)),
-            }
-        )
+    for what in ("direct", *methods):
+        a = np.stack([r[what] for r in runs])  # (samples, M, 4): estimate, lower, upper, mse or se
+        est, lo, hi = a[..., 0], a[..., 1], a[..., 2]
+        for lo_n, hi_n, label in GROUPS:
+            areas = (expected_n >= lo_n) & (expected_n < hi_n)
+            t = truth[areas]
+            ok = np.isfinite(est[:, areas])
+            err2 = np.where(ok, est[:, areas] - t, np.nan) ** 2
+            cover = (lo[:, areas] <= t) & (t <= hi[:, areas])
+            with np.errstate(invalid="ignore"):
+                rel_rmse = np.sqrt(np.nanmean(err2, axis=0)) / t
+            mse_est = a[..., 3][:, areas] ** (2 if what == "direct" else 1)
+            rows.append(
+                {
+                    "estimator": "direct (Korn–Graubard)" if what == "direct" else f"FH {what.upper()}",
+                    "expected n": label,
+                    "districts": int(areas.sum()),
+                    "estimated": float(ok.mean()),
+                    "coverage": float(cover[ok].mean()),
+                    "relative RMSE": float(np.nanmean(rel_rmse)),
+                    "MSE ratio": float(np.nanmean(np.where(ok, mse_est, np.nan)) / np.nanmean(err2)),
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -26,7 +26,7 @@ from carepop.core.estimation.ci import norm_ppf
 from carepop.core.results import Estimates
 from carepop.core.vocabulary import MSEMethod, SAEFitMethod, SAETransform, choose
 from carepop.errors import ModelError, opt
-from carepop.sae.areas import AreaData, area_data
+from carepop.sae.areas import AreaData, area_data, resmooth
 from carepop.sae.results import AreaEstimates, ModelFit, coefficient_table
 
 
@@ -118,6 +118,13 @@ def fay_herriot(
         sample_size=sample_size,
     )
     transform = choose(transform, SAETransform, "transform", "transformation")
+    if data.smoothing is not None:
+        # proportions: the variances from each area's own model proportion, not the pooled one
+        # (two steps: a REML fit with the pooled variances gives the synthetic proportions x'β)
+        from carepop.sae import fay_herriot as fh
+
+        first = fh.fit_fay_herriot(data.y, data.X, data.psi, method="reml", maxiter=maxiter, tol=tol)
+        data = resmooth(data, data.X @ first.beta, "synthetic proportion of a first REML fit")
     if proximity is not None:
         if transform != "none":
             raise ModelError(

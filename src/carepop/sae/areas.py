@@ -46,6 +46,7 @@ class AreaData:
     terms: tuple[str, ...]  # names of X's columns
     table: pd.DataFrame  # the joined table (area column, direct columns, area-table columns)
     notes: tuple[str, ...] = ()
+    smoothing: dict | None = None  # smooth="proportion": {"n": (M,) sample sizes, "deff": float}
 
     @property
     def in_sample(self) -> np.ndarray:
@@ -211,8 +212,9 @@ def area_data(
     has_y = np.isfinite(y_in)
     notes: list[str] = []
     smooth = choose(smooth, VarianceSmoothing, "smooth", "variance smoothing")
+    smoothing = None
     if smooth != "none":
-        psi_in, note = _smoothed(table, y_in, psi_in, has_y, smooth, sample_size)
+        psi_in, note, smoothing = _smoothed(table, y_in, psi_in, has_y, smooth, sample_size)
         s_in = np.sqrt(psi_in) if se is not None else psi_in
         notes.append(note)
     bad_var = has_y & ~(np.isfinite(s_in) & (s_in > 0))  # a negative SE is an error, not a variance
@@ -282,6 +284,9 @@ def area_data(
     X, terms = design_matrix(joined, list(covariates), list(categorical), intercept=intercept)
     y = joined["direct"].to_numpy(dtype=float)
     psi = joined["direct_se"].to_numpy(dtype=float) ** 2
+    if smoothing is not None:  # the sample sizes in the order of the joined table
+        n_by_area = pd.Series(smoothing["n"], index=table[area].astype(str).to_numpy())
+        smoothing = {**smoothing, "n": n_by_area.reindex(joined[area].astype(str)).to_numpy()}
     return AreaData(
         area=area,
         areas=pd.Index(joined[area]),
@@ -291,6 +296,7 @@ def area_data(
         terms=tuple(terms),
         table=joined,
         notes=tuple(notes),
+        smoothing=smoothing,
     )
 
 
@@ -301,8 +307,9 @@ def _smoothed(
     has_y: np.ndarray,
     smooth: str,
     sample_size: str | None,
-) -> tuple[np.ndarray, str]:
-    """Smoothed sampling variances (see :func:`area_data`'s ``smooth``) and a note of the choice."""
+) -> tuple[np.ndarray, str, dict | None]:
+    """Smoothed sampling variances (see :func:`area_data`'s ``smooth``), a note of the choice and,
+    for proportions, the sample sizes and design effect (for :func:`resmooth`)."""
     from carepop.sae.variance import gvf_variance, proportion_variance
 
     col = sample_size or "n"
@@ -351,4 +358,25 @@ def _smoothed(
             f"sampling variances smoothed by a generalised variance function ({', '.join(terms)}); "
             f"{record.note}"
         )
-    return np.where(has_y, out, np.nan), note
+    facts = {"n": np.where(has_y, n, np.nan), "deff": deff} if smooth == "proportion" else None
+    return np.where(has_y, out, np.nan), note, facts
+
+
+def resmooth(data: AreaData, p: np.ndarray, what: str) -> AreaData:
+    """The proportion-smoothed variances again with area proportions ``p`` (M,) in place of the
+    pooled one: ``ψ_i = p_i(1 − p_i) deff / n_i`` (``p`` kept within ``[1/(2n_i), 1 − 1/(2n_i)]``).
+    ``what`` says where ``p`` came from (for the note)."""
+    from dataclasses import replace
+
+    facts = data.smoothing
+    if facts is None:
+        return data
+    n, deff = facts["n"], facts["deff"]
+    inside = data.in_sample
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.clip(p, 0.5 / n, 1 - 0.5 / n)
+        psi = np.where(inside, q * (1 - q) * deff / n, np.nan)
+    table = data.table.copy()
+    table["direct_se"] = np.sqrt(psi)
+    note = f"sampling variances re-smoothed as p(1-p) deff / n with p the {what} (deff = {deff:.4g})"
+    return replace(data, psi=psi, table=table, notes=(*data.notes, note))
