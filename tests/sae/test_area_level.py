@@ -332,9 +332,16 @@ def test_smoothing_gives_areas_at_zero_a_variance():
         d["se"][ok] ** 2 / (d["p"][ok] * (1 - d["p"][ok]) / d["n"][ok])
     )  # 1 here by construction
     assert deff == pytest.approx(1.0, rel=1e-12)
+    # step 1 (area_data): the pooled proportion
+    first = area_data(d, area="a", estimate="p", se="se", covariates=["x"], smooth="proportion")
     p_bar = np.sum(d["n"] * d["p"]) / d["n"].sum()
-    np.testing.assert_allclose(t["direct_se"] ** 2, p_bar * (1 - p_bar) / d["n"], rtol=1e-12)
-    assert any("pooled p" in n for n in res.notes)
+    np.testing.assert_allclose(first.psi, p_bar * (1 - p_bar) / d["n"], rtol=1e-12)
+    # step 2 (fay_herriot): each area's synthetic proportion from a REML fit on step 1's variances
+    from carepop.sae.fay_herriot import fit_fay_herriot
+
+    q = first.X @ fit_fay_herriot(first.y, first.X, first.psi, method="reml").beta
+    np.testing.assert_allclose(t["direct_se"] ** 2, q * (1 - q) / d["n"], rtol=1e-12)
+    assert any("pooled p" in n for n in res.notes) and any("re-smoothed" in n for n in res.notes)
     gvf = fay_herriot(d, area="a", estimate="p", se="se", covariates=["x"], smooth="gvf")
     assert (gvf.to_pandas()["direct_se"] > 0).all() and any("generalised variance" in n for n in gvf.notes)
 
