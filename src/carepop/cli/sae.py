@@ -15,6 +15,15 @@ bundled table of the 309 English districts (census 2021 and 2011, IMD 2019, GP c
 ``la_code``). JSON output carries the areas and the fit (variance components, coefficients with
 SEs, log-likelihood, AIC/BIC); CSV and table output the areas. Bad input prints ``error: ...``
 naming the areas and exits with status 2, writing nothing.
+
+carepop sae bhf SAMPLE --area A --y Y --covariates x1,x2 --pop-means FILE --pop-size COL
+    [--mse analytic|bootstrap [--boot B] [--seed N]] [--level 0.95] [--format ...] [--out FILE]
+carepop sae ebp SAMPLE --area A --y Y --covariates x1,x2 --population FILE --count COL
+    [--n-agq K] [--boot B] [--seed N] [--level 0.95] [--format ...] [--out FILE]
+
+Unit-level models: SAMPLE has one row per respondent. For ``bhf`` the FILE has one row per area with
+the population means of the covariates (same names) and the population size; for ``ebp`` (a 0/1
+outcome) covariate patterns by area with their population counts.
 """
 
 from __future__ import annotations
@@ -216,8 +225,7 @@ def fh(
     if proximity is not None and proximity != "councils":
         inputs.append(("proximity", Path(proximity)))
     fmt = prepare(format, out, inputs=inputs, what="the small-area estimates")
-    if boot < 1:
-        raise CarepopError(f"--boot {boot} must be at least 1.", code="bad_option", fix="e.g. --boot 200")
+    _check_boot(boot)
     if benchmark is not None and benchmark_to is not None:
         raise CarepopError(
             "Give --benchmark or --benchmark-to, not both.",
@@ -320,3 +328,103 @@ def _proximity(proximity: str, encoding: str | None, sep: str | None):
     if proximity == "councils":
         return "councils"
     return _read(Path(proximity), encoding, sep)
+
+
+YOpt = Annotated[str, typer.Option("--y", help="The outcome column of the sample.")]
+CovOpt = Annotated[str, typer.Option(help="Numeric covariates, comma-separated (same names in both files).")]
+
+
+@sae_app.command()
+@command
+def bhf(
+    sample: Annotated[Path, typer.Argument(help="Unit-level sample: one row per respondent.")],
+    area: AreaOpt,
+    y: YOpt,
+    covariates: CovOpt,
+    pop_means: Annotated[
+        Path, typer.Option(help="One row per area: the area, the covariates' population means, the size.")
+    ],
+    pop_size: Annotated[str, typer.Option(help="The population size column of --pop-means.")],
+    intercept: Annotated[bool, typer.Option("--intercept/--no-intercept", help="An intercept.")] = True,
+    mse: Annotated[
+        MSEMethod, typer.Option(help="Analytic MSE or parametric bootstrap.")
+    ] = MSEMethod.analytic,
+    boot: Annotated[int, typer.Option(help="Bootstrap replicates (--mse bootstrap).")] = 200,
+    seed: Annotated[int | None, typer.Option(help="Random seed of the bootstrap.")] = None,
+    level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+    format: FormatOpt = None,
+    out: OutOpt = None,
+    encoding: EncodingOpt = None,
+    sep: SepOpt = None,
+) -> None:
+    """Unit-level nested-error (Battese–Harter–Fuller) EBLUPs of area means (R sae::eblupBHF)."""
+    from carepop.sae.unit_models import bhf as fit
+
+    fmt = prepare(
+        format, out, inputs=[(None, sample), ("pop_means", pop_means)], what="the small-area estimates"
+    )
+    _check_boot(boot)
+    result = fit(
+        _read(sample, encoding, sep),
+        _read(pop_means, encoding, sep),
+        area=area,
+        y=y,
+        covariates=split_list(covariates, "covariates") or [],
+        pop_size=pop_size,
+        intercept=intercept,
+        mse=mse.value,
+        boot=boot,
+        seed=seed,
+        level=level,
+    )
+    _emit_result(result, fmt, out)
+
+
+@sae_app.command()
+@command
+def ebp(
+    sample: Annotated[Path, typer.Argument(help="Unit-level sample: one row per respondent, outcome 0/1.")],
+    area: AreaOpt,
+    y: YOpt,
+    covariates: CovOpt,
+    population: Annotated[
+        Path,
+        typer.Option(help="Covariate patterns by area with their population counts (e.g. a census table)."),
+    ],
+    count: Annotated[str, typer.Option(help="The population count column of --population.")],
+    intercept: Annotated[bool, typer.Option("--intercept/--no-intercept", help="An intercept.")] = True,
+    n_agq: Annotated[int, typer.Option(help="Gauss–Hermite points per area in the fit (1: Laplace).")] = 1,
+    boot: Annotated[int, typer.Option(help="Bootstrap replicates of the MSE.")] = 200,
+    seed: Annotated[int | None, typer.Option(help="Random seed of the bootstrap.")] = None,
+    level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+    format: FormatOpt = None,
+    out: OutOpt = None,
+    encoding: EncodingOpt = None,
+    sep: SepOpt = None,
+) -> None:
+    """Empirical best predictors of area proportions from a logistic mixed model (binary outcome)."""
+    from carepop.sae.unit_models import ebp as fit
+
+    fmt = prepare(
+        format, out, inputs=[(None, sample), ("population", population)], what="the small-area estimates"
+    )
+    _check_boot(boot)
+    result = fit(
+        _read(sample, encoding, sep),
+        _read(population, encoding, sep),
+        area=area,
+        y=y,
+        covariates=split_list(covariates, "covariates") or [],
+        count=count,
+        intercept=intercept,
+        n_agq=n_agq,
+        boot=boot,
+        seed=seed,
+        level=level,
+    )
+    _emit_result(result, fmt, out)
+
+
+def _check_boot(boot: int) -> None:
+    if boot < 1:
+        raise CarepopError(f"--boot {boot} must be at least 1.", code="bad_option", fix="e.g. --boot 200")
