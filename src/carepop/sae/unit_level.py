@@ -5,7 +5,7 @@ Model (Rao & Molina 2015, section 4.3; Battese, Harter & Fuller 1988)::
     y_ij = x_ij'β + u_i + e_ij,   u_i ~ N(0, σ²ᵤ),   e_ij ~ N(0, σ²ₑ),
 
 fitted by REML (:func:`fit_bhf`). The EBLUP of the population mean of area ``i`` with ``n_i`` sample
-units out of ``N_i`` (Rao & Molina 2015, eq. 7.2.13 and section 7.2.2; R ``sae::eblupBHF``) is::
+units out of ``N_i`` (Rao & Molina 2015, section 7.2; R ``sae::eblupBHF``) is::
 
     Ȳ̂_i = f_i ȳ_i + (X̄_i − f_i x̄_i)'β̂ + (1 − f_i) û_i,   f_i = n_i/N_i,
     û_i = γ_i (ȳ_i − x̄_i'β̂),   γ_i = σ²ᵤ / (σ²ᵤ + σ²ₑ/n_i),
@@ -128,7 +128,7 @@ def _predict(pop: PopulationAreas, su, se, beta, ybar):
 
 
 def eblup_bhf(fit: BHFFit, y, X, area_codes, pop_codes, pop_means, pop_sizes) -> BHFPrediction:
-    """EBLUP of each population area's mean (Rao & Molina 2015, section 7.2.2).
+    """EBLUP of each population area's mean (Rao & Molina 2015, section 7.2).
 
     ``Ȳ̂_i = f_i ȳ_i + (X̄_i − f_i x̄_i)'β̂ + (1 − f_i) γ_i (ȳ_i − x̄_i'β̂)`` with ``f_i = n_i/N_i``;
     ``X̄_i'β̂`` for an area of the population table without sample. R:
@@ -143,7 +143,7 @@ def eblup_bhf(fit: BHFFit, y, X, area_codes, pop_codes, pop_means, pop_sizes) ->
 def vc_covariance(s: NestedSample, su: float, se: float) -> np.ndarray:
     """Asymptotic covariance of ``(σ̂²ᵤ, σ̂²ₑ)``: the inverse of ``I_kl = ½ tr(V⁻¹V_kV⁻¹V_l)``, i.e.
     ``I_uu = ½ Σ n_i²/τ_i²``, ``I_ue = ½ Σ n_i/τ_i²``, ``I_ee = ½[(n − m)/σ⁴ₑ + Σ 1/τ_i²]``
-    (Rao & Molina 2015, eq. 7.2.29; the same to ``O(m⁻¹)`` for ML and REML)."""
+    (Rao & Molina 2015, section 7.2.4; the same to ``O(m⁻¹)`` for ML and REML)."""
     tau = se + s.n * su
     i_uu = 0.5 * np.sum(s.n**2 / tau**2)
     i_ue = 0.5 * np.sum(s.n / tau**2)
@@ -154,7 +154,8 @@ def vc_covariance(s: NestedSample, su: float, se: float) -> np.ndarray:
 def mse_bhf_analytic(fit: BHFFit, y, X, area_codes, pop_codes, pop_means, pop_sizes) -> np.ndarray:
     """Second-order MSE estimate of the EBLUPs (Prasad–Rao / Datta–Lahiri type for REML).
 
-    Rao & Molina (2015), sections 7.2.3–7.2.4 with the finite-population term: for area ``i``::
+    Rao & Molina (2015), section 7.2.4 (Datta & Lahiri 2000 for REML), with the finite-population
+    term: for area ``i``::
 
         mse_i = (1 − f_i)² [g1_i + 2 g3_i] + d_i' (X'V̂⁻¹X)⁻¹ d_i + (1 − f_i) σ̂²ₑ / N_i,
         g1_i = (1 − γ_i) σ̂²ᵤ,   d_i = X̄_i − (f_i + (1 − f_i) γ_i) x̄_i   (= (1 − f_i)(X̄_ir − γ_i x̄_i)),

@@ -1,6 +1,6 @@
 """Inputs of the unit-level (nested-error, Battese–Harter–Fuller) model, checked and reduced.
 
-The nested-error model ``y_ij = x_ij'β + u_i + e_ij`` (Rao & Molina 2015, section 4.3 and 7.2) has,
+The nested-error model ``y_ij = x_ij'β + u_i + e_ij`` (Rao & Molina 2015, section 4.3 and chapter 7) has,
 in area ``i``, covariance ``V_i = σ²ₑ I + σ²ᵤ 1 1'`` whose eigenvectors are the area mean direction
 (eigenvalue ``τ_i = σ²ₑ + n_i σ²ᵤ``) and the within-area deviations (eigenvalue ``σ²ₑ``). So every
 quantity of the fit depends on the data only through
@@ -157,8 +157,8 @@ def sample_stats(y, X, area_codes) -> NestedSample:
             rows=data_rows(missing),
             fix="give every sample unit its area code",
         )
-    codes, index = np.unique(codes_in, return_inverse=True)
-    index = index.reshape(-1)
+    index, codes = pd.factorize(codes_in, sort=True)  # hashing: no sort of the n codes
+    codes = np.asarray(codes)
     m = codes.shape[0]
     if m < 2:
         raise ModelError(
@@ -175,15 +175,6 @@ def sample_stats(y, X, area_codes) -> NestedSample:
             got=int(counts.max()),
             expected="at least one area with two or more units",
         )
-    if n <= p or np.linalg.matrix_rank(X) < p:
-        raise ModelError(
-            "The covariates are collinear (X does not have full column rank) or too few rows.",
-            code="collinear_covariates",
-            column="X",
-            got={"rows": n, "columns": p, "rank": int(np.linalg.matrix_rank(X)) if n else 0},
-            expected=f"rank {p} with more than {p} rows",
-            fix="drop redundant covariates (a constant column is the intercept; do not add it twice)",
-        )
     ysum = np.bincount(index, weights=y, minlength=m)
     xsum = np.stack([np.bincount(index, weights=X[:, j], minlength=m) for j in range(p)], axis=1)
     ybar = ysum / counts
@@ -195,6 +186,16 @@ def sample_stats(y, X, area_codes) -> NestedSample:
     wyy = float(yc @ yc)
     s = (counts[:, None, None] * xbar[:, :, None] * xbar[:, None, :]).reshape(m, p * p)
     intercept = np.all(X == 1.0, axis=0)
+    rank = int(np.linalg.matrix_rank(X)) if n > p else n
+    if n <= p or rank < p:
+        raise ModelError(
+            "The covariates are collinear (X does not have full column rank) or too few rows.",
+            code="collinear_covariates",
+            column="X",
+            got={"rows": n, "columns": p, "rank": rank},
+            expected=f"rank {p} with more than {p} rows",
+            fix="drop redundant covariates (a constant column is the intercept; do not add it twice)",
+        )
     return NestedSample(codes, index, counts, xbar, ybar, wxx, wxy, wyy, s, intercept)
 
 
@@ -273,7 +274,12 @@ def population_areas(sample: NestedSample, pop_codes, pop_means, pop_sizes) -> P
             code="area_not_in_population",
             column="pop_codes",
             got=missing[:10].tolist(),
-            fix="add these areas (their covariate means and sizes) to the population table",
+            fix="add these areas (their covariate means and sizes) to the population table"
+            + (
+                "; the sample's area codes and the population's are of different types (numbers vs text)"
+                if codes.dtype.kind != sample.codes.dtype.kind
+                else ""
+            ),
         )
     pos = np.full(a, -1, dtype=np.intp)
     pos[order[at]] = np.arange(sample.m)

@@ -1,7 +1,7 @@
 """REML for the nested-error model, by Fisher scoring, vectorised over a batch of responses.
 
 With ``τ_i = σ²ₑ + n_i σ²ᵤ`` and the sufficient statistics of :class:`NestedSample`
-(Rao & Molina 2015, sections 5.2.1 and 7.2.1; Searle, Casella & McCulloch 1992, section 6.6):
+(Rao & Molina 2015, chapter 5 and section 7.2; Searle, Casella & McCulloch 1992, chapter 6):
 
 * ``A = X'V⁻¹X = W_xx/σ²ₑ + Σ_i n_i x̄_i x̄_i'/τ_i``, ``c = X'V⁻¹y = W_xy/σ²ₑ + Σ_i n_i x̄_i ȳ_i/τ_i``,
   ``β̂ = A⁻¹c`` (GLS), ``Cov(β̂) = A⁻¹``;
