@@ -83,7 +83,7 @@ class BHFPrediction:
 
 
 def fit_bhf(y, X, area_codes, *, maxiter: int = 100, tol: float = 1e-10) -> BHFFit:
-    """Fit ``y_ij = x_ij'β + u_i + e_ij`` by REML (Fisher scoring on the area sufficient statistics).
+    """Fit ``y_ij = x_ij'β + u_i + e_ij`` by REML (Newton / Fisher scoring on the area sufficient statistics).
 
     R: ``lme4::lmer(y ~ X - 1 + (1 | area), REML = TRUE)`` (what ``sae::eblupBHF`` calls), or
     ``nlme::lme(y ~ X - 1, random = ~ 1 | area, method = "REML")``.

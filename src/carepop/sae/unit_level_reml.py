@@ -1,4 +1,4 @@
-"""REML for the nested-error model, by Fisher scoring, vectorised over a batch of responses.
+"""REML for the nested-error model, by Newton / Fisher scoring, vectorised over a batch of responses.
 
 With ``τ_i = σ²ₑ + n_i σ²ᵤ`` and the sufficient statistics of :class:`NestedSample`
 (Rao & Molina 2015, chapter 5 and section 7.2; Searle, Casella & McCulloch 1992, chapter 6):
@@ -15,8 +15,9 @@ and ``P = V⁻¹ − V⁻¹XA⁻¹X'V⁻¹``, are ``s_k = −½ tr(P V_k) + ½ y
 ``F_kl = ½ tr(P V_k P V_l)``. In the rotated coordinates (area means scaled by ``√n_i`` and
 within-area deviations) ``V`` is diagonal, so every trace is a sum over areas plus one within term;
 ``tr(P V_k P V_l) = tr(V⁻¹V_kV⁻¹V_l) − 2 tr(A⁻¹ X'V⁻¹V_kV⁻¹V_lV⁻¹X) + tr(A⁻¹G_k A⁻¹G_l)`` with
-``G_k = X'V⁻¹V_kV⁻¹X``. Fisher scoring ``θ ← θ + F⁻¹s`` with step halving on ``l_R`` and
-``σ²ᵤ`` projected onto ``[0, ∞)``; R: ``lme4::lmer(y ~ X - 1 + (1 | area), REML = TRUE)``.
+``G_k = X'V⁻¹V_kV⁻¹X``; the observed information is ``J_kl = y'PV_kPV_lPy − F_kl``. Newton steps
+``θ ← θ + J⁻¹s`` (Fisher scoring ``F⁻¹s`` where ``J`` is not positive definite) with step halving on
+``l_R`` and ``σ²ᵤ`` projected onto ``[0, ∞)``; R: ``lme4::lmer(y ~ X - 1 + (1 | area), REML = TRUE)``.
 
 Everything is computed for a batch of B responses at once (arrays B × m), so the parametric bootstrap
 fits all its replicates together.
@@ -91,7 +92,17 @@ def _score_information(s: NestedSample, su, se, ybar, wxy, wyy, tau, a, beta):
     f_ue = np.sum(n * t2, axis=1) - 2.0 * tr(ainv, h_ue) + tr(ag_u, ag_e)
     f_ee = within / se2 + np.sum(t2, axis=1) - 2.0 * tr(ainv, h_ee) + tr(ag_e, ag_e)
     info = 0.5 * np.stack([np.stack([f_uu, f_ue], -1), np.stack([f_ue, f_ee], -1)], -2)
-    return score, info, ainv
+    # observed information J_kl = y'P V_k P V_l P y − F_kl, with a_k = V_k P y:
+    # y'P V_k P V_l P y = a_k'V⁻¹a_l − (X'V⁻¹a_k)' A⁻¹ (X'V⁻¹a_l)
+    b_u = (n * n * e * t2) @ s.xbar
+    b_e = (wxy - beta @ s.wxx) / se2[:, None] + (n * e * t2) @ s.xbar
+    ab_u = np.einsum("bij,bj->bi", ainv, b_u)
+    ab_e = np.einsum("bij,bj->bi", ainv, b_e)
+    c_uu = np.sum(n**3 * e**2 * t3, axis=1) - np.sum(b_u * ab_u, axis=1)
+    c_ue = np.sum(n * n * e**2 * t3, axis=1) - np.sum(b_u * ab_e, axis=1)
+    c_ee = ssw / se3 + np.sum(n * e**2 * t3, axis=1) - np.sum(b_e * ab_e, axis=1)
+    observed = np.stack([np.stack([c_uu, c_ue], -1), np.stack([c_ue, c_ee], -1)], -2) - info
+    return score, info, observed, ainv
 
 
 def start_values(s: NestedSample, ybar, wxy, wyy):
@@ -134,8 +145,10 @@ def reml_batch(s: NestedSample, ybar, wxy, wyy, *, maxiter: int = 100, tol: floa
         if not active.any():
             break
         k = np.flatnonzero(active)
-        score, info, _ = _score_information(s, su[k], se[k], ybar[k], wxy[k], wyy[k], tau[k], a[k], beta[k])
-        step = _scoring_step(su[k], score, info)
+        score, info, obs, _ = _score_information(
+            s, su[k], se[k], ybar[k], wxy[k], wyy[k], tau[k], a[k], beta[k]
+        )
+        step = _scoring_step(su[k], score, info, obs)
         lam = np.ones(k.size)
         done = np.zeros(k.size, dtype=bool)
         new_su, new_se, new_ll = su[k].copy(), se[k].copy(), ll[k].copy()
@@ -164,17 +177,23 @@ def reml_batch(s: NestedSample, ybar, wxy, wyy, *, maxiter: int = 100, tol: floa
         # a step that could not be taken (no increase of l_R at any length) ends the search: the
         # estimate is at the optimum to machine precision
         active[k[conv]] = False
-    score, info, ainv = _score_information(s, su, se, ybar, wxy, wyy, tau, a, beta)
+    _, info, _, ainv = _score_information(s, su, se, ybar, wxy, wyy, tau, a, beta)
     converged = ~active & np.isfinite(ll)
     return RemlBatch(su, se, beta, ainv, ll, info, iterations, converged)
 
 
-def _scoring_step(su, score, info):
-    """``F⁻¹s``; at the boundary ``σ²ᵤ = 0`` with a score pointing outwards, a step in ``σ²ₑ`` only."""
-    det = info[:, 0, 0] * info[:, 1, 1] - info[:, 0, 1] ** 2
-    du = (info[:, 1, 1] * score[:, 0] - info[:, 0, 1] * score[:, 1]) / det
-    de = (info[:, 0, 0] * score[:, 1] - info[:, 0, 1] * score[:, 0]) / det
+def _scoring_step(su, score, info, observed):
+    """Newton step ``J⁻¹s`` where the observed information ``J`` is positive definite, Fisher
+    scoring ``F⁻¹s`` elsewhere (far from the optimum); at the boundary ``σ²ᵤ = 0`` with a score
+    pointing outwards, a step in ``σ²ₑ`` only."""
+    det_j = observed[:, 0, 0] * observed[:, 1, 1] - observed[:, 0, 1] ** 2
+    newton = (observed[:, 0, 0] > 0) & (det_j > 0)
+    h = np.where(newton[:, None, None], observed, info)
+    det = h[:, 0, 0] * h[:, 1, 1] - h[:, 0, 1] ** 2
+    du = (h[:, 1, 1] * score[:, 0] - h[:, 0, 1] * score[:, 1]) / det
+    de = (h[:, 0, 0] * score[:, 1] - h[:, 0, 1] * score[:, 0]) / det
     edge = (su <= 0) & (score[:, 0] <= 0)
+    h_ee = np.where(observed[:, 1, 1] > 0, observed[:, 1, 1], info[:, 1, 1])
     du = np.where(edge, 0.0, du)
-    de = np.where(edge, score[:, 1] / info[:, 1, 1], de)
+    de = np.where(edge, score[:, 1] / h_ee, de)
     return np.stack([du, de], axis=1)
