@@ -130,8 +130,8 @@ def start_values(s: NestedSample, ybar, wxy, wyy):
 def reml_batch(s: NestedSample, ybar, wxy, wyy, *, maxiter: int = 100, tol: float = 1e-10) -> RemlBatch:
     """REML fits of ``B`` responses on one design: ``ybar`` (B, m), ``wxy`` (B, p), ``wyy`` (B,).
 
-    Converged when the Fisher-scoring step changes neither variance by more than
-    ``tol · (σ²ᵤ + σ²ₑ)``.
+    Converged when the full Newton (or scoring) step, projected onto ``σ²ᵤ ≥ 0``, changes neither
+    variance by more than ``tol · (σ²ᵤ + σ²ₑ)``, or when no step of any length raises ``l_R``.
     """
     ybar = np.atleast_2d(ybar)
     wxy = np.atleast_2d(wxy)
@@ -169,11 +169,12 @@ def reml_batch(s: NestedSample, ybar, wxy, wyy, *, maxiter: int = 100, tol: floa
             new_tau[g], new_a[g], new_beta[g] = t_[good], a_[good], b_[good]
             done[g] = True
             lam[j[~good]] *= 0.5
-        change = np.maximum(np.abs(new_su - su[k]), np.abs(new_se - se[k]))
+        # the size of the full (projected) step, not of the halved one: how far the optimum is
+        full = np.maximum(np.abs(np.maximum(su[k] + step[:, 0], 0.0) - su[k]), np.abs(step[:, 1]))
         su[k], se[k], ll[k] = new_su, new_se, new_ll
         tau[k], a[k], beta[k] = new_tau, new_a, new_beta
         iterations[k] += 1
-        conv = (change <= tol * (new_su + new_se)) | ~done
+        conv = (full <= tol * (new_su + new_se)) | ~done
         # a step that could not be taken (no increase of l_R at any length) ends the search: the
         # estimate is at the optimum to machine precision
         active[k[conv]] = False
