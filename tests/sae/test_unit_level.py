@@ -407,3 +407,12 @@ def test_other_bad_inputs(corn, corn_fit):
     with pytest.raises(ModelError) as info:
         mse_bhf_bootstrap(corn_fit, *corn, B=0)
     assert info.value.code == "invalid_replicates"
+
+
+def test_non_convergence_is_reported(corn, corn_fit):
+    y, X, area = corn[:3]
+    f = fit_bhf(y, X, area, maxiter=1)
+    assert not f.converged and f.iterations == 1
+    with pytest.raises(ModelError) as info:
+        mse_bhf_bootstrap(corn_fit, *corn, B=5, seed=1, maxiter=1)
+    assert info.value.code == "bootstrap_failed"
