@@ -417,3 +417,35 @@ def test_fit_from_other_data(data, pop, sim_fit):
         ebp_proportion(sim_fit, y[:-5], X[:-5], a[:-5], *pop)
     assert info.value.code == "fit_mismatch"
     assert isinstance(sim_fit, LogisticMixedFit)
+
+
+def test_population_column_names_must_match(data, pop, sim_fit):
+    import pandas as pd
+
+    y, X, a = data["sim"]
+    pX, parea, pN = pop
+    names = ["one", "female", "age2", "age3"]
+    Xd = pd.DataFrame(X, columns=names)
+    swapped = pd.DataFrame(pX, columns=["one", "female", "age3", "age2"])
+    with pytest.raises(ModelError) as info:
+        ebp_proportion(sim_fit, y, Xd, a, swapped, parea, pN)
+    assert info.value.code == "population_covariates_mismatch" and info.value.expected == names
+    same = ebp_proportion(sim_fit, y, Xd, a, pd.DataFrame(pX, columns=names), parea, pN)
+    np.testing.assert_allclose(same.estimate, ebp_proportion(sim_fit, y, X, a, *pop).estimate, rtol=1e-15)
+
+
+def test_bootstrap_needs_whole_counts(data, pop, sim_fit):
+    y, X, a = data["sim"]
+    pX, parea, pN = pop
+    with pytest.raises(ModelError) as info:
+        mse_ebp_bootstrap(sim_fit, y, X, a, pX, parea, pN + 0.5, B=2, seed=1)
+    assert info.value.code == "non_integer_count"
+    with pytest.raises(ModelError) as info:
+        mse_ebp_bootstrap(sim_fit, y, X, a, pX, parea, pN, B=0, seed=1)
+    assert info.value.code == "bad_B"
+
+
+def test_bootstrap_without_sample_in_population(data, pop, sim_fit):
+    y, X, a = data["sim"]
+    m = mse_ebp_bootstrap(sim_fit, y, X, a, *pop, B=4, seed=3, sample_in_population=False)
+    assert m.shape == (45,) and np.all(m > 0)

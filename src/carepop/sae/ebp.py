@@ -122,6 +122,7 @@ def _layout(
     pop_area: Any,
     pop_count: Any,
     sample_in_population: bool,
+    x_cols: list[str] | None = None,
 ) -> _Layout:
     p = X.shape[1]
     if fit.beta.shape[0] != p or fit.n != y.shape[0] or not np.array_equal(fit.areas, s_areas):
@@ -134,7 +135,16 @@ def _layout(
         )
     pop_count_a = np.asarray(pop_count, dtype=float).ravel()
     K = pop_count_a.shape[0]
-    pX, _ = _as_X(pop_X, K, name="pop_X")
+    pX, pcols = _as_X(pop_X, K, name="pop_X")
+    if x_cols is not None and hasattr(pop_X, "columns") and list(pcols) != list(x_cols):
+        raise ModelError(
+            "The population table's covariate columns differ from the sample's.",
+            code="population_covariates_mismatch",
+            column="pop_X",
+            got=list(pcols),
+            expected=list(x_cols),
+            fix="give pop_X the same covariate columns as X, in the same order",
+        )
     if pX.shape[1] != p:
         raise ModelError(
             "The population table has different covariates from the sample.",
@@ -272,6 +282,10 @@ def _ebp(
     return total / lay.N_i
 
 
+def _cols(X: Any) -> list[str] | None:
+    return [str(c) for c in X.columns] if hasattr(X, "columns") else None
+
+
 def _check_n_quad(n_quad: Any) -> int:
     if not isinstance(n_quad, (int, np.integer)) or not 1 <= int(n_quad) <= 200:
         raise ModelError(
@@ -312,7 +326,7 @@ def ebp_proportion(
     """
     n_quad = _check_n_quad(n_quad)
     y, Xm, s_areas, s_idx = check_inputs(y, X, area_codes)
-    lay = _layout(fit, y, Xm, s_areas, s_idx, pop_X, pop_area, pop_count, sample_in_population)
+    lay = _layout(fit, y, Xm, s_areas, s_idx, pop_X, pop_area, pop_count, sample_in_population, _cols(X))
     prob = Problem(y, Xm, s_idx, s_areas.size, 1)
     est = _ebp(lay, prob, y, fit.beta, fit.sigma_u, n_quad)
     return EBPEstimate(
@@ -351,34 +365,41 @@ def mse_ebp_bootstrap(
     if not isinstance(B, (int, np.integer)) or B < 1:
         raise ModelError("B must be a positive whole number of replicates.", code="bad_B", got=B)
     y, Xm, s_areas, s_idx = check_inputs(y, X, area_codes)
-    lay = _layout(fit, y, Xm, s_areas, s_idx, pop_X, pop_area, pop_count, sample_in_population)
+    lay = _layout(fit, y, Xm, s_areas, s_idx, pop_X, pop_area, pop_count, sample_in_population, _cols(X))
+    whole = np.abs(lay.g_rest - np.rint(lay.g_rest)) < 1e-9
+    if not whole.all():
+        raise ModelError(
+            "The bootstrap draws population units: the population counts must be whole numbers.",
+            code="non_integer_count",
+            column="pop_count",
+            got=float(lay.g_N[~whole][0]),
+            fix="round the population counts (census counts are whole numbers)",
+        )
     rng = np.random.default_rng(seed)
     P = lay.areas.size
     beta, sigma = fit.beta, fit.sigma_u
-    # all replicates' populations at once: (B, P) effects, (B, n) sample, (B, G) non-sampled counts
-    u = rng.normal(0.0, sigma, size=(B, P))
-    ys = (rng.random((B, Xm.shape[0])) < expit(Xm @ beta + u[:, lay.s_pop])).astype(float)
-    p_g = expit(lay.g_X @ beta + u[:, lay.g_area])
-    rest = rng.binomial(np.broadcast_to(lay.g_rest.astype(np.int64), p_g.shape), p_g)
-    pop_total = np.zeros((B, P))
-    np.add.at(pop_total, (slice(None), lay.g_area), rest)  # (B, G) summed into areas
-    if lay.sample_in_population:
-        pop_total += _area_sums(ys, lay.s_pop, P)
-    truth = pop_total / lay.N_i
+    eta_s, eta_g = Xm @ beta, lay.g_X @ beta
+    rest_n = np.rint(lay.g_rest).astype(np.int64)
+    u = rng.normal(0.0, sigma, size=(B, P))  # every replicate's area effects
 
     prob = Problem(y, Xm, s_idx, s_areas.size, fit.n_agq)
     theta0 = np.concatenate([[max(sigma, 0.05)], beta])
     sq = np.zeros(P)
     used = 0
     for b in range(B):
-        yb = ys[b]
+        # bootstrap population: sample outcomes and non-sampled cell totals, given u*
+        yb = (rng.random(eta_s.shape[0]) < expit(eta_s + u[b, lay.s_pop])).astype(float)
+        rest = rng.binomial(rest_n, expit(eta_g + u[b, lay.g_area]))
+        total = np.bincount(lay.g_area, weights=rest, minlength=P)
+        if lay.sample_in_population:
+            total += np.bincount(lay.s_pop, weights=yb, minlength=P)
         if np.all(yb == yb[0]):
             continue
         prob.y = yb
         prob.b = np.zeros(prob.A)
         theta, _, _ = maximise(prob, theta0.copy(), polish=False)
         est = _ebp(lay, prob, yb, theta[1:], float(theta[0]), n_quad)
-        sq += (est - truth[b]) ** 2
+        sq += (est - total / lay.N_i) ** 2
         used += 1
     if used == 0:
         raise ModelError(
@@ -387,11 +408,3 @@ def mse_ebp_bootstrap(
         )
     return sq / used
 
-
-def _area_sums(v: np.ndarray, idx: np.ndarray, n_areas: int) -> np.ndarray:
-    """Row-wise sums of ``v`` (B, n) over the units of each area: (B, n_areas)."""
-    import scipy.sparse
-
-    n = idx.shape[0]
-    Z = scipy.sparse.csr_matrix((np.ones(n), (np.arange(n), idx)), shape=(n, n_areas))
-    return np.asarray((Z.T @ v.T).T)
