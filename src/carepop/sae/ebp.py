@@ -4,7 +4,7 @@ and its MSE by parametric bootstrap.
 Model (:mod:`carepop.sae.glmm`): ``logit p_ij = x_ij' beta + u_i``, ``u_i ~ N(0, sigma_u^2)``.
 The target is the population proportion of area ``i``, ``P_i = (1/N_i) sum_{j in U_i} y_ij``. Its
 best predictor given the sample ``y_i`` splits into the sampled and the non-sampled units
-(Rao & Molina 2015, section 9.4 "EB for binary data"; Jiang & Lahiri 2001)::
+(Rao & Molina 2015, chapter 9, binary data; Jiang & Lahiri 2001, Ann. Inst. Stat. Math. 53)::
 
     P^_i = (1/N_i) [ sum_{j in s_i} y_ij + sum_{j in U_i - s_i} E(p_ij | y_i) ],
 

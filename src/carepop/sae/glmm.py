@@ -1,6 +1,6 @@
 """Unit-level logistic mixed model with area random intercepts, fitted by maximum likelihood.
 
-Model (Rao & Molina 2015, section 9.4 / the GLMM of section 4.6.4)::
+Model (Rao & Molina 2015, chapter 9, the logistic linear mixed model for binary data)::
 
     y_ij | u_i ~ Bernoulli(p_ij),   logit p_ij = x_ij' beta + u_i,   u_i ~ N(0, sigma_u^2)
 
@@ -23,10 +23,12 @@ Bates et al. 2015, lme4 vignette section 5).
 
 Computation: the conditional modes of all areas are found together, by a damped Newton iteration
 on the (A,) vector ``b`` whose sums over units are ``bincount``/sparse-indicator products (no loop
-over areas); the outer maximisation over ``(sigma_u, beta)`` uses L-BFGS-B with the analytic
+over areas); the outer maximisation over ``(sigma_u, beta)`` uses BFGS with the analytic
 gradient of the approximate log-likelihood (implicit differentiation through the mode), then a
-few Newton steps on a Hessian obtained by central differences of that gradient. ``sigma_u`` is
-bounded below by 0 (as lme4's ``theta``), so a boundary estimate ``sigma_u = 0`` is reachable.
+few Newton steps on a Hessian obtained by central differences of that gradient. The likelihood
+is even in ``sigma_u`` (``b -> -b``), so the optimiser runs on an unconstrained ``theta_0`` with
+``sigma_u = |theta_0|``: a boundary estimate ``sigma_u = 0`` (lme4's ``theta = 0``, a "singular"
+fit) is reachable, which a ``log sigma_u`` parametrisation could only approach.
 
 R equivalent::
 
