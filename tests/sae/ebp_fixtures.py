@@ -12,6 +12,7 @@ and of their live R re-run (``validation/test_r_ebp.py``).
                      p4 (period dummies), y
     glmer_fits.csv   fit, param, value: glmer's beta1..p, se1..p (sqrt(diag(vcov))), sigma_u
                      (theta) and logLik for the fits in :data:`FITS`
+                     (and ``sim_laplace_default``)
     ebp_integrate.csv area, estimate: the EBP of every area of sim_pop by integrate(), with
                      glmer's Laplace estimates (sim_laplace) plugged in
 
@@ -36,6 +37,7 @@ FITS = {
     "sim_agq7": ("sim", 7),
     "cbpp_laplace": ("cbpp", 1),
     "cbpp_agq9": ("cbpp", 9),
+    "cbpp_agq4": ("cbpp", 4),  # an even rule: no node at the mode
 }
 
 

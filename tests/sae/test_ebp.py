@@ -8,7 +8,7 @@ files described in ``tests/sae/ebp_fixtures.py``). The R fits use tight optimise
     glmer(y ~ female + age2 + age3 + (1 | area), smp, binomial, nAGQ = 1, control = tight)
     glmer(y ~ female + age2 + age3 + (1 | area), smp, binomial, nAGQ = 7, control = tight)
     glmer(y ~ p2 + p3 + p4 + (1 | herd), cb, binomial, nAGQ = 1, control = tight)   # cbpp, binary rows
-    glmer(y ~ p2 + p3 + p4 + (1 | herd), cb, binomial, nAGQ = 9, control = tight)
+    glmer(y ~ p2 + p3 + p4 + (1 | herd), cb, binomial, nAGQ = 9, control = tight)   # and nAGQ = 4
 
 and the EBP reference is R's ``integrate()`` of the conditional expectation for every area (the
 code is in make_fixtures.R, section "EBP by integrate()").
