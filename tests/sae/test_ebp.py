@@ -449,3 +449,14 @@ def test_bootstrap_without_sample_in_population(data, pop, sim_fit):
     y, X, a = data["sim"]
     m = mse_ebp_bootstrap(sim_fit, y, X, a, *pop, B=4, seed=3, sample_in_population=False)
     assert m.shape == (45,) and np.all(m > 0)
+
+
+def test_blocks_of_cells_same_result(data, pop, sim_fit, monkeypatch):
+    """The conditional expectations are computed in blocks of cells (for large unit-level
+    populations); the block size does not change the result."""
+    import carepop.sae.ebp as ebp_mod
+
+    y, X, a = data["sim"]
+    whole = ebp_proportion(sim_fit, y, X, a, *pop).estimate
+    monkeypatch.setattr(ebp_mod, "_BLOCK", 7)
+    np.testing.assert_array_equal(ebp_proportion(sim_fit, y, X, a, *pop).estimate, whole)

@@ -61,6 +61,8 @@ from carepop.sae.glmm import (
 
 __all__ = ["EBPEstimate", "ebp_proportion", "mse_ebp_bootstrap"]
 
+_BLOCK = 1 << 15  # population cells per block of the conditional expectations
+
 
 @dataclass(frozen=True)
 class EBPEstimate:
@@ -263,11 +265,18 @@ def _cell_expectations(
     E = np.empty(eta_g.shape[0])
     if sampled.any():
         bk, pi = prob.posterior(prob.X @ beta, sigma, n_quad)  # (A_s, M)
-        a = fa[sampled]
-        E[sampled] = np.sum(pi[a] * expit(eta_g[sampled, None] + sigma * bk[a]), axis=1)
+        rows = np.flatnonzero(sampled)
+        # blocks of cells keep the (cells, M) temporaries small for a unit-level population
+        for start in range(0, rows.size, _BLOCK):
+            r = rows[start : start + _BLOCK]
+            a = fa[r]
+            E[r] = np.sum(pi[a] * expit(eta_g[r, None] + sigma * bk[a]), axis=1)
     if (~sampled).any():
         z, logw = gh_rule(n_quad)
-        E[~sampled] = expit(eta_g[~sampled, None] + sigma * z[None, :]) @ np.exp(logw)
+        rows = np.flatnonzero(~sampled)
+        for start in range(0, rows.size, _BLOCK):
+            r = rows[start : start + _BLOCK]
+            E[r] = expit(eta_g[r, None] + sigma * z[None, :]) @ np.exp(logw)
     return E
 
 
