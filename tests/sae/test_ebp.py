@@ -75,6 +75,8 @@ def test_fit_matches_glmer(data, name):
     assert rel(fit.loglik, loglik) < 1e-9
     assert fit.loglik >= loglik - 1e-9  # carepop's maximum is not lower than R's
     assert rel(fit.beta_se, se) < 1e-4
+    np.testing.assert_array_equal(fit.theta_cov[1:, 1:], fit.beta_cov)
+    assert fit.theta_cov[0, 0] > 0  # the variance of sigma_u^
 
 
 @pytest.mark.parametrize("name", list(fx.FITS))
@@ -174,6 +176,7 @@ def test_boundary_sigma_zero_is_the_logistic_regression():
     np.testing.assert_allclose(fit.beta, glm.params, rtol=1e-7)
     assert abs(fit.loglik - glm.llf) < 1e-8
     np.testing.assert_allclose(fit.beta_cov, glm.cov_params(), rtol=1e-4)
+    assert np.isnan(fit.theta_cov[0]).all() and np.isnan(fit.theta_cov[:, 0]).all()
 
 
 def test_labels_any_order(data):

@@ -365,10 +365,11 @@ def mse_ebp_bootstrap(
 
     González-Manteiga et al. (2007): ``B`` bootstrap populations and samples generated from the
     fitted model (``u*_i ~ N(0, sigma_u^2)``; sample ``y*`` Bernoulli; non-sampled cell counts
-    Binomial), the model refitted on each bootstrap sample (same ``n_agq`` as ``fit``, started at
-    the estimates), ``MSE_i = (1/B) sum_b (P^*_i(b) - P*_i(b))^2``. A replicate whose bootstrap sample
-    has a single outcome value cannot be refitted and is skipped (rare; the average is over the
-    others). Seeded: ``np.random.default_rng(seed)``.
+    Binomial), the model refitted on each bootstrap sample (same ``n_agq`` as ``fit``; BFGS
+    started at the estimates with their inverse Hessian), and
+    ``MSE_i = (1/B) sum_b (P^*_i(b) - P*_i(b))^2``. A replicate whose bootstrap sample has a single
+    outcome value cannot be refitted and is skipped (rare; the average is over the others).
+    Seeded: ``np.random.default_rng(seed)``; the population counts must be whole numbers.
     """
     n_quad = _check_n_quad(n_quad)
     if not isinstance(B, (int, np.integer)) or B < 1:
@@ -393,6 +394,14 @@ def mse_ebp_bootstrap(
 
     prob = Problem(y, Xm, s_idx, s_areas.size, fit.n_agq)
     theta0 = np.concatenate([[max(sigma, 0.05)], beta])
+    # BFGS starts from the fit's inverse Hessian (half the iterations of an identity start)
+    h0 = np.nan_to_num(fit.theta_cov, nan=0.0)
+    if not np.isfinite(fit.theta_cov[0, 0]):
+        h0[0, 0] = 0.05
+    try:
+        np.linalg.cholesky(h0)
+    except np.linalg.LinAlgError:
+        h0 = None
     sq = np.zeros(P)
     used = 0
     for b in range(B):
@@ -406,7 +415,7 @@ def mse_ebp_bootstrap(
             continue
         prob.y = yb
         prob.b = np.zeros(prob.A)
-        theta, _, _ = maximise(prob, theta0.copy(), polish=False)
+        theta, _, _ = maximise(prob, theta0.copy(), polish=False, hess_inv0=h0)
         est = _ebp(lay, prob, yb, theta[1:], float(theta[0]), n_quad)
         sq += (est - total / lay.N_i) ** 2
         used += 1

@@ -65,7 +65,8 @@ class LogisticMixedFit:
     random-intercept variance; ``loglik`` the (Laplace/AGQ) log-likelihood, Bernoulli terms without
     any binomial coefficient; ``areas`` the sorted area labels of the sample, ``u`` (A,) the
     conditional modes of ``u_i`` and ``u_sd`` (A,) their approximate conditional SDs
-    ``sigma_u / sqrt(H_i)``.
+    ``sigma_u / sqrt(H_i)``; ``theta_cov`` ((p+1), (p+1)) the inverse Hessian of ``-loglik`` in
+    ``(sigma_u, beta)`` (the sigma_u row and column NaN when ``sigma_u = 0``).
     """
 
     method: str
@@ -80,6 +81,7 @@ class LogisticMixedFit:
     u: np.ndarray
     u_sd: np.ndarray
     n: int
+    theta_cov: np.ndarray
 
     @property
     def sigma_u(self) -> float:
@@ -384,11 +386,16 @@ def fit_logistic_mixed(
 
 
 def maximise(
-    prob: Problem, theta0: np.ndarray, maxiter: int = 500, polish: bool = True
+    prob: Problem,
+    theta0: np.ndarray,
+    maxiter: int = 500,
+    polish: bool = True,
+    hess_inv0: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int, bool]:
     """Maximise the approximate log-likelihood from ``theta0 = (sigma_u, *beta)``: BFGS, then
     (``polish``) Newton steps on a central-difference Hessian until the Newton decrement is below
-    1e-12. Returns ``theta``, the number of iterations and whether it converged.
+    1e-12. Returns ``theta``, the number of iterations and whether it converged. ``hess_inv0``
+    an initial inverse Hessian for BFGS (a previous fit's ``theta_cov``, for a bootstrap refit).
 
     The likelihood is even in ``sigma_u`` (``b -> -b``), so BFGS runs unconstrained and
     ``sigma_u = |theta_0|``; the boundary ``sigma_u = 0`` is reached without a bound constraint.
@@ -401,7 +408,7 @@ def maximise(
         theta0,
         jac=True,
         method="BFGS",
-        options={"maxiter": maxiter, "gtol": 1e-8 if polish else 1e-6},
+        options={"maxiter": maxiter, "gtol": 1e-8 if polish else 1e-6, "hess_inv0": hess_inv0},
     )
     theta = res.x.copy()
     theta[0] = abs(theta[0])
@@ -448,17 +455,18 @@ def _finish(
     free = np.ones(theta.size, dtype=bool)
     free[0] = sigma > 0
     Hf = _fd_hessian(prob, theta, free)
+    theta_cov = np.full((theta.size, theta.size), np.nan)
     try:
         inv = np.linalg.inv(Hf)
-        beta_cov = inv[-beta.size :, -beta.size :]
+        theta_cov[np.ix_(free, free)] = 0.5 * (inv + inv.T)
     except np.linalg.LinAlgError:
-        beta_cov = np.full((beta.size, beta.size), np.nan)
         converged = False
+    beta_cov = theta_cov[1:, 1:]
     b, _, H = prob.modes(prob.X @ beta, sigma)
     return LogisticMixedFit(
         method="laplace" if n_agq == 1 else f"agq{n_agq}",
         beta=beta,
-        beta_cov=0.5 * (beta_cov + beta_cov.T),
+        beta_cov=beta_cov.copy(),
         sigma2_u=sigma * sigma,
         loglik=-float(f),
         iterations=iters,
@@ -468,4 +476,5 @@ def _finish(
         u=sigma * b,
         u_sd=sigma / np.sqrt(H),
         n=int(prob.y.shape[0]),
+        theta_cov=theta_cov,
     )
