@@ -463,3 +463,12 @@ def test_blocks_of_cells_same_result(data, pop, sim_fit, monkeypatch):
     whole = ebp_proportion(sim_fit, y, X, a, *pop).estimate
     monkeypatch.setattr(ebp_mod, "_BLOCK", 7)
     np.testing.assert_array_equal(ebp_proportion(sim_fit, y, X, a, *pop).estimate, whole)
+
+
+def test_response_labels_rejected(data):
+    y, X, a = data["sim"]
+    labels = np.where(y == 1, "yes", "no")
+    with pytest.raises(ModelError) as info:
+        fit_logistic_mixed(labels, X, a)
+    e = info.value
+    assert e.code == "response_not_binary" and e.rows[0] == 1 and e.got in ("yes", "no")

@@ -103,7 +103,20 @@ def gh_rule(k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _as_y(y: Any) -> np.ndarray:
-    y = np.asarray(y, dtype=float).ravel()
+    raw = np.asarray(y).ravel()
+    try:
+        y = raw.astype(float)
+    except (TypeError, ValueError):
+        bad = np.array([not _is_01(v) for v in raw])
+        raise ModelError(
+            "The response must be 0 or 1 for every unit (numbers, not labels).",
+            code="response_not_binary",
+            column="y",
+            rows=data_rows(bad),
+            got=raw[np.flatnonzero(bad)[0]] if bad.any() else None,
+            expected=(0, 1),
+            fix="code the outcome as 1 (yes) / 0 (no), e.g. (answer == 'yes').astype(int)",
+        ) from None
     bad = ~((y == 0.0) | (y == 1.0))
     if bad.any():
         first = y[np.flatnonzero(bad)[0]]
@@ -117,6 +130,13 @@ def _as_y(y: Any) -> np.ndarray:
             fix="code the outcome as 1 (yes) / 0 (no) and drop units with a missing outcome",
         )
     return y
+
+
+def _is_01(v: Any) -> bool:
+    try:
+        return float(v) in (0.0, 1.0)
+    except (TypeError, ValueError):
+        return False
 
 
 def _as_X(X: Any, n: int, name: str = "X") -> tuple[np.ndarray, list[str]]:
