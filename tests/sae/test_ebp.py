@@ -472,3 +472,18 @@ def test_response_labels_rejected(data):
         fit_logistic_mixed(labels, X, a)
     e = info.value
     assert e.code == "response_not_binary" and e.rows[0] == 1 and e.got in ("yes", "no")
+
+
+def test_covariate_labels_rejected(data, pop, sim_fit):
+    y, X, a = data["sim"]
+    Xs = X.astype(object)
+    Xs[0, 1] = "female"
+    with pytest.raises(ModelError) as info:
+        fit_logistic_mixed(y, Xs, a)
+    assert info.value.code == "non_numeric_covariates"
+    pX, parea, pN = pop
+    pXs = pX.astype(object)
+    pXs[0, 1] = "female"
+    with pytest.raises(ModelError) as info:
+        ebp_proportion(sim_fit, y, X, a, pXs, parea, pN)
+    assert info.value.code == "non_numeric_covariates" and info.value.column == "pop_X"

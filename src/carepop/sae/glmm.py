@@ -141,7 +141,15 @@ def _is_01(v: Any) -> bool:
 
 def _as_X(X: Any, n: int, name: str = "X") -> tuple[np.ndarray, list[str]]:
     cols = [str(c) for c in X.columns] if hasattr(X, "columns") else None
-    X = np.asarray(X, dtype=float)
+    try:
+        X = np.asarray(X, dtype=float)
+    except (TypeError, ValueError):
+        raise ModelError(
+            f"{name} must hold numbers (a design matrix), not labels.",
+            code="non_numeric_covariates",
+            column=name,
+            fix="code categorical covariates as 0/1 dummy columns",
+        ) from None
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2 or X.shape[0] != n:
