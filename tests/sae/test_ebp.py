@@ -407,6 +407,9 @@ def test_population_counts_bad(data, pop, sim_fit):
     with pytest.raises(ModelError) as info:
         ebp_proportion(sim_fit, y, X, a, pX, parea, neg)
     assert info.value.code == "bad_population_count" and info.value.rows == [5]
+    with pytest.raises(ModelError) as info:
+        ebp_proportion(sim_fit, y, X, a, pX, parea, np.where(pN > 0, "many", "few"))
+    assert info.value.code == "bad_population_count"
     nan_x = pX.copy()
     nan_x[2, 1] = np.nan
     with pytest.raises(ModelError) as info:

@@ -135,7 +135,12 @@ def _layout(
             expected=f"n={y.shape[0]}, p={p}, {s_areas.size} areas",
             fix="pass the y, X and area_codes the model was fitted on",
         )
-    pop_count_a = np.asarray(pop_count, dtype=float).ravel()
+    try:
+        pop_count_a = np.asarray(pop_count, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise ModelError(
+            "Population counts must be numbers.", code="bad_population_count", column="pop_count"
+        ) from None
     K = pop_count_a.shape[0]
     pX, pcols = _as_X(pop_X, K, name="pop_X")
     if x_cols is not None and hasattr(pop_X, "columns") and list(pcols) != list(x_cols):
