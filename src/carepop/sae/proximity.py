@@ -184,7 +184,7 @@ def council_adjacency(areas: Sequence[Any], *, standardise: bool = True) -> sp.c
             "ONS boundaries 2014–2025.",
             code="unknown_area", got=codes[unknown][:5].tolist(),
             expected="GSS codes of upper-tier local authorities (E06, E08, E09, E10, W06, S12, N09)",
-            fix="use council codes; for districts or other areas build a table of pairs and use read_proximity",
+            fix="use council codes; for districts or other areas use read_proximity with a table of pairs",
         )
     pairs = bundled_council_adjacency()
     return _proximity(pairs, list(codes), standardise=standardise, symmetric=True, drop_unknown=True,

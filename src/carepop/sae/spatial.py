@@ -138,9 +138,10 @@ def _check_inputs(
         raise ModelError(f"{count_rows(bad)} area(s) have a missing or negative sampling variance.",
                          code="bad_sampling_variance", column="psi", rows=data_rows(bad),
                          got=float(psi[bad][0]), expected="a finite variance >= 0")
-    if p >= m or np.linalg.matrix_rank(X) < p:
+    rank = np.linalg.matrix_rank(X)
+    if p >= m or rank < p:
         raise ModelError("X must have full column rank and fewer columns than areas.",
-                         code="rank_deficient", got=f"{m} areas, {p} columns, rank {np.linalg.matrix_rank(X)}",
+                         code="rank_deficient", got=f"{m} areas, {p} columns, rank {rank}",
                          fix="drop redundant covariates (e.g. a second intercept)")
     W = _check_proximity(W, m)
     return y, X, psi, W
@@ -179,7 +180,8 @@ def _check_method(method: str) -> str:
     m = str(method).lower()
     if m not in ("reml", "ml"):
         raise ModelError("Unknown fitting method.", code="unknown_method", got=method,
-                         expected=("reml", "ml"), fix=("use ", opt("method", "reml"), " or ", opt("method", "ml")))
+                         expected=("reml", "ml"),
+                         fix=("use ", opt("method", "reml"), " or ", opt("method", "ml")))
     return m
 
 
@@ -314,8 +316,8 @@ def fit_spatial_fh(
         try:
             new = theta + np.linalg.solve(info, score)
         except np.linalg.LinAlgError as exc:
-            raise ModelError("The Fisher information of (sigma2, rho) is singular; the model cannot be fitted.",
-                             code="singular_information", got=theta.tolist()) from exc
+            raise ModelError("The Fisher information of (sigma2, rho) is singular; the model cannot be "
+                             "fitted.", code="singular_information", got=theta.tolist()) from exc
         if new[1] <= -1:
             new[1] = -RHO_BOUND
         elif new[1] >= 1:
