@@ -173,14 +173,74 @@ def test_linear_trend_puts_rho_at_the_bound() -> None:
 # --- bad input --------------------------------------------------------------------------------
 
 
-def test_missing_direct_estimates_are_refused_naming_the_areas(grapes) -> None:
+OUT = np.arange(0, 274, 7)  # 40 areas taken out of the sample
+
+
+@pytest.fixture(scope="module")
+def out_of_sample(grapes):
     y, X, psi, W = grapes
-    y = y.copy()
-    y[[4, 9]] = np.nan
+    y1, psi1 = y.copy(), psi.copy()
+    y1[OUT] = np.nan
+    psi1[OUT] = np.nan  # not needed where there is no direct estimate
+    fit = fit_spatial_fh(y1, X, psi1, W, "reml", tol=1e-12)
+    return fit, y1, psi1
+
+
+def test_out_of_sample_areas_get_the_spatial_blup(grapes, out_of_sample) -> None:
+    """``X_i beta + sigma2 C_is V^{-1} (y_s - X_s beta)`` for every area, V on the sampled areas."""
+    y, X, psi, W = grapes
+    fit, y1, psi1 = out_of_sample
+    s = ~np.isnan(y1)
+    assert fit.n_sampled == 234 and fit.n_areas == 274
+    np.testing.assert_array_equal(fit.sampled, s)
+    g = fit.sigma2 * sar_covariance(W, fit.rho)
+    v = g[np.ix_(s, s)] + np.diag(psi[s])
+    resid = y[s] - X[s] @ fit.beta
+    np.testing.assert_allclose(fit.beta, np.linalg.solve(X[s].T @ np.linalg.solve(v, X[s]),
+                                                         X[s].T @ np.linalg.solve(v, y[s])), rtol=1e-10)
+    dense = X @ fit.beta + g[:, s] @ np.linalg.solve(v, resid)
+    np.testing.assert_allclose(eblup_spatial(fit, y1, X, psi1, W), dense, rtol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["reml", "ml"])
+def test_out_of_sample_is_the_limit_of_a_useless_direct_estimate(grapes, method) -> None:
+    """An area whose direct estimate has variance psi -> infinity carries no information: the fit,
+    the EBLUP and the MSE (R's in-sample formulas, checked against R above) tend to the
+    out-of-sample ones, with differences O(1/psi)."""
+    y, X, psi, W = grapes
+    y1 = y.copy()
+    y1[OUT] = np.nan
+    fit = fit_spatial_fh(y1, X, psi, W, method, tol=1e-12)
+    y2, psi2 = y.copy(), psi.copy()
+    y2[OUT] = X[OUT] @ fit.beta + 3.0  # any value: it gets no weight in the limit
+    psi2[OUT] = 1e10
+    fit2 = fit_spatial_fh(y2, X, psi2, W, method, tol=1e-12)
+    assert fit2.sigma2 == pytest.approx(fit.sigma2, rel=1e-7)
+    assert fit2.rho == pytest.approx(fit.rho, rel=1e-7)
+    np.testing.assert_allclose(eblup_spatial(fit2, y2, X, psi2, W), eblup_spatial(fit, y1, X, psi, W),
+                               rtol=1e-7)
+    mse, mse2 = mse_spatial(fit, X, psi, W), mse_spatial(fit2, X, psi2, W)
+    np.testing.assert_allclose(mse2, mse, rtol=1e-7)
+    # areas out of sample are predicted with less precision than the sampled areas around them
+    assert np.median(mse[OUT]) > np.median(np.delete(mse, OUT))
+
+
+def test_prediction_needs_the_fitted_sample(grapes, out_of_sample) -> None:
+    y, X, psi, W = grapes
+    fit = out_of_sample[0]
     with pytest.raises(ModelError) as err:
-        fit_spatial_fh(y, X, psi, W)
-    assert err.value.code == "missing_direct_estimate"
-    assert err.value.rows == [5, 10]
+        eblup_spatial(fit, y, X, psi, W)
+    assert err.value.code == "fit_mismatch"
+    assert err.value.rows[0] == 1
+
+
+def test_too_few_sampled_areas(grapes) -> None:
+    y, X, psi, W = grapes
+    y1 = np.full_like(y, np.nan)
+    y1[:2] = y[:2]
+    with pytest.raises(ModelError) as err:
+        fit_spatial_fh(y1, X, psi, W)
+    assert err.value.code == "rank_deficient"
 
 
 def test_proximity_must_be_row_standardised(grapes) -> None:
@@ -196,6 +256,8 @@ def test_proximity_must_be_row_standardised(grapes) -> None:
     ("change", "code"),
     [
         (lambda y, X, psi, W: (y, X, -psi, W), "bad_sampling_variance"),
+        (lambda y, X, psi, W: (np.where(np.arange(len(y)) == 3, np.inf, y), X, psi, W),
+         "bad_direct_estimate"),
         (lambda y, X, psi, W: (y, X, psi[:-1], W), "length_mismatch"),
         (lambda y, X, psi, W: (y[:-1], X, psi, W), "length_mismatch"),
         (lambda y, X, psi, W: (y, X, psi, W[:-1, :-1]), "bad_shape"),

@@ -36,9 +36,15 @@ traces in the Fisher information need them): each scoring step takes a sparse LU
 memory (M = 2,000: ~30 MB each, well under a second per step; M = 7,000 MSOAs: ~400 MB each and
 minutes per step). Dense matrices are used only here, where the model itself couples all areas.
 
-Areas without a direct estimate (NaN in ``y``) are refused with :class:`~carepop.errors.ModelError`,
-as R requires every area to have one: the spatial model here is fitted and predicted on the areas
-that have a direct estimate (drop the others, and their rows and columns of ``W``, before fitting).
+Areas without a direct estimate (NaN in ``y``; R requires every area to have one) are predicted
+out of sample by the spatial BLUP, as in Saei & Chambers (2005) and Petrucci & Salvati (2006): the
+SAR process is defined on all M areas of ``W``, the model is fitted on the ``n`` sampled areas ``s``
+(their marginal covariance ``V = sigma2 C_ss + Psi_s``), and every area ``i`` gets
+``X_i beta + sigma2 C_is V^{-1} (y_s - X_s beta)`` (the synthetic ``X_i beta`` plus what its
+neighbours' residuals say about it). With every area sampled this is exactly R's model.
+:func:`mse_spatial` gives both kinds of area the same second-order MSE, written with
+``R = I - sigma2 C_.s V^{-1} S`` (M x M; ``S`` selects the sampled areas; ``R = Psi V^{-1}`` when all
+are sampled, which gives R's formulas term by term).
 """
 
 from __future__ import annotations
@@ -71,7 +77,9 @@ class SpatialFHFit:
     ``goodness["loglike"]``; ``aic`` / ``bic`` count ``p + 2`` parameters as R.
     ``fisher_info`` is the 2 x 2 information matrix of ``(sigma2, rho)`` used by the last scoring
     step (REML or ML, as ``method``); ``rho_at_bound`` says the estimate of rho was held at
-    +-0.999. ``iterations`` counts scoring updates (R's ``fit$iterations``).
+    +-0.999. ``iterations`` counts scoring updates (R's ``fit$iterations``). ``n_areas`` is M (all
+    areas of ``W``) and ``sampled`` (M,) marks the areas with a direct estimate, on which the model
+    was fitted.
     """
 
     method: str
@@ -87,8 +95,14 @@ class SpatialFHFit:
     fisher_info: np.ndarray
     rho_at_bound: bool
     n_areas: int
+    sampled: np.ndarray
     tol: float
     maxiter: int
+
+    @property
+    def n_sampled(self) -> int:
+        """The number of areas with a direct estimate."""
+        return int(np.count_nonzero(self.sampled))
 
     @property
     def beta_se(self) -> np.ndarray:
@@ -100,9 +114,14 @@ class SpatialFHFit:
 
 
 def _check_inputs(
-    y: np.ndarray | None, X: np.ndarray, psi: np.ndarray, W: sp.spmatrix | np.ndarray
-) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, sp.csr_matrix]:
-    """Arrays as float, with the checks every function of this module needs."""
+    y: np.ndarray | None,
+    X: np.ndarray,
+    psi: np.ndarray,
+    W: sp.spmatrix | np.ndarray,
+    sampled: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, sp.csr_matrix]:
+    """Arrays as float, with the checks every function of this module needs; also the mask of
+    sampled areas (finite ``y``, or ``sampled`` when no ``y`` is given)."""
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[:, None]
@@ -117,34 +136,34 @@ def _check_inputs(
     if y is not None:
         y = np.asarray(y, dtype=float).reshape(-1)
         if y.shape[0] != m:
-            raise ModelError("y must have one direct estimate per area (row of X).",
+            raise ModelError("y must have one direct estimate per area (row of X), NaN where there is none.",
                              code="length_mismatch", got=y.shape[0], expected=m)
-        bad = ~np.isfinite(y)
-        if bad.any():
-            raise ModelError(
-                f"{count_rows(bad)} area(s) have no direct estimate (NaN in y); the spatial "
-                "Fay–Herriot model needs one for every area, as R sae::eblupSFH.",
-                code="missing_direct_estimate", column="y", rows=data_rows(bad),
-                fix="fit the model on the areas with a direct estimate: drop the other areas from y, X, "
-                    "psi and from the rows and columns of W (then row-standardise W again)",
-            )
+        if np.isinf(y).any():
+            raise ModelError("y has infinite direct estimates.", code="bad_direct_estimate", column="y",
+                             rows=data_rows(np.isinf(y)))
+        sampled = ~np.isnan(y)
+    else:
+        y = np.full(m, np.nan)
+        sampled = np.ones(m, dtype=bool) if sampled is None else np.asarray(sampled, dtype=bool)
     bad = ~np.isfinite(X).all(axis=1)
     if bad.any():
         raise ModelError(f"{count_rows(bad)} area(s) have missing or infinite covariates in X.",
                          code="missing_covariate", column="X", rows=data_rows(bad),
-                         fix="complete the covariates of those areas")
-    bad = ~np.isfinite(psi) | (psi < 0)
+                         fix="complete the covariates of those areas (every area needs them, sampled or not)")
+    bad = sampled & (~np.isfinite(psi) | (psi < 0))
     if bad.any():
-        raise ModelError(f"{count_rows(bad)} area(s) have a missing or negative sampling variance.",
-                         code="bad_sampling_variance", column="psi", rows=data_rows(bad),
-                         got=float(psi[bad][0]), expected="a finite variance >= 0")
-    rank = np.linalg.matrix_rank(X)
-    if p >= m or rank < p:
-        raise ModelError("X must have full column rank and fewer columns than areas.",
-                         code="rank_deficient", got=f"{m} areas, {p} columns, rank {rank}",
+        raise ModelError(f"{count_rows(bad)} area(s) with a direct estimate have a missing or negative "
+                         "sampling variance.", code="bad_sampling_variance", column="psi",
+                         rows=data_rows(bad), got=float(psi[bad][0]), expected="a finite variance >= 0")
+    n = int(np.count_nonzero(sampled))
+    rank = np.linalg.matrix_rank(X[sampled]) if n else 0
+    if p >= n or rank < p:
+        raise ModelError("X must have full column rank on the areas with a direct estimate, and fewer "
+                         "columns than those areas.", code="rank_deficient",
+                         got=f"{n} sampled areas, {p} columns, rank {rank}",
                          fix="drop redundant covariates (e.g. a second intercept)")
     W = _check_proximity(W, m)
-    return y, X, psi, W
+    return y, sampled, X, psi, W
 
 
 def _check_proximity(W: sp.spmatrix | np.ndarray, m: int) -> sp.csr_matrix:
@@ -211,24 +230,33 @@ def sar_covariance(W: sp.spmatrix | np.ndarray, rho: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Cov:
-    """``C``, ``dC/drho`` and ``V = sigma2 C + Psi`` with ``V^{-1}`` at one ``(sigma2, rho)``."""
+    """At one ``(sigma2, rho)``: ``C`` and ``dC/drho`` (all M areas), and ``V^{-1}``, ``log|V|`` of
+    ``V = sigma2 C_ss + Psi_s`` on the sampled areas ``s``; ``v1``, ``v2`` = ``dV/dsigma2``,
+    ``dV/drho`` on ``s``."""
 
     c: np.ndarray
     c_rho: np.ndarray
     vi: np.ndarray
     logdet_v: float
+    v1: np.ndarray
+    v2: np.ndarray
 
 
-def _cov(W: sp.csr_matrix, psi: np.ndarray, sigma2: float, rho: float) -> _Cov:
+def _cov(W: sp.csr_matrix, psi: np.ndarray, sampled: np.ndarray, sigma2: float, rho: float) -> _Cov:
     b = _sar_inverse(W, rho)
     c = b @ b.T
     # dC/drho = d(B B')/drho with dB/drho = B W B:  B W C + (B W C)'  (= -C R_rho C)
     bwc = b @ (W @ c)
     c_rho = bwc + bwc.T
-    v = sigma2 * c
-    v[np.diag_indices_from(v)] += psi
+    if sampled.all():
+        v1, c_rho_s = c, c_rho
+    else:
+        ix = np.ix_(sampled, sampled)
+        v1, c_rho_s = c[ix], c_rho[ix]
+    v = sigma2 * v1
+    v[np.diag_indices_from(v)] += psi[sampled]
     vi, logdet = _sym_inverse(v)
-    return _Cov(c, c_rho, vi, logdet)
+    return _Cov(c, c_rho, vi, logdet, v1, sigma2 * c_rho_s)
 
 
 def _sym_inverse(v: np.ndarray) -> tuple[np.ndarray, float]:
@@ -256,11 +284,11 @@ def _gls(X: np.ndarray, vi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _score_info(
-    method: str, y: np.ndarray, X: np.ndarray, cov: _Cov, sigma2: float
+    method: str, y: np.ndarray, X: np.ndarray, cov: _Cov
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Score vector and Fisher information of ``(sigma2, rho)`` (REML or ML), with ``Q`` and ``P``."""
     vix, q, pmat = _gls(X, cov.vi)
-    dv = (cov.c, sigma2 * cov.c_rho)  # dV/dsigma2, dV/drho
+    dv = (cov.v1, cov.v2)  # dV/dsigma2, dV/drho
     k = pmat if method == "reml" else cov.vi
     kd = [k @ d for d in dv]
     py = pmat @ y
@@ -287,32 +315,35 @@ def fit_spatial_fh(
 ) -> SpatialFHFit:
     """Fit the spatial (SAR) Fay–Herriot model by Fisher scoring, REML or ML.
 
-    ``y`` (M,) direct estimates (all present), ``X`` (M, p) design (intercept included by the caller),
-    ``psi`` (M,) sampling variances, ``W`` (M, M) row-standardised proximity (sparse or dense; a row
-    of zeros for an area without neighbours). ``tol`` and ``maxiter`` are R's ``PRECISION`` and
-    ``MAXITER``. The estimating equations and stopping rule are in the module docstring.
+    ``y`` (M,) direct estimates (NaN: no direct estimate, the area is predicted out of sample),
+    ``X`` (M, p) design (intercept included by the caller; needed for every area), ``psi`` (M,)
+    sampling variances (ignored where ``y`` is NaN), ``W`` (M, M) row-standardised proximity over
+    all areas (sparse or dense; a row of zeros for an area without neighbours). ``tol`` and
+    ``maxiter`` are R's ``PRECISION`` and ``MAXITER``. The estimating equations and stopping rule
+    are in the module docstring; the likelihood is that of the sampled areas.
 
     R: ``sae::eblupSFH(y ~ X - 1, psi, W, method = "REML" | "ML", MAXITER = maxiter,
-    PRECISION = tol)``. Reference: Rao & Molina (2015), section 8.5; Molina & Marhuenda (2015).
+    PRECISION = tol)`` (every area sampled). Reference: Rao & Molina (2015), section 8.5; Molina &
+    Marhuenda (2015).
 
     Not converging within ``maxiter`` (R gives up without estimates) returns the last values with
     ``converged=False`` and a warning; an estimate of rho held at +-0.999 is flagged in
     ``rho_at_bound`` with a warning (R would then set rho to +-1, where ``I - W`` is singular).
     """
     method = _check_method(method)
-    y, X, psi, W = _check_inputs(y, X, psi, W)
-    assert y is not None
+    y, sampled, X, psi, W = _check_inputs(y, X, psi, W)
     if maxiter < 1 or not tol > 0:
         raise ModelError("maxiter must be >= 1 and tol > 0.", code="bad_control", got=(maxiter, tol))
-    m, p = X.shape
-    theta = np.array([float(np.median(psi)), 0.5])
+    ys, xs = y[sampled], X[sampled]
+    n, p = xs.shape
+    theta = np.array([float(np.median(psi[sampled])), 0.5])
     converged = False
     k = 0
     info = np.full((2, 2), np.nan)
     while k < maxiter:
         k += 1
-        cov = _cov(W, psi, theta[0], theta[1])
-        score, info, _, _ = _score_info(method, y, X, cov, theta[0])
+        cov = _cov(W, psi, sampled, theta[0], theta[1])
+        score, info, _, _ = _score_info(method, ys, xs, cov)
         try:
             new = theta + np.linalg.solve(info, score)
         except np.linalg.LinAlgError as exc:
@@ -338,11 +369,11 @@ def fit_spatial_fh(
     if at_bound:
         warnings.warn(f"The estimate of rho is held at the bound {rho} (the data point to rho = +-1).",
                       UserWarning, stacklevel=2)
-    cov = _cov(W, psi, sigma2, rho)
-    vix, q, _ = _gls(X, cov.vi)
-    beta = q @ (vix.T @ y)
-    resid = y - X @ beta
-    loglik = -0.5 * (m * np.log(2 * np.pi) + cov.logdet_v + resid @ (cov.vi @ resid))
+    cov = _cov(W, psi, sampled, sigma2, rho)
+    vix, q, _ = _gls(xs, cov.vi)
+    beta = q @ (vix.T @ ys)
+    resid = ys - xs @ beta
+    loglik = -0.5 * (n * np.log(2 * np.pi) + cov.logdet_v + resid @ (cov.vi @ resid))
     return SpatialFHFit(
         method=method,
         sigma2=sigma2,
@@ -353,10 +384,11 @@ def fit_spatial_fh(
         iterations=k,
         converged=converged,
         aic=float(-2 * loglik + 2 * (p + 2)),
-        bic=float(-2 * loglik + (p + 2) * np.log(m)),
+        bic=float(-2 * loglik + (p + 2) * np.log(n)),
         fisher_info=info,
         rho_at_bound=at_bound,
-        n_areas=m,
+        n_areas=len(y),
+        sampled=sampled,
         tol=tol,
         maxiter=maxiter,
     )
@@ -368,28 +400,29 @@ def fit_spatial_fh(
 def eblup_spatial(
     fit: SpatialFHFit, y: np.ndarray, X: np.ndarray, psi: np.ndarray, W: sp.spmatrix | np.ndarray
 ) -> np.ndarray:
-    """Spatial EBLUP ``X beta + u_hat`` of every area (M,).
+    """Spatial EBLUP ``X beta + u_hat`` of every area (M,), sampled or not.
 
-    ``u_hat = sigma2 C V^{-1} (y - X beta)``, computed in its sparse form
-    ``(A'A / sigma2 + Psi^{-1})^{-1} Psi^{-1} (y - X beta)`` with ``A = I - rho W`` (the posterior
-    mean of ``u`` under the SAR prior of precision ``A'A / sigma2``): one sparse LU, no dense matrix.
-    An area with ``psi = 0`` keeps its direct estimate. ``sigma2 = 0`` gives the synthetic ``X beta``.
+    ``u_hat = sigma2 C_.s V^{-1} (y_s - X_s beta)``, computed in its sparse form
+    ``(A'A / sigma2 + D)^{-1} D (y - X beta)`` with ``A = I - rho W`` and ``D = diag(1/psi)`` on the
+    sampled areas, 0 elsewhere (the posterior mean of ``u`` under the SAR prior of precision
+    ``A'A / sigma2``): one sparse LU, no dense matrix. A sampled area with ``psi = 0`` keeps its
+    direct estimate; ``sigma2 = 0`` gives the synthetic ``X beta``.
 
     R: ``sae::eblupSFH(...)$eblup``; Rao & Molina (2015), section 8.5, equation (8.5.6).
     """
-    y, X, psi, W = _check_inputs(y, X, psi, W)
-    assert y is not None
-    _check_fit(fit, X)
+    y, sampled, X, psi, W = _check_inputs(y, X, psi, W)
+    _check_fit(fit, X, sampled)
     synthetic = X @ fit.beta
-    resid = y - synthetic
     if fit.sigma2 == 0:
         return synthetic
     m = len(y)
-    exact = psi == 0
+    resid = np.where(sampled, y - synthetic, 0.0)
+    exact = sampled & (psi == 0)
     a = sp.identity(m, format="csr") - fit.rho * W
     prec = (a.T @ a) / fit.sigma2
     w = np.zeros(m)
-    w[~exact] = 1.0 / psi[~exact]
+    noisy = sampled & ~exact
+    w[noisy] = 1.0 / psi[noisy]
     u = np.empty(m)
     if exact.any():
         # u is known (= resid) where psi = 0; condition the others on it
@@ -404,65 +437,79 @@ def eblup_spatial(
     return synthetic + u
 
 
-def _check_fit(fit: SpatialFHFit, X: np.ndarray) -> None:
+def _check_fit(fit: SpatialFHFit, X: np.ndarray, sampled: np.ndarray | None = None) -> None:
     if X.shape[0] != fit.n_areas or X.shape[1] != fit.beta.shape[0]:
         raise ModelError("X does not match the fitted model (areas or covariates differ).",
                          code="fit_mismatch", got=X.shape, expected=(fit.n_areas, fit.beta.shape[0]),
+                         fix="pass the y, X, psi and W the model was fitted on")
+    if sampled is not None and not np.array_equal(sampled, fit.sampled):
+        raise ModelError("y has direct estimates in other areas than the y the model was fitted on.",
+                         code="fit_mismatch", rows=data_rows(sampled != fit.sampled),
                          fix="pass the y, X, psi and W the model was fitted on")
 
 
 def mse_spatial(
     fit: SpatialFHFit, X: np.ndarray, psi: np.ndarray, W: sp.spmatrix | np.ndarray
 ) -> np.ndarray:
-    """Analytic MSE of the spatial EBLUP (M,), as R ``sae::mseSFH``.
+    """Analytic MSE of the spatial EBLUP (M,), as R ``sae::mseSFH``, for sampled and other areas.
 
-    With ``K = V^{-1}``, ``V_1 = C``, ``V_2 = sigma2 dC/drho``, ``Q = (X'KX)^{-1}`` and ``I^{-1}`` the
-    inverse of the REML information ``I_ab = tr(P V_a P V_b)/2`` (R uses it for ML too):
+    With ``s`` the sampled areas (``S`` selects them), ``G = sigma2 C`` (M x M), ``K = V^{-1}``
+    (n x n), ``Q = (X_s'KX_s)^{-1}``, ``R = I - G_.s K S`` (M x M), ``G_1 = C`` and
+    ``G_2 = sigma2 dC/drho`` (``V_a`` their ``s`` blocks) and ``I^{-1}`` the inverse of the REML
+    information ``I_ab = tr(P V_a P V_b)/2`` (R uses it for ML too):
 
-    * ``g1 = diag(G - G K G) = psi - psi^2 diag(K)``
-    * ``g2 = psi^2 diag(K X Q X' K)``
-    * ``g3 = psi^2 sum_ab I^ab diag(K V_a K V_b K)``
-    * ``g4 = psi^2 / 2 diag(K D K)``, ``D = (I^12 + I^21) dC/drho + I^22 sigma2 d2C/drho2``,
-      ``d2C/drho2 = 2 C R C R C - 2 C W'W C`` (the second-order term of ``E g1(theta_hat)``,
+    * ``g1 = diag(R G)``                      (= ``psi - psi^2 diag(K)`` when all areas are sampled)
+    * ``g2 = diag(R X Q X' R')``
+    * ``g3 = sum_ab I^ab diag(R G_a S' K S G_b R')``
+    * ``g4 = diag(R D R') / 2``, ``D = (I^12 + I^21) dC/drho + I^22 sigma2 d2C/drho2``,
+      ``d2C/drho2 = 2 C R_rho C R_rho C - 2 C W'W C`` (the second-order term of ``E g1(theta_hat)``,
       nonzero because ``G`` is not linear in rho)
     * REML: ``mse = g1 + g2 + 2 g3 - g4``
-    * ML: less ``b' grad g1`` with ``b = I^{-1} h / 2``, ``h_a = -tr(Q X'K V_a K X)`` and
-      ``grad_a g1 = psi^2 diag(K V_a K)``.
+    * ML: less ``b' grad g1`` with ``b = I^{-1} h / 2``, ``h_a = -tr(Q X_s'K V_a K X_s)`` and
+      ``grad_a g1 = diag(R G_a R')``.
 
-    References: Singh, Shukla & Kundu (2005); Molina, Salvati & Pratesi (2009); Rao & Molina (2015),
-    section 8.5. Cost: about ten dense M x M products (see the module docstring).
+    With every area sampled ``R = Psi K`` and these are R's formulas (``g3 = psi^2 diag(K V_a K V_b K)``
+    etc.). For an area out of sample, ``g1 + g2 + g3`` is the MSE of its BLUP to second order, and
+    ``g3 - g4`` again corrects the bias of ``g1`` at the estimates (Saei & Chambers 2005; Singh,
+    Shukla & Kundu 2005; Molina, Salvati & Pratesi 2009; Rao & Molina 2015, section 8.5). Cost:
+    about ten dense M x M products (see the module docstring).
     """
-    _, X, psi, W = _check_inputs(None, X, psi, W)
+    _, sampled, X, psi, W = _check_inputs(None, X, psi, W, fit.sampled)
     _check_fit(fit, X)
     s2, rho = fit.sigma2, fit.rho
-    cov = _cov(W, psi, s2, rho)
+    cov = _cov(W, psi, sampled, s2, rho)
     vi, c, c_rho = cov.vi, cov.c, cov.c_rho
-    vix, q, pmat = _gls(X, vi)
-    dv = (c, s2 * c_rho)
+    xs = X[sampled]
+    vix, q, pmat = _gls(xs, vi)
+    dv = (cov.v1, cov.v2)
     pd = [pmat @ d for d in dv]
     info = np.array([[0.5 * np.sum(pd[a] * pd[b].T) for b in range(2)] for a in range(2)])
     iinv = np.linalg.inv(info)
-    psi2 = psi**2
 
-    g1 = psi - psi2 * np.diag(vi)
-    g2 = psi2 * np.sum((vix @ q) * vix, axis=1)
-    f = [vi @ d for d in dv]  # K V_a
-    lmat = [fa @ vi for fa in f]  # K V_a K
-    # diag(K V_a K V_b K)_d = sum_k (K V_a K)_dk (K V_b)_dk
-    g3 = psi2 * sum(iinv[a, b] * np.sum(lmat[a] * f[b], axis=1) for a in range(2) for b in range(2))
+    m = len(psi)
+    g = s2 * c
+    r = np.eye(m)
+    r[:, sampled] -= g[:, sampled] @ vi  # R = I - G_.s K S
+    g1 = np.sum(r * g, axis=1)
+    rx = r @ X
+    g2 = np.sum((rx @ q) * rx, axis=1)
+    ga = (c, s2 * c_rho)  # dG/dsigma2, dG/drho (M x M)
+    t = [r @ gx[:, sampled] for gx in ga]  # R G_a S'
+    tk = [ta @ vi for ta in t]
+    g3 = sum(iinv[a, b] * np.sum(tk[a] * t[b], axis=1) for a in range(2) for b in range(2))
 
-    # second derivatives of V: d2V/dsigma2 drho = dC/drho, d2V/drho2 = sigma2 d2C/drho2
+    # second derivatives of G: d2G/dsigma2 drho = dC/drho, d2G/drho2 = sigma2 d2C/drho2
     wc = W @ c
     r_rho = 2 * rho * (W.T @ W) - W - W.T
     rc = r_rho @ c  # R_rho C (C R_rho = (R_rho C)')
     c2 = -(c_rho @ rc) - rc.T @ c_rho - 2 * (wc.T @ wc)
     d = (iinv[0, 1] + iinv[1, 0]) * c_rho + iinv[1, 1] * s2 * c2
-    g4 = 0.5 * psi2 * np.sum((vi @ d) * vi, axis=1)
+    g4 = 0.5 * np.sum((r @ d) * r, axis=1)
     mse = g1 + g2 + 2 * g3 - g4
 
     if fit.method == "ml":
         h = np.array([-np.trace(q @ (vix.T @ dv_a @ vix)) for dv_a in dv])
         b_ml = iinv @ h / 2
-        grad_g1 = [psi2 * np.diag(la) for la in lmat]
+        grad_g1 = [np.sum((r @ gx) * r, axis=1) for gx in ga]
         mse = mse - (b_ml[0] * grad_g1[0] + b_ml[1] * grad_g1[1])
     return mse
