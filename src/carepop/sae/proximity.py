@@ -82,7 +82,7 @@ def _read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
 
 
 def read_proximity(
-    source: str | Path | pd.DataFrame,
+    path_or_frame: str | Path | pd.DataFrame,
     areas: Sequence[Any],
     *,
     standardise: bool = True,
@@ -91,7 +91,7 @@ def read_proximity(
 ) -> sp.csr_matrix:
     """Proximity matrix (M x M, rows and columns in the order of ``areas``) from a table of pairs.
 
-    ``source``: a CSV file or DataFrame with columns ``from``, ``to`` and optionally ``weight``
+    ``path_or_frame``: a CSV file or DataFrame with columns ``from``, ``to`` and optionally ``weight``
     (default 1); area codes are compared as text. Each row sets ``W[from, to] = weight``; with
     ``symmetric=True`` it also sets ``W[to, from]`` (a table listing each pair once). The matrix is
     row-standardised unless ``standardise=False``.
@@ -104,7 +104,7 @@ def read_proximity(
 
     R: the ``proxmat`` of ``sae::eblupSFH`` (a dense row-standardised matrix, e.g. ``grapesprox``).
     """
-    return _proximity(source, areas, standardise=standardise, symmetric=symmetric,
+    return _proximity(path_or_frame, areas, standardise=standardise, symmetric=symmetric,
                       drop_unknown=drop_unknown, stacklevel=3)
 
 

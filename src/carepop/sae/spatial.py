@@ -487,29 +487,32 @@ def mse_spatial(
     iinv = np.linalg.inv(info)
 
     m = len(psi)
-    g = s2 * c
     r = np.eye(m)
-    r[:, sampled] -= g[:, sampled] @ vi  # R = I - G_.s K S
-    g1 = np.sum(r * g, axis=1)
+    r[:, sampled] -= s2 * (c[:, sampled] @ vi)  # R = I - G_.s K S
+    g1 = s2 * np.sum(r * c, axis=1)  # diag(R G), G symmetric
     rx = r @ X
     g2 = np.sum((rx @ q) * rx, axis=1)
-    ga = (c, s2 * c_rho)  # dG/dsigma2, dG/drho (M x M)
-    t = [r @ gx[:, sampled] for gx in ga]  # R G_a S'
+    scale = (1.0, s2)  # dG/dsigma2 = C, dG/drho = sigma2 dC/drho
+    t = [sc * (r @ gx[:, sampled]) for sc, gx in zip(scale, (c, c_rho), strict=True)]  # R G_a S'
     tk = [ta @ vi for ta in t]
     g3 = sum(iinv[a, b] * np.sum(tk[a] * t[b], axis=1) for a in range(2) for b in range(2))
+    del t, tk
 
     # second derivatives of G: d2G/dsigma2 drho = dC/drho, d2G/drho2 = sigma2 d2C/drho2
     wc = W @ c
-    r_rho = 2 * rho * (W.T @ W) - W - W.T
-    rc = r_rho @ c  # R_rho C (C R_rho = (R_rho C)')
-    c2 = -(c_rho @ rc) - rc.T @ c_rho - 2 * (wc.T @ wc)
-    d = (iinv[0, 1] + iinv[1, 0]) * c_rho + iinv[1, 1] * s2 * c2
+    rc = (2 * rho * (W.T @ W) - W - W.T) @ c  # R_rho C  (C R_rho = (R_rho C)')
+    d = c_rho @ rc
+    d += d.T  # -d2C/drho2 without the W'W term: 2 C R_rho C R_rho C = -(dC/drho R_rho C + its transpose)
+    d = -iinv[1, 1] * s2 * (d + 2 * (wc.T @ wc))
+    del wc, rc
+    d += (iinv[0, 1] + iinv[1, 0]) * c_rho
     g4 = 0.5 * np.sum((r @ d) * r, axis=1)
+    del d
     mse = g1 + g2 + 2 * g3 - g4
 
     if fit.method == "ml":
         h = np.array([-np.trace(q @ (vix.T @ dv_a @ vix)) for dv_a in dv])
         b_ml = iinv @ h / 2
-        grad_g1 = [np.sum((r @ gx) * r, axis=1) for gx in ga]
+        grad_g1 = [sc * np.sum((r @ gx) * r, axis=1) for sc, gx in zip(scale, (c, c_rho), strict=True)]
         mse = mse - (b_ml[0] * grad_g1[0] + b_ml[1] * grad_g1[1])
     return mse
