@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from carepop.errors import ModelError
 from carepop.sae.proximity import read_proximity
@@ -285,3 +286,32 @@ def test_prediction_checks_the_fit(grapes, fits) -> None:
     with pytest.raises(ModelError) as err:
         mse_spatial(fits["reml_tight"], X[:, :1], psi, W)
     assert err.value.code == "fit_mismatch"
+
+
+def test_councils_with_an_island() -> None:
+    """On the 153 English councils (2023) with simulated data: the Isle of Wight has no neighbour,
+    so its effect is independent with variance sigma2 and its EBLUP is the plain Fay–Herriot
+    shrinkage ``x'beta + sigma2 / (sigma2 + psi) (y - x'beta)``."""
+    from carepop.sae.proximity import council_adjacency
+    from carepop.sources.boundaries import bundled_councils
+
+    c = bundled_councils()
+    areas = c.loc[c["code"].str.startswith("E") & (c["start"] <= 2023) & (c["end"] >= 2023), "code"].tolist()
+    with pytest.warns(UserWarning, match="no neighbours"):
+        W = council_adjacency(areas)
+    rng = np.random.default_rng(2023)
+    m = len(areas)
+    x = rng.normal(size=m)
+    X = np.column_stack([np.ones(m), x])
+    a = sp.identity(m, format="csc") - 0.6 * W.tocsc()
+    u = spla.spsolve(a, rng.normal(scale=2.0, size=m))
+    psi = rng.uniform(1, 6, size=m)
+    y = 10 + 2 * x + u + rng.normal(size=m) * np.sqrt(psi)
+    fit = fit_spatial_fh(y, X, psi, W)
+    assert fit.converged and 0 < fit.rho < 1 and fit.sigma2 > 0
+    est = eblup_spatial(fit, y, X, psi, W)
+    i = areas.index("E06000046")
+    xb = X[i] @ fit.beta
+    assert est[i] == pytest.approx(xb + fit.sigma2 / (fit.sigma2 + psi[i]) * (y[i] - xb), rel=1e-10)
+    mse = mse_spatial(fit, X, psi, W)
+    assert np.all(mse > 0) and np.all(mse < psi)
