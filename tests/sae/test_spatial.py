@@ -267,12 +267,20 @@ def test_proximity_must_be_row_standardised(grapes) -> None:
          "missing_covariate"),
         (lambda y, X, psi, W: (y, X, psi, W + sp.identity(W.shape[0]) * 0.5), "self_loop"),
         (lambda y, X, psi, W: (y, X, psi, -W), "negative_weight"),
+        (lambda y, X, psi, W: (y, X, psi, W * np.nan), "bad_proximity"),
+        (lambda y, X, psi, W: (y, X[:, :, None], psi, W), "bad_shape"),
     ],
 )
 def test_bad_input_raises_model_error(grapes, change, code) -> None:
     with pytest.raises(ModelError) as err:
         fit_spatial_fh(*change(*grapes))
     assert err.value.code == code
+
+
+def test_bad_control(grapes) -> None:
+    with pytest.raises(ModelError) as err:
+        fit_spatial_fh(*grapes, maxiter=0)
+    assert err.value.code == "bad_control"
 
 
 def test_unknown_method(grapes) -> None:
