@@ -323,3 +323,29 @@ def test_councils_with_an_island() -> None:
     assert est[i] == pytest.approx(xb + fit.sigma2 / (fit.sigma2 + psi[i]) * (y[i] - xb), rel=1e-10)
     mse = mse_spatial(fit, X, psi, W)
     assert np.all(mse > 0) and np.all(mse < psi)
+
+
+@pytest.mark.parametrize("method", ["REML", "ML"])
+def test_negative_rho_matches_r(grapes, method) -> None:
+    """Simulated SAR data with rho = -0.6 on grapes' design (fixtures/grapes/make_negative_rho.R)::
+
+        u <- solve(diag(m) + 0.6 * W, rnorm(m, sd = 20))
+        grapes$yneg <- 10 + 0.01 * area + 0.3 * workdays + u + rnorm(m, sd = sqrt(var))
+        mseSFH(yneg ~ area + workdays, var, grapesprox, data = grapes, method = method,
+               PRECISION = 1e-12)
+
+    R's stopping rule divides by the previous rho without its absolute value, so with rho < 0 it
+    watches sigma2 only; carepop watches both and may take one more step (REML: 12 against 11)."""
+    _, X, psi, W = grapes
+    X = np.column_stack([np.ones(len(psi)), X])
+    y = pd.read_csv(FIX / "negative_rho_y.csv")["yneg"].to_numpy()
+    r = pd.read_csv(FIX / "negative_rho_sfh.csv")
+    r = r[r["method"] == method]
+    fit = fit_spatial_fh(y, X, psi, W, method.lower(), tol=1e-12)
+    assert fit.iterations >= r["iterations"].iloc[0]
+    assert fit.rho == pytest.approx(r["rho"].iloc[0], rel=1e-9)
+    assert fit.rho < 0
+    assert fit.sigma2 == pytest.approx(r["sigma2"].iloc[0], rel=1e-9)
+    assert fit.loglik == pytest.approx(r["loglike"].iloc[0], rel=1e-10)
+    np.testing.assert_allclose(eblup_spatial(fit, y, X, psi, W), r["eblup"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(mse_spatial(fit, X, psi, W), r["mse"], rtol=1e-8, atol=1e-6)
