@@ -12,6 +12,7 @@ The milk reference (R sae 1.3; tests/sae/fixtures/milk/make_fixtures.R)::
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -352,3 +353,84 @@ def test_smoothing_needs_sample_sizes():
     with pytest.raises(ModelError) as err:
         fay_herriot(d, area="a", estimate="p", se="se", covariates=["x"], smooth="proportion")
     assert err.value.code == "unknown_column" and err.value.column == "n"
+
+
+# ------------------------------------------------------------------------------ spatial model
+GRAPES = Path(__file__).parent / "fixtures" / "grapes"
+
+
+def test_spatial_grapes_through_the_public_function_and_cli(tmp_path):
+    """R sae 1.3 (tests/sae/fixtures/grapes/make_fixtures.R)::
+
+    mseSFH(grapehect ~ area + workdays - 1, var, grapesprox, data = grapes, method = "REML",
+           PRECISION = 1e-12)
+    # sigma2 69.74895626, rho 0.6142683013, eblup[1] 31.24735856, mse[1] 16.60956749
+    """
+    grapes = pd.read_csv(GRAPES / "grapes.csv").assign(id=np.arange(1, 275))
+    prox = pd.read_csv(GRAPES / "grapesprox.csv")
+    res = fay_herriot(
+        grapes,
+        area="id",
+        covariates=["area", "workdays"],
+        intercept=False,
+        variance="var",
+        proximity=prox,
+        estimate="grapehect",
+        tol=1e-12,
+    )
+    vc = res.fit.variance_components
+    assert vc["sigma2_v"] == pytest.approx(69.74895626, abs=5e-9) and vc["rho"] == pytest.approx(
+        0.6142683013, abs=5e-11
+    )
+    r = pd.read_csv(GRAPES / "sfh_reml_tight.csv")
+    t = res.to_pandas()
+    np.testing.assert_allclose(t["estimate"], r["eblup"], atol=1e-6)
+    np.testing.assert_allclose(t["mse"], r["mse"], atol=1e-6)
+    assert res.fit.model == "spatial_fay_herriot" and t["gamma"].isna().all()
+    # the same from the command line, the proximity from its file
+    data = tmp_path / "grapes.csv"
+    grapes.to_csv(data, index=False)
+    from tests.cli.conftest import invoke
+
+    out = invoke(
+        "sae",
+        "fh",
+        data,
+        "--area",
+        "id",
+        "--direct",
+        "grapehect",
+        "--variance",
+        "var",
+        "--covariates",
+        "area,workdays",
+        "--no-intercept",
+        "--proximity",
+        GRAPES / "grapesprox.csv",
+        "--format",
+        "json",
+    )
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.stdout)
+    assert got["fit"]["rho"] == pytest.approx(0.61426973916233507, rel=1e-9)  # R's default precision 1e-4
+    assert got["areas"][0]["estimate"] == pytest.approx(
+        pd.read_csv(GRAPES / "sfh_reml_default.csv")["eblup"][0], rel=1e-9
+    )
+
+
+def test_spatial_proximity_naming_unknown_areas():
+    grapes = pd.read_csv(GRAPES / "grapes.csv").assign(id=np.arange(1, 275))
+    prox = pd.concat(
+        [pd.read_csv(GRAPES / "grapesprox.csv"), pd.DataFrame({"from": [1], "to": [999], "weight": [1.0]})]
+    )
+    with pytest.raises(ModelError) as err:
+        fay_herriot(
+            grapes,
+            area="id",
+            covariates=["area", "workdays"],
+            intercept=False,
+            variance="var",
+            proximity=prox,
+            estimate="grapehect",
+        )
+    assert "999" in str(err.value)

@@ -12,28 +12,30 @@ from carepop.sae.covariates import design_matrix
 
 @pytest.fixture
 def table():
-    return pd.DataFrame({
-        "x": [1.5, 2, 3, 4, 5, 6, 7.5, 8],
-        "g": ["b", "a", "c", "a", "b", "c", "a", "b"],
-        "h": [10, 2, 1, 2, 10, 10, 1, 1],
-    })
+    return pd.DataFrame(
+        {
+            "x": [1.5, 2, 3, 4, 5, 6, 7.5, 8],
+            "g": ["b", "a", "c", "a", "b", "c", "a", "b"],
+            "h": [10, 2, 1, 2, 10, 10, 1, 1],
+        }
+    )
 
 
 def test_treatment_contrasts_as_r(table):
     """As R::
 
-        d <- data.frame(x = c(1.5, 2, 3, 4, 5, 6, 7.5, 8), g = c("b", "a", "c", "a", "b", "c", "a", "b"),
-                        h = c(10, 2, 1, 2, 10, 10, 1, 1))
-        model.matrix(~ x + factor(g) + factor(h), d)
-        #   (Intercept)   x factor(g)b factor(g)c factor(h)2 factor(h)10
-        # 1           1 1.5          1          0          0           1
-        # 2           1 2.0          0          0          1           0
-        # 3           1 3.0          0          1          0           0
-        # 4           1 4.0          0          0          1           0
-        # 5           1 5.0          1          0          0           1
-        # 6           1 6.0          0          1          0           1
-        # 7           1 7.5          0          0          0           0
-        # 8           1 8.0          1          0          0           0
+    d <- data.frame(x = c(1.5, 2, 3, 4, 5, 6, 7.5, 8), g = c("b", "a", "c", "a", "b", "c", "a", "b"),
+                    h = c(10, 2, 1, 2, 10, 10, 1, 1))
+    model.matrix(~ x + factor(g) + factor(h), d)
+    #   (Intercept)   x factor(g)b factor(g)c factor(h)2 factor(h)10
+    # 1           1 1.5          1          0          0           1
+    # 2           1 2.0          0          0          1           0
+    # 3           1 3.0          0          1          0           0
+    # 4           1 4.0          0          0          1           0
+    # 5           1 5.0          1          0          0           1
+    # 6           1 6.0          0          1          0           1
+    # 7           1 7.5          0          0          0           0
+    # 8           1 8.0          1          0          0           0
     """
     X, names = design_matrix(table, ["x"], ["g", "h"])
     assert names == ["(Intercept)", "x", "g[b]", "g[c]", "h[2]", "h[10]"]

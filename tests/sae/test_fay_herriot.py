@@ -52,11 +52,11 @@ def _r_fit(r_fits, method, precision=1e-4, scale=1.0):
 def test_milk_reml_golden(milk, r_areas):
     """FH REML on milk against R sae 1.3 (numbers also in the fixture fh_areas.csv)::
 
-        library(sae); load("milk.rda")
-        res <- with(milk, mseFH(yi ~ as.factor(MajorArea), SD^2))   # REML, PRECISION = 1e-4
-        res$est$fit$refvar            # 0.0185502
-        res$est$fit$estcoef$beta      # 0.968189  0.132780  0.226946 -0.241301
-        res$est$eblup[1]; res$mse[1]  # 1.0219703  0.01346022
+    library(sae); load("milk.rda")
+    res <- with(milk, mseFH(yi ~ as.factor(MajorArea), SD^2))   # REML, PRECISION = 1e-4
+    res$est$fit$refvar            # 0.0185502
+    res$est$fit$estcoef$beta      # 0.968189  0.132780  0.226946 -0.241301
+    res$est$eblup[1]; res$mse[1]  # 1.0219703  0.01346022
     """
     _, X, y, psi, names = milk
     assert names == ["(Intercept)", "MajorArea[2]", "MajorArea[3]", "MajorArea[4]"]
@@ -78,12 +78,12 @@ def test_milk_reml_golden(milk, r_areas):
 def test_milk_all_methods_against_r(milk, r_areas, r_fits, method, precision):
     """Every EBLUP, MSE, sigma2, iteration count, loglik/AIC/BIC, beta and SE as R sae 1.3::
 
-        for (method in c("REML", "ML", "FH")) for (prec in c(1e-4, 1e-12)) {
-          res <- with(milk, mseFH(yi ~ as.factor(MajorArea), SD^2, method = method, PRECISION = prec))
-          res$est$eblup; res$mse; res$est$fit$refvar; res$est$fit$iterations
-          res$est$fit$goodness[c("loglike", "AIC", "BIC")]
-          res$est$fit$estcoef[, c("beta", "std.error")]
-        }
+    for (method in c("REML", "ML", "FH")) for (prec in c(1e-4, 1e-12)) {
+      res <- with(milk, mseFH(yi ~ as.factor(MajorArea), SD^2, method = method, PRECISION = prec))
+      res$est$eblup; res$mse; res$est$fit$refvar; res$est$fit$iterations
+      res$est$fit$goodness[c("loglike", "AIC", "BIC")]
+      res$est$fit$estcoef[, c("beta", "std.error")]
+    }
     """
     _, X, y, psi, _ = milk
     fit = fit_fay_herriot(y, X, psi, method, tol=precision)
@@ -218,7 +218,7 @@ def test_reml_loglik_is_the_restricted_likelihood():
     y, X, psi = _simulate(rng, M=30)
     fit = fit_fay_herriot(y, X, psi)
     V = np.diag(fit.sigma2 + psi)
-    K = np.linalg.svd(X, full_matrices=True)[0][:, X.shape[1]:]
+    K = np.linalg.svd(X, full_matrices=True)[0][:, X.shape[1] :]
     S = K.T @ V @ K
     z = K.T @ y
     dens = -0.5 * (len(z) * np.log(2 * np.pi) + np.linalg.slogdet(S)[1] + z @ np.linalg.solve(S, z))

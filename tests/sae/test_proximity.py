@@ -140,8 +140,16 @@ def test_known_council_neighbours() -> None:
     manchester = neighbours(MANCHESTER)
     assert {SALFORD, TRAFFORD} <= manchester
     # Manchester's borders: the other Greater Manchester boroughs it touches, and Cheshire East (the airport)
-    assert manchester == {"E08000002", "E08000004", "E08000005", SALFORD, "E08000007", "E08000008",
-                          TRAFFORD, "E06000049"}
+    assert manchester == {
+        "E08000002",
+        "E08000004",
+        "E08000005",
+        SALFORD,
+        "E08000007",
+        "E08000008",
+        TRAFFORD,
+        "E06000049",
+    }
     # islands: no shared arc with any council
     assert neighbours(ISLE_OF_WIGHT) == set() and neighbours(SCILLY) == set()
     assert ISLE_OF_WIGHT not in neighbours(HAMPSHIRE)
@@ -192,7 +200,12 @@ def test_replaced_and_new_councils_are_not_neighbours() -> None:
 TOY = {
     "type": "Topology",
     "arcs": [
-        [[0, 0], [0, 1]], [[1, 0], [1, 1]], [[2, 0], [2, 1]], [[0, 0], [1, 0]], [[3, 1], [3, 2]], [[9, 9]]
+        [[0, 0], [0, 1]],
+        [[1, 0], [1, 1]],
+        [[2, 0], [2, 1]],
+        [[0, 0], [1, 0]],
+        [[3, 1], [3, 2]],
+        [[9, 9]],
     ],
     "objects": {
         "utla": {
@@ -200,11 +213,17 @@ TOY = {
             "geometries": [
                 {"type": "Polygon", "arcs": [[0, 1]], "properties": {"areacd": "A", "areanm": "a"}},
                 {"type": "Polygon", "arcs": [[-2, 2, 3]], "properties": {"areacd": "B", "areanm": "b"}},
-                {"type": "MultiPolygon", "arcs": [[[~2, 5]], [[4]]],
-                 "properties": {"areacd": "C", "areanm": "c", "end": 2018}},
+                {
+                    "type": "MultiPolygon",
+                    "arcs": [[[~2, 5]], [[4]]],
+                    "properties": {"areacd": "C", "areanm": "c", "end": 2018},
+                },
                 {"type": "Polygon", "arcs": [[5]], "properties": {"areacd": "D", "areanm": "d"}},
-                {"type": "Polygon", "arcs": [[2]],
-                 "properties": {"areacd": "E", "areanm": "e", "start": 2019}},
+                {
+                    "type": "Polygon",
+                    "arcs": [[2]],
+                    "properties": {"areacd": "E", "areanm": "e", "start": 2019},
+                },
             ],
         }
     },

@@ -116,10 +116,12 @@ def test_order_of_areas_does_not_matter(grapes, fits) -> None:
     ref = fits["reml_tight"]
     assert fit.sigma2 == pytest.approx(ref.sigma2, rel=1e-9)
     assert fit.rho == pytest.approx(ref.rho, rel=1e-9)
-    np.testing.assert_allclose(eblup_spatial(fit, y[perm], X[perm], psi[perm], Wp),
-                               eblup_spatial(ref, y, X, psi, W)[perm], rtol=1e-9)
-    np.testing.assert_allclose(mse_spatial(fit, X[perm], psi[perm], Wp), mse_spatial(ref, X, psi, W)[perm],
-                               rtol=1e-8)
+    np.testing.assert_allclose(
+        eblup_spatial(fit, y[perm], X[perm], psi[perm], Wp), eblup_spatial(ref, y, X, psi, W)[perm], rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        mse_spatial(fit, X[perm], psi[perm], Wp), mse_spatial(ref, X, psi, W)[perm], rtol=1e-8
+    )
 
 
 def test_sar_covariance_is_the_inverse_of_the_sar_precision(grapes) -> None:
@@ -197,8 +199,11 @@ def test_out_of_sample_areas_get_the_spatial_blup(grapes, out_of_sample) -> None
     g = fit.sigma2 * sar_covariance(W, fit.rho)
     v = g[np.ix_(s, s)] + np.diag(psi[s])
     resid = y[s] - X[s] @ fit.beta
-    np.testing.assert_allclose(fit.beta, np.linalg.solve(X[s].T @ np.linalg.solve(v, X[s]),
-                                                         X[s].T @ np.linalg.solve(v, y[s])), rtol=1e-10)
+    np.testing.assert_allclose(
+        fit.beta,
+        np.linalg.solve(X[s].T @ np.linalg.solve(v, X[s]), X[s].T @ np.linalg.solve(v, y[s])),
+        rtol=1e-10,
+    )
     dense = X @ fit.beta + g[:, s] @ np.linalg.solve(v, resid)
     np.testing.assert_allclose(eblup_spatial(fit, y1, X, psi1, W), dense, rtol=1e-10)
 
@@ -218,8 +223,9 @@ def test_out_of_sample_is_the_limit_of_a_useless_direct_estimate(grapes, method)
     fit2 = fit_spatial_fh(y2, X, psi2, W, method, tol=1e-12)
     assert fit2.sigma2 == pytest.approx(fit.sigma2, rel=1e-7)
     assert fit2.rho == pytest.approx(fit.rho, rel=1e-7)
-    np.testing.assert_allclose(eblup_spatial(fit2, y2, X, psi2, W), eblup_spatial(fit, y1, X, psi, W),
-                               rtol=1e-7)
+    np.testing.assert_allclose(
+        eblup_spatial(fit2, y2, X, psi2, W), eblup_spatial(fit, y1, X, psi, W), rtol=1e-7
+    )
     mse, mse2 = mse_spatial(fit, X, psi, W), mse_spatial(fit2, X, psi2, W)
     np.testing.assert_allclose(mse2, mse, rtol=1e-7)
     # areas out of sample are predicted with less precision than the sampled areas around them
@@ -257,14 +263,18 @@ def test_proximity_must_be_row_standardised(grapes) -> None:
     ("change", "code"),
     [
         (lambda y, X, psi, W: (y, X, -psi, W), "bad_sampling_variance"),
-        (lambda y, X, psi, W: (np.where(np.arange(len(y)) == 3, np.inf, y), X, psi, W),
-         "bad_direct_estimate"),
+        (
+            lambda y, X, psi, W: (np.where(np.arange(len(y)) == 3, np.inf, y), X, psi, W),
+            "bad_direct_estimate",
+        ),
         (lambda y, X, psi, W: (y, X, psi[:-1], W), "length_mismatch"),
         (lambda y, X, psi, W: (y[:-1], X, psi, W), "length_mismatch"),
         (lambda y, X, psi, W: (y, X, psi, W[:-1, :-1]), "bad_shape"),
         (lambda y, X, psi, W: (y, np.column_stack([X, 2 * X[:, 0]]), psi, W), "rank_deficient"),
-        (lambda y, X, psi, W: (y, np.where(np.arange(len(y))[:, None] == 3, np.nan, X), psi, W),
-         "missing_covariate"),
+        (
+            lambda y, X, psi, W: (y, np.where(np.arange(len(y))[:, None] == 3, np.nan, X), psi, W),
+            "missing_covariate",
+        ),
         (lambda y, X, psi, W: (y, X, psi, W + sp.identity(W.shape[0]) * 0.5), "self_loop"),
         (lambda y, X, psi, W: (y, X, psi, -W), "negative_weight"),
         (lambda y, X, psi, W: (y, X, psi, W * np.nan), "bad_proximity"),

@@ -125,8 +125,21 @@ def test_analytic_mse_matches_dense_r_formula(corn, corn_fit):
     s = sample_stats(y, X, area)
     su, se = np.array([inputs["s2u"]]), np.array([inputs["s2e"]])
     _, a, beta, ll = _gls(s, su, se, s.ybar[None], s.wxy[None], np.array([s.wyy]))
-    at_r = BHFFit("reml", su[0], se[0], beta[0], np.linalg.inv(a[0]), ll[0], 0, True,
-                  np.eye(2), s.codes, s.n, np.zeros(12), 37)
+    at_r = BHFFit(
+        "reml",
+        su[0],
+        se[0],
+        beta[0],
+        np.linalg.inv(a[0]),
+        ll[0],
+        0,
+        True,
+        np.eye(2),
+        s.codes,
+        s.n,
+        np.zeros(12),
+        37,
+    )
     np.testing.assert_allclose(mse_bhf_analytic(at_r, *corn), r["mse"], rtol=1e-10, atol=0)
 
 
@@ -210,10 +223,12 @@ def test_reml_score_and_information_are_derivatives_of_loglik(corn):
         (_derivatives(s, su, se + h)[0] - _derivatives(s, su, se - h)[0]) / (2 * h),
     ]
     np.testing.assert_allclose(score, num, rtol=1e-6)
-    hess = np.column_stack([
-        (_derivatives(s, su + h, se)[1] - _derivatives(s, su - h, se)[1]) / (2 * h),
-        (_derivatives(s, su, se + h)[1] - _derivatives(s, su, se - h)[1]) / (2 * h),
-    ])
+    hess = np.column_stack(
+        [
+            (_derivatives(s, su + h, se)[1] - _derivatives(s, su - h, se)[1]) / (2 * h),
+            (_derivatives(s, su, se + h)[1] - _derivatives(s, su, se - h)[1]) / (2 * h),
+        ]
+    )
     np.testing.assert_allclose(observed, -hess, rtol=1e-6)
     f = fit_bhf(y, X, area)
     _, score, info, _ = _derivatives(s, f.sigma2_u, f.sigma2_e)
