@@ -434,3 +434,31 @@ def test_spatial_proximity_naming_unknown_areas():
             estimate="grapehect",
         )
     assert "999" in str(err.value)
+
+
+# ------------------------------------------------------------------------------ adjusted REML
+def test_amrl_milk_against_the_li_lahiri_definition(milk):
+    """method="amrl" (Li & Lahiri 2010, emdi's "amrl"): R code in tests/sae/fixtures/amrl/make_fixtures.R
+    maximises log(A) + the restricted log-likelihood with optimize(tol = 1e-14) and forms emdi's
+    li_lahiri MSE."""
+    r = pd.read_csv(Path(__file__).parent / "fixtures" / "amrl" / "amrl_milk.csv")
+    res = fay_herriot(
+        milk, area="SmallArea", categorical=["MajorArea"], estimate="yi", se="SD", method="amrl", tol=1e-12
+    )
+    assert res.fit.variance_components["sigma2_v"] == pytest.approx(r["sigma2"][0], rel=1e-7)
+    t = res.to_pandas()
+    np.testing.assert_allclose(t["estimate"], r["eblup"], rtol=1e-8)
+    np.testing.assert_allclose(t["mse"], r["mse"], rtol=1e-7)
+    assert res.mse_method == "analytic (Li–Lahiri)"
+
+
+def test_amrl_never_returns_zero():
+    # a data set where REML truncates sigma2_v at 0
+    rng = np.random.default_rng(11)
+    m = 25
+    x = rng.normal(size=m)
+    d = pd.DataFrame({"a": range(m), "y": 1 + x + rng.normal(scale=0.5, size=m), "v": 1.0, "x": x})
+    reml = fay_herriot(d, area="a", estimate="y", variance="v", covariates=["x"])
+    amrl = fay_herriot(d, area="a", estimate="y", variance="v", covariates=["x"], method="amrl")
+    assert reml.fit.variance_components["sigma2_v"] == 0
+    assert amrl.fit.variance_components["sigma2_v"] > 0 and (amrl.to_pandas()["gamma"] > 0).all()

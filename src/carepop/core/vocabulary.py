@@ -138,6 +138,7 @@ class SAEFitMethod(Choice):
     reml = "reml"
     ml = "ml"
     fh = "fh"
+    amrl = "amrl"
 
 
 class MSEMethod(Choice):

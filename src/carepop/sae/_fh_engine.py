@@ -42,7 +42,9 @@ def score_info(
       :math:`F = \\tfrac12\\mathrm{tr}P^2` (Rao & Molina 2015, eq. 6.2.20–21);
     * ML: :math:`s = -\\tfrac12\\sum w + \\tfrac12 y^\\top P^2 y`, :math:`F = \\tfrac12\\sum w^2`
       (eq. 6.2.17–18);
-    * FH: :math:`s = \\sum w r^2 - (m-p)`, :math:`F = \\sum w` (the moment equation, eq. 6.2.23).
+    * FH: :math:`s = \\sum w r^2 - (m-p)`, :math:`F = \\sum w` (the moment equation, eq. 6.2.23);
+    * AMRL (Li & Lahiri 2010): the REML score of the adjusted likelihood :math:`A\\,L_R(A)`, i.e.
+      :math:`s = s_{REML} + 1/A`, with the REML information.
     """
     m, p = X.shape
     B = A.shape[0]
@@ -53,12 +55,16 @@ def score_info(
     W2 = W * W
     if method == "ml":
         return -0.5 * W.sum(axis=1) + 0.5 * Py2, 0.5 * W2.sum(axis=1)
+    adjust = method == "amrl"
     C = (W2 @ Xo).reshape(B, p, p)
     D = ((W2 * W) @ Xo).reshape(B, p, p)
     QC = Q @ C
     trP = W.sum(axis=1) - trace_prod(Q, C)
     trPP = W2.sum(axis=1) - 2.0 * trace_prod(Q, D) + trace_prod(QC, QC)
-    return -0.5 * trP + 0.5 * Py2, 0.5 * trPP
+    score = -0.5 * trP + 0.5 * Py2
+    if adjust:
+        score = score + 1.0 / A
+    return score, 0.5 * trPP
 
 
 def fisher_scoring(
@@ -93,6 +99,9 @@ def fisher_scoring(
         new = a + s / F
         with np.errstate(divide="ignore", invalid="ignore"):
             diff = np.where(a != 0, np.abs((new - a) / a), np.abs(new - a))
+        if method == "amrl":
+            # the adjusted likelihood is 0 at A = 0: its maximum is inside, so halve an overshoot
+            new = np.where(new > 0, new, a / 2.0)
         invalid = ~(new > floor)  # also catches NaN
         at_zero = np.zeros_like(invalid)
         if invalid.any():

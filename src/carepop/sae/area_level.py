@@ -67,7 +67,9 @@ def fay_herriot(
     direct, areas, area, covariates, categorical, intercept, estimate, se, variance, variable, category,
     smooth, sample_size :
         the direct estimates and the area covariates, as :func:`carepop.sae.areas.area_data` takes them.
-    method : ``reml`` (default), ``ml``, or ``fh`` (the Fay–Herriot moment estimator; plain model only).
+    method : ``reml`` (default), ``ml``, ``fh`` (the Fay–Herriot moment estimator; plain model only) or
+        ``amrl`` (Li & Lahiri's adjusted REML: never 0, and intervals that keep their coverage when
+        σ²ᵥ is small against the sampling variances; emdi's ``"amrl"``; plain model only).
     mse : ``analytic`` (Prasad–Rao for REML, Datta–Lahiri for ML, the FH-method formula for ``fh``;
         Molina, Salvati & Pratesi for the spatial model) or ``bootstrap`` (parametric, ``boot``
         replicates, ``seed``).
@@ -142,6 +144,9 @@ def fay_herriot(
     return result
 
 
+_MSE_FORMULA = {"reml": "Prasad–Rao", "ml": "Datta–Lahiri", "fh": "Datta, Rao & Smith", "amrl": "Li–Lahiri"}
+
+
 def _plain(
     data: AreaData, method: str, mse: str, boot: int, seed: int | None, level: float, maxiter: int, tol: float
 ) -> AreaEstimates:
@@ -152,11 +157,7 @@ def _plain(
     inside = data.in_sample
     if mse == "analytic":
         m = fh.mse_analytic(fit, data.X, data.psi, inside)
-        how = {
-            "reml": "analytic (Prasad–Rao)",
-            "ml": "analytic (Datta–Lahiri)",
-            "fh": "analytic (Datta, Rao & Smith)",
-        }[method]
+        how = f"analytic ({_MSE_FORMULA[method]})"
     else:
         m = fh.mse_bootstrap(fit, data.X, data.psi, inside, B=boot, seed=seed)
         how = f"parametric bootstrap, {boot} replicates, seed {seed}"
@@ -199,9 +200,9 @@ def _spatial(
     from carepop.sae import spatial
     from carepop.sae.proximity import council_adjacency, read_proximity
 
-    if method == "fh":
+    if method in ("fh", "amrl"):
         raise ModelError(
-            "The spatial model is fitted by REML or ML, not by the Fay–Herriot moment method.",
+            "The spatial model is fitted by REML or ML, not by the moment method or adjusted REML.",
             code="bad_option",
             got=method,
             expected=["reml", "ml"],

@@ -430,4 +430,3 @@ def mse_ebp_bootstrap(
             code="bootstrap_failed",
         )
     return sq / used
-

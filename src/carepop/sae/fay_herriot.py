@@ -44,8 +44,8 @@ from carepop.sae._checks import (
 from carepop.sae._fh_engine import fisher_scoring, gls, outer_rows
 from carepop.sae.fh_bootstrap import parametric_bootstrap_mse
 
-Method = Literal["reml", "ml", "fh"]
-_METHODS = ("reml", "ml", "fh")
+Method = Literal["reml", "ml", "fh", "amrl"]
+_METHODS = ("reml", "ml", "fh", "amrl")
 
 __all__ = [
     "FHFit",
@@ -143,7 +143,7 @@ def _check_method(method: str) -> str:
             column="method",
             got=method,
             expected=_METHODS,
-            fix='use method="reml" (default), "ml" or "fh"',
+            fix='use method="reml" (default), "ml", "fh" or "amrl"',
         )
     return key
 
@@ -260,6 +260,10 @@ def _in_sample_terms(fit: FHFit, Xs: np.ndarray, ps: np.ndarray):
     m = Xs.shape[0]
     if fit.method == "reml":
         var_a, bias = 2.0 / sw2, 0.0
+    elif fit.method == "amrl":
+        # Li & Lahiri (2010): the adjusted REML estimator's first-order bias (2/A) / sum V^-2,
+        # as emdi's li_lahiri MSE (A > 0 always: the adjusted likelihood vanishes at 0)
+        var_a, bias = 2.0 / sw2, 2.0 / (A * sw2)
     elif fit.method == "ml":
         # Datta & Lahiri (2000): bias of the ML estimator, -tr(Q X'V^-2 X) / sum V^-2
         var_a = 2.0 / sw2
@@ -282,6 +286,8 @@ def mse_analytic(fit: FHFit, X: object, psi: object, in_sample: object) -> np.nd
     * REML (Prasad & Rao 1990; Datta & Lahiri 2000): :math:`g_1+g_2+2g_3`, :math:`\\bar V = 2/\\sum V_d^{-2}`;
     * ML (Datta & Lahiri 2000): :math:`g_1+g_2+2g_3 - b_{ML}B_d^2`,
       :math:`b_{ML} = -\\mathrm{tr}(Q X^\\top V^{-2}X)/\\sum V_d^{-2}`;
+    * AMRL (Li & Lahiri 2010; emdi ``method = "amrl"``): :math:`g_1+g_2+2g_3 - b_{LL}B_d^2`,
+      :math:`b_{LL} = (2/\\hat\\sigma^2_u)/\\sum V_d^{-2}`;
     * FH (Datta, Rao & Smith 2005): :math:`g_1+g_2+2g_3 - b_{FH}B_d^2`,
       :math:`\\bar V = 2m/(\\sum V_d^{-1})^2`,
       :math:`b_{FH} = 2[m\\sum V_d^{-2} - (\\sum V_d^{-1})^2]/(\\sum V_d^{-1})^3`.
