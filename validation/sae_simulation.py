@@ -12,15 +12,23 @@ their population (``n_i = floor(n N_i / N + U)``, ``U`` uniform: small districts
 respondents; a few get none) and drawn by simple random sampling without replacement within each
 district (carers among them hypergeometric). carepop's ``Survey`` (strata = districts, weights
 ``N_i / n_i``, fpc ``N_i``) gives the **direct** estimates ``p̂_i`` with their Korn–Graubard
-intervals. The **model** is carepop's Fay–Herriot REML fit of ``p̂_i`` on the two covariates with
-the sampling variances smoothed as ``ψ_i = p̄ (1 − p̄) / n_i × (1 − n_i / N_i)`` (``p̄`` the
-national direct estimate; treated as known, as the model assumes), giving EBLUPs in sampled
-districts and synthetic predictions in the rest, with Prasad–Rao MSEs and normal 95% intervals.
+intervals. The **models** (:data:`MODELS`) are carepop's Fay–Herriot fits of ``p̂_i`` on the two
+covariates, straight from the survey's proportions (``fay_herriot(direct, areas, ...)``):
+
+- REML and AMRL (Li–Lahiri adjusted REML) with the sampling variances smoothed by carepop
+  (``smooth="proportion"``: ``p(1 − p) deff / n_i``, p pooled, then each area's synthetic p), normal
+  intervals ``estimate ± 1.96 √MSE`` from the analytic MSE;
+- REML on the arcsine scale (``transform="arcsin"``, ``ψ_i = 1/(4 n_i)``: no direct variance is
+  needed), bias-corrected back-transformation, the interval carried back from the arcsine scale,
+  the MSE on the original scale by parametric bootstrap (100 replicates).
+
+Each gives EBLUPs in sampled districts and synthetic predictions in the rest.
 
 Reported, over the repeated samples, for districts grouped by sample size: coverage of the 95%
 intervals and the relative RMSE ``√mean((est − θ_i)²) / θ_i`` averaged over the group's districts.
-What is treated as known: the population sizes ``N_i`` and covariates (census), the smoothed
-sampling variances. The model's own assumptions (linear in the covariates, normal area effects)
+What is treated as known: the population sizes ``N_i`` and covariates (census), the (smoothed)
+sampling variances. The MSE ratio is the mean estimated MSE over the mean squared error. The
+model's own assumptions (linear in the covariates, normal area effects)
 are *not* true of this population: the simulation is design-based, the truth is fixed.
 
 Run ``python validation/sae_simulation.py [samples] [n]``; it prints the table that
@@ -79,7 +87,15 @@ def draw(pop: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def one_sample(pop: pd.DataFrame, n: int, rng: np.random.Generator, methods: tuple[str, ...]) -> dict:
+#: the model estimators compared: name -> options of fay_herriot (beside the data and covariates)
+MODELS = {
+    "FH REML": {"method": "reml", "smooth": "proportion"},
+    "FH AMRL": {"method": "amrl", "smooth": "proportion"},
+    "FH REML, arcsine": {"method": "reml", "transform": "arcsin", "n_eff": "n", "boot": 100},
+}
+
+
+def one_sample(pop: pd.DataFrame, n: int, rng: np.random.Generator, models: dict, seed: int) -> dict:
     """Direct and model estimates (with intervals and MSEs) for every district from one sample."""
     sample = draw(pop, n, rng)
     # a district with one respondent has no direct variance: R's "adjust" (centred at the grand mean)
@@ -87,27 +103,30 @@ def one_sample(pop: pd.DataFrame, n: int, rng: np.random.Generator, methods: tup
     direct = survey.proportion("carer", by="la_code", ci="beta")
     areas = pop[["la_code", "census_rate", "imd"]]
     out = {}
-    for method in methods:
+    for name, options in models.items():
         model = fay_herriot(
-            direct, areas, category=1.0, covariates=["census_rate", "imd"], smooth="proportion", method=method
+            direct, areas, category=1.0, covariates=["census_rate", "imd"], seed=seed, **options
         ).to_pandas()
-        out[method] = model[["estimate", "ci_lower", "ci_upper", "mse"]].to_numpy()
+        out[name] = model[["estimate", "ci_lower", "ci_upper", "mse"]].to_numpy()
     d = direct.to_pandas()
     d = d[d["level"] == 1.0].set_index("la_code").reindex(areas["la_code"])
     out["direct"] = d[["estimate", "ci_lower", "ci_upper", "se"]].to_numpy()
     return out
 
 
-def simulate(samples: int = 200, n: int = 12_000, seed: int = 2024, methods=("reml", "amrl")) -> pd.DataFrame:
+def simulate(
+    samples: int = 200, n: int = 12_000, seed: int = 2024, models: dict | None = None
+) -> pd.DataFrame:
     """Coverage, relative RMSE and MSE ratio of direct and model estimates over repeated samples,
     for districts grouped by their expected sample size."""
+    models = MODELS if models is None else models
     pop = population()
     rng = np.random.default_rng(seed)
-    runs = [one_sample(pop, n, rng, methods) for _ in range(samples)]
+    runs = [one_sample(pop, n, rng, models, seed + b) for b in range(samples)]
     truth = pop["truth"].to_numpy()
     expected_n = n * pop["N"].to_numpy() / pop["N"].sum()
     rows = []
-    for what in ("direct", *methods):
+    for what in ("direct", *models):
         a = np.stack([r[what] for r in runs])  # (samples, M, 4): estimate, lower, upper, mse or se
         est, lo, hi = a[..., 0], a[..., 1], a[..., 2]
         for lo_n, hi_n, label in GROUPS:
@@ -121,7 +140,7 @@ def simulate(samples: int = 200, n: int = 12_000, seed: int = 2024, methods=("re
             mse_est = a[..., 3][:, areas] ** (2 if what == "direct" else 1)
             rows.append(
                 {
-                    "estimator": "direct (Korn–Graubard)" if what == "direct" else f"FH {what.upper()}",
+                    "estimator": "direct (Korn–Graubard)" if what == "direct" else what,
                     "expected n": label,
                     "districts": int(areas.sum()),
                     "estimated": float(ok.mean()),

@@ -118,6 +118,7 @@ def fay_herriot(
         category=category,
         smooth=smooth,
         sample_size=sample_size,
+        variance_needed=not (str(transform).lower() in ("arcsin", "arcsine") and n_eff is not None),
     )
     transform = choose(transform, SAETransform, "transform", "transformation")
     if data.smoothing is not None:

@@ -158,6 +158,7 @@ def area_data(
     category: object | None = None,
     smooth: str = "none",
     sample_size: str | None = None,
+    variance_needed: bool = True,
 ) -> AreaData:
     """Join direct estimates to area covariates (see the module docstring).
 
@@ -180,6 +181,8 @@ def area_data(
         ``log ψ_i`` on ``log n_i`` over those areas (lognormal-corrected). Areas
         with 0% or 100% or very few respondents then get usable variances.
     sample_size : the column of the areas' respondent counts (default ``n``, as in an ``Estimates``).
+    variance_needed : False when the model does not use the direct variances (the arcsine
+        transformation with given effective sample sizes): a zero or missing SE is then accepted.
     """
     from carepop.sae.covariates import design_matrix
 
@@ -218,6 +221,8 @@ def area_data(
         s_in = np.sqrt(psi_in) if se is not None else psi_in
         notes.append(note)
     bad_var = has_y & ~(np.isfinite(s_in) & (s_in > 0))  # a negative SE is an error, not a variance
+    if not variance_needed:  # (the model sets the variances itself: arcsine with sample sizes)
+        bad_var = has_y & np.isfinite(s_in) & (s_in < 0)
     if bad_var.any():
         names = table[area].astype(str)[bad_var].tolist()
         raise ModelError(
