@@ -256,3 +256,63 @@ def test_benchmark_refusals(la_direct, tmp_path):
     bad = tmp_path / "t.csv"
     pd.DataFrame({"value": [1]}).to_csv(bad, index=False)
     assert_refused(invoke(*base, "--benchmark", bad), "'target'")
+
+
+def test_spatial_model_on_council_adjacency(tmp_path):
+    councils = pd.read_csv(
+        Path(__file__).resolve().parents[2] / "src" / "carepop" / "data" / "cld" / "councils_2023.csv"
+    )
+    rng = np.random.default_rng(9)
+    m = len(councils)
+    x = rng.normal(size=m)
+    direct = pd.DataFrame(
+        {
+            "council": councils["LA_Code"],
+            "y": 0.2 + 0.05 * x + rng.normal(scale=0.03, size=m),
+            "se": rng.uniform(0.01, 0.04, size=m),
+            "x": x,
+        }
+    )
+    path = tmp_path / "councils.csv"
+    direct.to_csv(path, index=False)
+    res = invoke(
+        "sae",
+        "fh",
+        path,
+        "--area",
+        "council",
+        "--direct",
+        "y",
+        "--se",
+        "se",
+        "--covariates",
+        "x",
+        "--proximity",
+        "councils",
+        "--format",
+        "json",
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["fit"]["model"] == "spatial_fay_herriot" and len(out["areas"]) == 153
+    assert -1 < out["fit"]["rho"] < 1
+    assert_refused(
+        invoke(
+            "sae",
+            "fh",
+            path,
+            "--area",
+            "council",
+            "--direct",
+            "y",
+            "--se",
+            "se",
+            "--covariates",
+            "x",
+            "--proximity",
+            "councils",
+            "--method",
+            "fh",
+        ),
+        "--method",
+    )
