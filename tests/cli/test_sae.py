@@ -316,3 +316,12 @@ def test_spatial_model_on_council_adjacency(tmp_path):
         ),
         "--method",
     )
+
+
+def test_plots_are_written_as_png(tmp_path):
+    folder = tmp_path / "plots"
+    res = invoke(*ARGS, "--plots", folder, "--out", tmp_path / "fh.csv")
+    assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["cv.png", "direct_vs_model.png", "residuals.png", "shrinkage.png"]
+    assert all((folder / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in names)

@@ -462,3 +462,10 @@ def test_amrl_never_returns_zero():
     amrl = fay_herriot(d, area="a", estimate="y", variance="v", covariates=["x"], method="amrl")
     assert reml.fit.variance_components["sigma2_v"] == 0
     assert amrl.fit.variance_components["sigma2_v"] > 0 and (amrl.to_pandas()["gamma"] > 0).all()
+
+
+def test_singular_design_matrix_names_the_columns():
+    d = GOOD.assign(x2=2 * GOOD["x"])
+    with pytest.raises(ModelError) as err:
+        _fh(d, covariates=["x", "x2"])
+    assert "x2" in str(err.value) and "x" in str(err.value)

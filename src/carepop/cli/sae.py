@@ -211,6 +211,9 @@ def fh(
     boot: Annotated[int, typer.Option(help="Bootstrap replicates (--mse bootstrap).")] = 200,
     seed: Annotated[int | None, typer.Option(help="Random seed of the bootstrap.")] = None,
     level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+    plots: Annotated[
+        Path | None, typer.Option(help="Write the diagnostic plots (PNG) into this folder.")
+    ] = None,
     format: FormatOpt = None,
     out: OutOpt = None,
     encoding: EncodingOpt = None,
@@ -266,6 +269,23 @@ def fh(
         level=level,
     )
     _emit_result(result, fmt, out)
+    if plots is not None:
+        _write_plots(result, plots)
+
+
+def _write_plots(result, folder: Path) -> None:
+    """Each diagnostic figure as ``folder/<name>.png`` (written atomically)."""
+    from carepop.io.writers import write_atomic_with
+
+    figures = result.plots()
+    if not figures:
+        typer.echo("note: this model has no diagnostic plots", err=True)
+    for name, fig in figures.items():
+        write_atomic_with(
+            folder / f"{name}.png", lambda tmp, f=fig: f.savefig(tmp, format="png", dpi=120), param="plots"
+        )
+    if figures:
+        typer.echo(f"wrote {len(figures)} plot(s) to {folder}", err=True)
 
 
 def _benchmark_plan(benchmark, benchmark_to, by, area_table, table, area, encoding, sep):

@@ -170,21 +170,27 @@ def _plain(
         )
     if not fit.converged:
         notes.append(f"the fit did not converge in {fit.iterations} iterations")
-    diagnostics = _diagnostics(data, fit, est, m, level)
+    diagnostics, figures = _diagnostics(data, fit, est, m, level)
     notes.extend(diagnostics.get("notes", []))
     model = _fit_record(fit, data, "fay_herriot", {"sigma2_v": float(fit.sigma2)})
-    return _result(data, est, m, gamma, model, how, level, notes, diagnostics=diagnostics)
+    return _result(data, est, m, gamma, model, how, level, notes, diagnostics=diagnostics, figures=figures)
 
 
-def _diagnostics(data: AreaData, fit, est: np.ndarray, mse: np.ndarray, level: float) -> dict:
+def _diagnostics(data: AreaData, fit, est: np.ndarray, mse: np.ndarray, level: float) -> tuple[dict, object]:
     """Brown's test, residual normality, synthetic–direct correlation, areas outside their
     intervals (:mod:`carepop.sae.diagnostics`); its warnings also become notes."""
     from carepop.sae.diagnostics import fh_diagnostics
 
     if int(data.in_sample.sum()) < 3:
-        return {}
+        return {}, None
     diag = fh_diagnostics(data.y, data.X @ fit.beta, est, data.psi, fit.sigma2, mse, level=level)
-    return diag.summary()
+
+    def figures() -> dict:
+        from carepop.sae.plots import diagnostics_figures
+
+        return diagnostics_figures(diag, data.y, est, data.psi)
+
+    return diag.summary(), figures
 
 
 def _spatial(
@@ -247,6 +253,7 @@ def _result(
     interval: tuple[np.ndarray, np.ndarray] | None = None,
     diagnostics: dict | None = None,
     records: dict | None = None,
+    figures=None,
 ) -> AreaEstimates:
     z = float(norm_ppf(1 - (1 - level) / 2))
     rmse = np.sqrt(mse)
@@ -274,6 +281,7 @@ def _result(
         notes=tuple(notes),
         diagnostics=diagnostics or {},
         records=records or {},
+        figures=figures,
     )
 
 
@@ -478,6 +486,7 @@ def _benchmarked(
         notes=(*result.notes, note),
         diagnostics=result.diagnostics,
         records=record,
+        figures=result.figures,
     )
 
 

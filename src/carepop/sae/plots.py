@@ -112,9 +112,12 @@ def plot_direct_vs_model(direct: Any, estimate: Any) -> Figure:
 
 def plot_cv(cv_direct: Any, cv_model: Any, n: Any = None) -> Figure:
     """CVs of the direct and model estimates by area, ordered by sample size ``n`` (or by the
-    direct CV, decreasing, without ``n``)."""
-    cd = vector(cv_direct, "cv_direct", allow_nan=True)
-    cm = vector(cv_model, "cv_model", cd.shape[0], allow_nan=True)
+    direct CV, decreasing, without ``n``); an infinite CV (estimate 0) is left out."""
+    # an infinite CV (a direct estimate of 0) is not drawn
+    cd = np.asarray(cv_direct, dtype=float)
+    cd = vector(np.where(np.isinf(cd), np.nan, cd), "cv_direct", allow_nan=True)
+    cm = np.asarray(cv_model, dtype=float)
+    cm = vector(np.where(np.isinf(cm), np.nan, cm), "cv_model", cd.shape[0], allow_nan=True)
     order = (
         np.argsort(vector(n, "n", cd.shape[0], allow_nan=True), kind="stable")
         if n is not None

@@ -90,6 +90,12 @@ class AreaEstimates:
     notes: tuple[str, ...] = field(default_factory=tuple)
     diagnostics: dict[str, Any] = field(default_factory=dict)
     records: dict[str, Any] = field(default_factory=dict)
+    figures: Any = field(default=None, repr=False, compare=False)  # () -> dict[str, Figure], or None
+
+    def plots(self) -> dict[str, Any]:
+        """The diagnostic plots as matplotlib Figures by name (``residuals``, ``shrinkage``,
+        ``direct_vs_model``, ``cv``); empty for a model without them."""
+        return {} if self.figures is None else self.figures()
 
     def to_pandas(self) -> pd.DataFrame:
         """A copy of the table: the area column, then :data:`AREA_COLUMNS`."""
