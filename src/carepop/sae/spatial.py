@@ -1,6 +1,7 @@
 """Spatial Fay–Herriot model: area effects that follow a simultaneous autoregression (SAR).
 
-Model (Rao & Molina 2015, section 8.5; Petrucci & Salvati 2006; Singh, Shukla & Kundu 2005)::
+Model (Rao & Molina 2015, chapter 8, spatial models; Petrucci & Salvati 2006; Singh, Shukla & Kundu
+2005)::
 
     y = X beta + u + e,      e ~ N(0, Psi),  Psi = diag(psi)   (known sampling variances)
     u = rho W u + v,         v ~ N(0, sigma2 I)
@@ -340,8 +341,8 @@ def fit_spatial_fh(
     are in the module docstring; the likelihood is that of the sampled areas.
 
     R: ``sae::eblupSFH(y ~ X - 1, psi, W, method = "REML" | "ML", MAXITER = maxiter,
-    PRECISION = tol)`` (every area sampled). Reference: Rao & Molina (2015), section 8.5; Molina &
-    Marhuenda (2015).
+    PRECISION = tol)`` (every area sampled). References: Rao & Molina (2015), chapter 8 (spatial
+    models); Molina & Marhuenda (2015).
 
     Not converging within ``maxiter`` (R gives up without estimates) returns the last values with
     ``converged=False`` and a warning; an estimate of rho held at +-0.999 is flagged in
@@ -425,7 +426,7 @@ def eblup_spatial(
     ``A'A / sigma2``): one sparse LU, no dense matrix. A sampled area with ``psi = 0`` keeps its
     direct estimate; ``sigma2 = 0`` gives the synthetic ``X beta``.
 
-    R: ``sae::eblupSFH(...)$eblup``; Rao & Molina (2015), section 8.5, equation (8.5.6).
+    R: ``sae::eblupSFH(...)$eblup``; Rao & Molina (2015), chapter 8 (spatial models).
     """
     y, sampled, X, psi, W = _check_inputs(y, X, psi, W)
     _check_fit(fit, X, sampled)
@@ -488,7 +489,7 @@ def mse_spatial(
     With every area sampled ``R = Psi K`` and these are R's formulas (``g3 = psi^2 diag(K V_a K V_b K)``
     etc.). For an area out of sample, ``g1 + g2 + g3`` is the MSE of its BLUP to second order, and
     ``g3 - g4`` again corrects the bias of ``g1`` at the estimates (Saei & Chambers 2005; Singh,
-    Shukla & Kundu 2005; Molina, Salvati & Pratesi 2009; Rao & Molina 2015, section 8.5). Cost:
+    Shukla & Kundu 2005; Molina, Salvati & Pratesi 2009; Rao & Molina 2015, chapter 8). Cost:
     about ten dense M x M products (see the module docstring).
     """
     _, sampled, X, psi, W = _check_inputs(None, X, psi, W, fit.sampled)
