@@ -2,8 +2,8 @@
 
 A proximity matrix ``W`` (M x M, areas in the order of the data) has ``W[i, j] > 0`` when area
 ``j`` is a neighbour of area ``i``. The SAR model of :mod:`carepop.sae.spatial` uses it
-row-standardised, ``W[i, j] = w_ij / sum_k w_ik`` (Rao & Molina 2015, section 8.5; R sae's
-``proxmat`` argument, e.g. ``data(grapesprox)``), so that ``(W u)_i`` is the mean effect of area
+row-standardised, ``W[i, j] = w_ij / sum_k w_ik`` (Rao & Molina 2015, chapter 8, spatial models;
+R sae's ``proxmat`` argument, e.g. ``data(grapesprox)``), so that ``(W u)_i`` is the mean effect of area
 ``i``'s neighbours; an area without neighbours gets a row of zeros (its effect is then independent,
 with variance sigma2).
 

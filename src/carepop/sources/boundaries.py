@@ -44,9 +44,8 @@ FIRST_YEAR, LAST_YEAR = 2014, 2025
 def _layer(topology: Mapping[str, Any], layer: str) -> list[Mapping[str, Any]]:
     objects = topology.get("objects", {})
     if layer not in objects:
-        raise CarepopError(
-            "The TopoJSON has no such layer.", code="unknown_layer", got=layer, expected=sorted(objects)
-        )
+        raise CarepopError("The TopoJSON has no such layer.", code="unknown_layer", got=layer,
+                           expected=sorted(objects))
     return list(objects[layer].get("geometries", []))
 
 
@@ -62,14 +61,12 @@ def _arc_ids(arcs: Any) -> Iterator[int]:
 def topojson_areas(topology: Mapping[str, Any], layer: str) -> pd.DataFrame:
     """The areas of one layer: ``code``, ``name``, ``start`` and ``end`` year (one row per geometry)."""
     props = [g.get("properties", {}) for g in _layer(topology, layer)]
-    return pd.DataFrame(
-        {
-            "code": [p.get("areacd") for p in props],
-            "name": [p.get("areanm") for p in props],
-            "start": [int(p.get("start", FIRST_YEAR)) for p in props],
-            "end": [int(p.get("end", LAST_YEAR)) for p in props],
-        }
-    )
+    return pd.DataFrame({
+        "code": [p.get("areacd") for p in props],
+        "name": [p.get("areanm") for p in props],
+        "start": [int(p.get("start", FIRST_YEAR)) for p in props],
+        "end": [int(p.get("end", LAST_YEAR)) for p in props],
+    })
 
 
 def topojson_neighbours(topology: Mapping[str, Any], layer: str) -> pd.DataFrame:
@@ -77,13 +74,10 @@ def topojson_neighbours(topology: Mapping[str, Any], layer: str) -> pd.DataFrame
     (``from < to``, each pair once), sorted."""
     geoms = _layer(topology, layer)
     areas = topojson_areas(topology, layer)
-    owner = np.concatenate(
-        [np.full(len(set(_arc_ids(g.get("arcs", [])))), i) for i, g in enumerate(geoms)]
-    ).astype(np.int64)
-    arc = np.concatenate(
-        [np.fromiter(sorted(set(_arc_ids(g.get("arcs", [])))), dtype=np.int64) for g in geoms]
-    )
-    use = pd.DataFrame({"arc": arc, "area": owner})
+    # the arcs of each area (reading the nested JSON lists is the only per-area step)
+    arcs = [np.unique(np.fromiter(_arc_ids(g.get("arcs", [])), dtype=np.int64)) for g in geoms]
+    owner = np.repeat(np.arange(len(geoms)), [len(a) for a in arcs])
+    use = pd.DataFrame({"arc": np.concatenate(arcs), "area": owner})
     pairs = use.merge(use, on="arc", suffixes=("_a", "_b"))
     pairs = pairs[pairs["area_a"] < pairs["area_b"]][["area_a", "area_b"]].drop_duplicates()
     a, b = pairs["area_a"].to_numpy(), pairs["area_b"].to_numpy()
