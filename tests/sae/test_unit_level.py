@@ -138,8 +138,8 @@ def test_bootstrap_mse_agrees_with_sae_pbmseBHF(corn, corn_fit):
                         popnsize = Popn, B = 2000, data = cornsoybean)
 
     A bootstrap MSE is a mean of B squared errors; for near-normal errors its standard error is
-    ``mse·√(2/B)``. Each county must agree within 4.5 standard errors of the difference, and the
-    mean of the standardised differences over the 12 counties within 3/√12·... (see below).
+    ``mse·√(2/B)``. Each county must agree within 4.5 standard errors of the difference (measured:
+    |z| ≤ 1.9), and the mean of the 12 standardised differences within 3 (measured: −0.2).
     """
     r = pd.read_csv(FIX / "pbmse_sae.csv")
     b_r = int(r["B"].iloc[0])
