@@ -350,6 +350,10 @@ def test_missing_covariate_values_name_rows(corn):
         fit_bhf(y, X, area)
     assert info.value.code == "missing_values" and info.value.rows == [5, 21]
     assert info.value.column == "X[:, 2]"
+    X[7, 1] = np.inf
+    with pytest.raises(ModelError) as info:
+        fit_bhf(y, X, area)
+    assert info.value.rows == [5, 8, 21] and info.value.column == "X[:, [1, 2]]"
     y2 = y.copy()
     y2[0] = np.nan
     with pytest.raises(ModelError) as info:
@@ -407,6 +411,9 @@ def test_other_bad_inputs(corn, corn_fit):
     with pytest.raises(ModelError) as info:
         mse_bhf_bootstrap(corn_fit, *corn, B=0)
     assert info.value.code == "invalid_replicates"
+    with pytest.raises(ModelError) as info:  # a fit of another model
+        eblup_bhf(corn_fit, y, X[:, :2], area, codes, means[:, :2], sizes)
+    assert info.value.code == "shape_mismatch" and info.value.got == 2
 
 
 def test_non_convergence_is_reported(corn, corn_fit):
