@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from carepop.errors import ModelError, data_rows, opt
+from carepop.errors import ModelError, data_rows
 
 
 @dataclass(frozen=True)
@@ -106,20 +106,17 @@ def _float_array(a, name: str, ndim: int) -> np.ndarray:
 
 
 def _check_finite(arr: np.ndarray, name: str, what: str) -> None:
+    """ModelError naming the (1-based) rows with a missing or infinite value, and the columns."""
     bad = ~np.isfinite(arr)
+    if not bad.any():
+        return
     if arr.ndim == 2:
+        mask = bad.any(axis=1)
         cols = np.flatnonzero(bad.any(axis=0))
-        if cols.size:
-            j = int(cols[0])
-            mask = bad[:, j]
-            column = f"{name}[:, {j}]"
-        else:
-            return
+        column = f"{name}[:, {int(cols[0])}]" if cols.size == 1 else f"{name}[:, {cols.tolist()}]"
     else:
         mask = bad
         column = name
-        if not mask.any():
-            return
     raise ModelError(
         f"{int(mask.sum())} {what} with a missing or infinite value in {column}.",
         code="missing_values",
@@ -318,5 +315,5 @@ def check_fit_matches(p_fit: int, sample: NestedSample) -> None:
             column="X",
             got=sample.p,
             expected=p_fit,
-            fix=("pass the y, X and area_codes the model was fitted to, or refit with ", opt("X")),
+            fix="pass the y, X and area_codes the model was fitted to, or refit the model on this X",
         )
