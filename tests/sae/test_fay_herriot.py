@@ -428,7 +428,7 @@ def test_bad_arrays(milk):
         fit_fay_herriot(y, X, psi[:-1])
     assert e.value.code == "length_mismatch"
     with pytest.raises(ModelError) as e:
-        fit_fay_herriot(y, X, psi, "amrl")
+        fit_fay_herriot(y, X, psi, "bayes")
     assert e.value.code == "unknown_method"
     fit = fit_fay_herriot(y, X, psi)
     with pytest.raises(ModelError) as e:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carepop.core.results import _jsonable
+from carepop.core.results import jsonable
 
 AREA_COLUMNS = (
     "direct",
@@ -63,14 +63,14 @@ class ModelFit:
         return {
             "model": self.model,
             "method": self.method,
-            **{k: _jsonable(v) for k, v in self.variance_components.items()},
+            **{k: jsonable(v) for k, v in self.variance_components.items()},
             "coefficients": [
-                {k: _jsonable(v) for k, v in rec.items()}
+                {k: jsonable(v) for k, v in rec.items()}
                 for rec in self.coefficients.to_dict(orient="records")
             ],
-            "loglik": _jsonable(self.loglik),
-            "aic": _jsonable(self.aic),
-            "bic": _jsonable(self.bic),
+            "loglik": jsonable(self.loglik),
+            "aic": jsonable(self.aic),
+            "bic": jsonable(self.bic),
             "iterations": int(self.iterations),
             "converged": bool(self.converged),
             "n_areas": int(self.n_areas),
@@ -102,7 +102,7 @@ class AreaEstimates:
         return self.table.copy()
 
     def to_records(self) -> list[dict[str, Any]]:
-        return [{k: _jsonable(v) for k, v in rec.items()} for rec in self.table.to_dict(orient="records")]
+        return [{k: jsonable(v) for k, v in rec.items()} for rec in self.table.to_dict(orient="records")]
 
     def to_dict(self) -> dict[str, Any]:
         """The areas and the fit (what ``carepop sae ... --format json`` prints)."""
@@ -147,7 +147,7 @@ def _plain(obj: Any) -> Any:
         return [_plain(v) for v in obj]
     if isinstance(obj, np.ndarray):
         return [_plain(v) for v in obj.tolist()]
-    return _jsonable(obj)
+    return jsonable(obj)
 
 
 def coefficient_table(names: tuple[str, ...] | list[str], beta: np.ndarray, cov: np.ndarray) -> pd.DataFrame:
