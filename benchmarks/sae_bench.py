@@ -102,10 +102,11 @@ def worker(tool: str, data: Path, out: Path, trace: bool) -> None:
 
         warnings.simplefilter("ignore")
         from samplics.sae import EblupAreaModel
+        from samplics.utils.types import FitMethod
 
         area = df["area"].to_numpy()
         t0 = time.perf_counter()
-        model = EblupAreaModel(method="REML")
+        model = EblupAreaModel(method=FitMethod.reml)
         model.fit(yhat=y, X=Xc, area=area, error_std=np.sqrt(psi), intercept=True, tol=1e-4, maxiter=100)
         model.predict(X=Xc, area=area, intercept=True)
         seconds = time.perf_counter() - t0
