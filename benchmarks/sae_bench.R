@@ -9,6 +9,6 @@ d <- read.csv(args[1])
 tm <- system.time(
   res <- mseFH(y ~ x1 + x2 + x3 + x4, psi, method = "REML", data = d)
 )["elapsed"]
-out <- data.frame(est = as.vector(res$est$eblup), mse = res$mse, seconds = tm,
+out <- data.frame(est = as.vector(res$est$eblup), mse = res$mse, seconds = unname(tm),
                   sigma2 = res$est$fit$refvar, iterations = res$est$fit$iterations)
 write.csv(out, args[2], row.names = FALSE)

@@ -47,6 +47,7 @@ WORK = HERE / "work"
 PY = sys.executable
 P_COVARIATES = 4
 TARGET_S = 0.5  # carepop at 35,000 areas
+LOADS: list[float] = []  # 1-minute load average just before each process started
 
 
 def log(msg: str) -> None:
@@ -102,10 +103,11 @@ def worker(tool: str, data: Path, out: Path, trace: bool) -> None:
 
         warnings.simplefilter("ignore")
         from samplics.sae import EblupAreaModel
+        from samplics.utils.types import FitMethod
 
         area = df["area"].to_numpy()
         t0 = time.perf_counter()
-        model = EblupAreaModel(method="REML")
+        model = EblupAreaModel(method=FitMethod.reml)
         model.fit(yhat=y, X=Xc, area=area, error_std=np.sqrt(psi), intercept=True, tol=1e-4, maxiter=100)
         model.predict(X=Xc, area=area, intercept=True)
         seconds = time.perf_counter() - t0
@@ -149,6 +151,7 @@ def one_run(tool: str, M: int, args, k: int, trace: bool = False) -> dict:
     cmd = ["/usr/bin/time", "-v", *inner]
     log(f"{tool} M={M} run {k + 1}{' (tracemalloc)' if trace else ''}")
     env = dict(os.environ, R_LIBS="/work/rlib")
+    LOADS.append(os.getloadavg()[0])
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -292,6 +295,11 @@ def write_report(path: Path, results: dict, args, started: str) -> None:
         f"Machine: {os.cpu_count()} cores, {cpu}; shared with other jobs. Versions: "
         + ", ".join(f"{k} {val}" for k, val in v.items())
         + ".",
+        "",
+        f"1-minute load average just before each process: {min(LOADS):.1f}–{max(LOADS):.1f} "
+        "(2 cores: above 2 the tools compete with other jobs, and the times are upper bounds)."
+        if LOADS
+        else "",
         "",
         "| areas | tool | task time (median) | runs | peak RSS | carepop task peak alloc. | "
         "max abs diff EBLUP / MSE vs R | iterations | status |",

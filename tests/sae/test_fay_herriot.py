@@ -434,6 +434,14 @@ def test_bad_arrays(milk):
     with pytest.raises(ModelError) as e:
         mse_analytic(fit, X, psi, np.ones(43))
     assert e.value.code == "bad_mask"
+    other = np.isfinite(y)
+    other[[2, 5]] = False
+    with pytest.raises(ModelError) as e:
+        mse_analytic(fit, X, psi, other)
+    assert e.value.code == "mask_mismatch" and e.value.rows == [3, 6]
+    with pytest.raises(ModelError) as e:
+        mse_bootstrap(fit, X, psi, other, B=10)
+    assert e.value.code == "mask_mismatch"
     with pytest.raises(ModelError) as e:
         eblup(fit, y, X[:, :3], psi)
     assert e.value.code == "length_mismatch"

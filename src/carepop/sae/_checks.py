@@ -150,8 +150,9 @@ def check_ncols(X: np.ndarray, p: int) -> None:
         )
 
 
-def as_mask(in_sample: object, m_all: int) -> np.ndarray:
-    """A boolean (M,) in-sample mask."""
+def as_mask(in_sample: object, m_all: int, fitted: np.ndarray | None = None) -> np.ndarray:
+    """A boolean (M,) in-sample mask; when ``fitted`` (the mask the model was fitted with) is given,
+    it must be the same areas."""
     arr = np.asarray(in_sample)
     if arr.dtype != bool or arr.shape != (m_all,):
         raise ModelError(
@@ -161,5 +162,15 @@ def as_mask(in_sample: object, m_all: int) -> np.ndarray:
             got=(arr.dtype.name, arr.shape),
             expected=f"bool array of shape ({m_all},)",
             fix="pass numpy.isfinite(y)",
+        )
+    if fitted is not None and fitted.shape == arr.shape and not np.array_equal(fitted, arr):
+        differ = fitted != arr
+        raise ModelError(
+            f"in_sample differs from the areas the model was fitted to in {count_rows(differ)} area(s).",
+            code="mask_mismatch",
+            column="in_sample",
+            rows=data_rows(differ),
+            expected="numpy.isfinite(y) of the y the model was fitted to",
+            fix="pass the same areas (rows, order) as to fit_fay_herriot",
         )
     return arr

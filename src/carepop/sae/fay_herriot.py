@@ -305,7 +305,7 @@ def mse_analytic(fit: FHFit, X: object, psi: object, in_sample: object) -> np.nd
     m_all = pv.shape[0]
     Xm = as_design(X, m_all)
     check_ncols(Xm, fit.beta.shape[0])
-    inside = as_mask(in_sample, m_all)
+    inside = as_mask(in_sample, m_all, fit.in_sample)
     check_psi(pv, inside)
     Xs, ps = Xm[inside], pv[inside]
     A = fit.sigma2

@@ -73,7 +73,7 @@ def parametric_bootstrap_mse(
     M = pv.shape[0]
     Xm = as_design(X, M)
     check_ncols(Xm, fit.beta.shape[0])
-    inside = as_mask(in_sample, M)
+    inside = as_mask(in_sample, M, fit.in_sample)
     check_psi(pv, inside)
     if int(B) < 1:
         raise ModelError(
