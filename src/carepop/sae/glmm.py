@@ -236,6 +236,7 @@ class Problem:
         self.z, self.logw = gh_rule(n_agq)
         self.b = np.zeros(n_areas)  # warm start of the conditional modes
         self.n_modes = 0
+        self.hessian: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def asum(self, v: np.ndarray) -> np.ndarray:
         """Sums over the units of each area: (n,) -> (A,), (n, k) -> (A, k)."""
@@ -464,6 +465,7 @@ def maximise(
         dec = float(-g[free] @ step[free])
         if dec < 1e-12:
             converged = True
+            prob.hessian = (theta.copy(), free.copy(), Hf)  # at the optimum: _finish reuses it
             break
         t_new = theta + step
         t_new[0] = max(t_new[0], 0.0)
@@ -482,7 +484,10 @@ def _finish(
     f, _ = prob.value_grad(theta)
     free = np.ones(theta.size, dtype=bool)
     free[0] = sigma > 0
-    Hf = _fd_hessian(prob, theta, free)
+    if prob.hessian is not None and np.array_equal(prob.hessian[0], theta):
+        free, Hf = prob.hessian[1], prob.hessian[2]
+    else:
+        Hf = _fd_hessian(prob, theta, free)
     theta_cov = np.full((theta.size, theta.size), np.nan)
     try:
         inv = np.linalg.inv(Hf)
