@@ -52,8 +52,8 @@ from carepop.errors import ModelError, data_rows, opt
 from carepop.sae.glmm import (
     LogisticMixedFit,
     Problem,
-    _as_areas,
-    _as_X,
+    as_area_codes,
+    as_matrix,
     check_inputs,
     gh_rule,
     maximise,
@@ -142,7 +142,7 @@ def _layout(
             "Population counts must be numbers.", code="bad_population_count", column="pop_count"
         ) from None
     K = pop_count_a.shape[0]
-    pX, pcols = _as_X(pop_X, K, name="pop_X")
+    pX, pcols = as_matrix(pop_X, K, name="pop_X")
     if x_cols is not None and hasattr(pop_X, "columns") and list(pcols) != list(x_cols):
         raise ModelError(
             "The population table's covariate columns differ from the sample's.",
@@ -161,7 +161,7 @@ def _layout(
             expected=f"{p} columns, as X",
             fix="give the population table the same covariate columns, in the same order, as X",
         )
-    parea = _as_areas(pop_area, K, name="pop_area")
+    parea = as_area_codes(pop_area, K, name="pop_area")
     bad = ~np.isfinite(pop_count_a) | (pop_count_a < 0)
     if bad.any():
         raise ModelError(
@@ -430,4 +430,3 @@ def mse_ebp_bootstrap(
             code="bootstrap_failed",
         )
     return sq / used
-

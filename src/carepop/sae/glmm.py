@@ -139,7 +139,7 @@ def _is_01(v: Any) -> bool:
         return False
 
 
-def _as_X(X: Any, n: int, name: str = "X") -> tuple[np.ndarray, list[str]]:
+def as_matrix(X: Any, n: int, name: str = "X") -> tuple[np.ndarray, list[str]]:
     cols = [str(c) for c in X.columns] if hasattr(X, "columns") else None
     try:
         X = np.asarray(X, dtype=float)
@@ -175,7 +175,7 @@ def _as_X(X: Any, n: int, name: str = "X") -> tuple[np.ndarray, list[str]]:
     return X, cols
 
 
-def _as_areas(area_codes: Any, n: int, name: str = "area_codes") -> np.ndarray:
+def as_area_codes(area_codes: Any, n: int, name: str = "area_codes") -> np.ndarray:
     a = np.asarray(area_codes).ravel()
     if a.shape[0] != n:
         raise ModelError(
@@ -199,8 +199,8 @@ def check_inputs(y: Any, X: Any, area_codes: Any) -> tuple[np.ndarray, np.ndarra
     """Validated ``y`` (n,), ``X`` (n, p), sorted area labels (A,) and each unit's area index (n,)."""
     y = _as_y(y)
     n = y.shape[0]
-    X, cols = _as_X(X, n)
-    a = _as_areas(area_codes, n)
+    X, cols = as_matrix(X, n)
+    a = as_area_codes(area_codes, n)
     if n == 0:
         raise ModelError("There are no units.", code="empty")
     if np.all(y == y[0]):
