@@ -491,3 +491,12 @@ def test_covariate_labels_rejected(data, pop, sim_fit):
     with pytest.raises(ModelError) as info:
         ebp_proportion(sim_fit, y, X, a, pXs, parea, pN)
     assert info.value.code == "non_numeric_covariates" and info.value.column == "pop_X"
+
+
+def test_mixed_area_labels(data):
+    y, X, a = data["sim"]
+    mixed = a.astype(object)
+    mixed[:3] = 7
+    with pytest.raises(ModelError) as info:
+        fit_logistic_mixed(y, X, mixed)
+    assert info.value.code == "mixed_area_codes"

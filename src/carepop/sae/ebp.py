@@ -52,6 +52,7 @@ from carepop.errors import ModelError, data_rows, opt
 from carepop.sae.glmm import (
     LogisticMixedFit,
     Problem,
+    area_index,
     as_area_codes,
     as_matrix,
     check_inputs,
@@ -171,8 +172,7 @@ def _layout(
             rows=data_rows(bad),
             got=float(pop_count_a[np.flatnonzero(bad)[0]]),
         )
-    areas, g_pop_area = np.unique(parea, return_inverse=True)
-    g_pop_area = g_pop_area.ravel()
+    areas, g_pop_area = area_index(parea, "pop_area")
     P = areas.size
     N_i = np.bincount(g_pop_area, weights=pop_count_a, minlength=P)
     if np.any(N_i <= 0):

@@ -195,6 +195,20 @@ def as_area_codes(area_codes: Any, n: int, name: str = "area_codes") -> np.ndarr
     return a
 
 
+def area_index(a: np.ndarray, name: str = "area_codes") -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct labels and each row's index among them."""
+    try:
+        areas, idx = np.unique(a, return_inverse=True)
+    except TypeError:
+        raise ModelError(
+            f"{name} mixes kinds of labels (e.g. numbers and text) that cannot be sorted together.",
+            code="mixed_area_codes",
+            column=name,
+            fix="give every area code as text (or every one as a number)",
+        ) from None
+    return areas, idx.ravel()
+
+
 def check_inputs(y: Any, X: Any, area_codes: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Validated ``y`` (n,), ``X`` (n, p), sorted area labels (A,) and each unit's area index (n,)."""
     y = _as_y(y)
@@ -219,8 +233,8 @@ def check_inputs(y: Any, X: Any, area_codes: Any) -> tuple[np.ndarray, np.ndarra
             got=cols,
             fix="drop redundant columns (e.g. one dummy per factor, or a second intercept)",
         )
-    areas, idx = np.unique(a, return_inverse=True)
-    return y, X, areas, idx.ravel()
+    areas, idx = area_index(a)
+    return y, X, areas, idx
 
 
 # --------------------------------------------------------------------------- the likelihood
