@@ -12,6 +12,7 @@ Used small by ``tests/sae/test_ebp.py`` and large by ``validation/simulation_ebp
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ class SimResult:
     emp_mse: np.ndarray  # (A,)
     boot_mse: np.ndarray  # (A,) mean over runs
     coverage: float  # over runs x areas
+    sigma_hat: np.ndarray  # (runs,)
     covered: np.ndarray  # (runs, A) bool
 
     @property
@@ -45,7 +47,11 @@ def simulate(
     sigma: float = 0.8,
     n_min: int = 3,
     n_max: int = 15,
+    oracle: bool = False,
 ) -> SimResult:
+    """``oracle``: bootstrap from the true (beta, sigma_u) instead of the estimates, which
+    isolates the bootstrap machinery from the error of the plug-in (its MSE should then match
+    the empirical MSE up to simulation noise)."""
     rng = np.random.default_rng(seed)
     A = n_areas
     N = rng.integers(100, 300, size=(A, 2))  # population counts, cells x = 0, 1
@@ -60,14 +66,17 @@ def simulate(
     est = np.empty((runs, A))
     mse = np.empty((runs, A))
     truth = np.empty((runs, A))
+    sig = np.empty(runs)
     for r in range(runs):
         u = rng.normal(0.0, sigma, A)
         y = (rng.random(x.size) < expit(X @ b + u[area])).astype(float)
         rest = rng.binomial(N - n, expit(b[0] + b[1] * np.array([0.0, 1.0])[None, :] + u[:, None]))
         truth[r] = (np.bincount(area, weights=y, minlength=A) + rest.sum(axis=1)) / N.sum(axis=1)
         fit = fit_logistic_mixed(y, X, area)
+        sig[r] = fit.sigma_u
         est[r] = ebp_proportion(fit, y, X, area, pop_X, pop_area, pop_count).estimate
-        mse[r] = mse_ebp_bootstrap(fit, y, X, area, pop_X, pop_area, pop_count, B=B, seed=rng)
+        boot_fit = dataclasses.replace(fit, beta=b, sigma2_u=sigma**2) if oracle else fit
+        mse[r] = mse_ebp_bootstrap(boot_fit, y, X, area, pop_X, pop_area, pop_count, B=B, seed=rng)
     covered = np.abs(est - truth) <= 1.96 * np.sqrt(mse)
     return SimResult(
         runs=runs,
@@ -75,5 +84,6 @@ def simulate(
         emp_mse=np.mean((est - truth) ** 2, axis=0),
         boot_mse=mse.mean(axis=0),
         coverage=float(covered.mean()),
+        sigma_hat=sig,
         covered=covered,
     )

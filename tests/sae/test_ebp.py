@@ -14,12 +14,13 @@ and the EBP reference is R's ``integrate()`` of the conditional expectation for 
 code is in make_fixtures.R, section "EBP by integrate()").
 
 Tolerances (found, not chosen to pass): beta and sigma_u agree to about 2e-7 relative and the
-log-likelihood to 2e-11 relative; the tests ask 1e-5 / 1e-5 / 1e-9. R stops its optimiser with a
-gradient of about 1e-5 (carepop's log-likelihood at R's estimates is the same function to 1e-10,
-see ``test_loglik_function_matches_glmer``, and carepop's maximum is higher), which is what limits
-the agreement of the estimates. Standard errors: lme4's ``vcov`` inverts a finite-difference
-Hessian of its deviance (differences of function values), carepop central differences of its
-analytic gradient; they agree to 3e-5 relative, tested at 1e-4.
+log-likelihood to 2e-11 relative; the tests ask 1e-6 (the project's requirement) / 1e-6 / 1e-9.
+R stops its optimiser with a gradient of about 1e-5 (carepop's log-likelihood at R's estimates
+is the same function to 1e-10, see ``test_loglik_function_matches_glmer``, and carepop's maximum
+is higher), which is what limits the agreement of the estimates. Standard errors: lme4's
+``vcov`` inverts a finite-difference Hessian of its deviance (differences of function values),
+carepop central differences of its analytic gradient; they agree to 3e-5 relative, tested at
+1e-4 (lme4's own differencing error, not carepop's).
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ def test_fit_matches_glmer(data, name):
     beta, se, sigma, loglik = fx.glmer_vector(fx.glmer(fx.FIXTURES, name), X.shape[1])
     assert fit.converged
     assert fit.n_agq == k and fit.method == ("laplace" if k == 1 else f"agq{k}")
-    assert rel(fit.beta, beta) < 1e-5
-    assert rel(fit.sigma_u, sigma) < 1e-5
+    assert rel(fit.beta, beta) < 1e-6
+    assert rel(fit.sigma_u, sigma) < 1e-6
     assert rel(fit.loglik, loglik) < 1e-9
     assert fit.loglik >= loglik - 1e-9  # carepop's maximum is not lower than R's
     assert rel(fit.beta_se, se) < 1e-4
@@ -309,7 +310,8 @@ def test_bootstrap_mse_tracks_empirical_mse():
     """Seeded simulation with known truth (tests/sae/ebp_simulation.py: 30 areas, cells x = 0/1,
     beta = (-1, 0.8), sigma_u = 0.8, 6-28 sampled units per area): over 12 runs with B = 20 the
     mean bootstrap MSE is within 25% of the empirical MSE and the 95% intervals cover 88-99%.
-    (validation/simulation_ebp.py runs the same with 200 runs and B = 100.)"""
+    (validation/simulation_ebp.py runs the same with 200 runs and B = 100: ratio 0.92, coverage
+    0.933; with the true parameters in the bootstrap 1.05 and 0.951 -- validation/simulation_ebp.md.)"""
     r = simulate(runs=12, B=20, seed=1)
     assert 0.75 < r.ratio < 1.25, r.ratio
     assert 0.88 <= r.coverage <= 0.99, r.coverage
@@ -490,3 +492,12 @@ def test_covariate_labels_rejected(data, pop, sim_fit):
     with pytest.raises(ModelError) as info:
         ebp_proportion(sim_fit, y, X, a, pXs, parea, pN)
     assert info.value.code == "non_numeric_covariates" and info.value.column == "pop_X"
+
+
+def test_mixed_area_labels(data):
+    y, X, a = data["sim"]
+    mixed = a.astype(object)
+    mixed[:3] = 7
+    with pytest.raises(ModelError) as info:
+        fit_logistic_mixed(y, X, mixed)
+    assert info.value.code == "mixed_area_codes"

@@ -52,8 +52,9 @@ from carepop.errors import ModelError, data_rows, opt
 from carepop.sae.glmm import (
     LogisticMixedFit,
     Problem,
-    _as_areas,
-    _as_X,
+    area_index,
+    as_area_codes,
+    as_matrix,
     check_inputs,
     gh_rule,
     maximise,
@@ -142,7 +143,7 @@ def _layout(
             "Population counts must be numbers.", code="bad_population_count", column="pop_count"
         ) from None
     K = pop_count_a.shape[0]
-    pX, pcols = _as_X(pop_X, K, name="pop_X")
+    pX, pcols = as_matrix(pop_X, K, name="pop_X")
     if x_cols is not None and hasattr(pop_X, "columns") and list(pcols) != list(x_cols):
         raise ModelError(
             "The population table's covariate columns differ from the sample's.",
@@ -161,7 +162,7 @@ def _layout(
             expected=f"{p} columns, as X",
             fix="give the population table the same covariate columns, in the same order, as X",
         )
-    parea = _as_areas(pop_area, K, name="pop_area")
+    parea = as_area_codes(pop_area, K, name="pop_area")
     bad = ~np.isfinite(pop_count_a) | (pop_count_a < 0)
     if bad.any():
         raise ModelError(
@@ -171,8 +172,7 @@ def _layout(
             rows=data_rows(bad),
             got=float(pop_count_a[np.flatnonzero(bad)[0]]),
         )
-    areas, g_pop_area = np.unique(parea, return_inverse=True)
-    g_pop_area = g_pop_area.ravel()
+    areas, g_pop_area = area_index(parea, "pop_area")
     P = areas.size
     N_i = np.bincount(g_pop_area, weights=pop_count_a, minlength=P)
     if np.any(N_i <= 0):

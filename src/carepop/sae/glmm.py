@@ -139,7 +139,7 @@ def _is_01(v: Any) -> bool:
         return False
 
 
-def _as_X(X: Any, n: int, name: str = "X") -> tuple[np.ndarray, list[str]]:
+def as_matrix(X: Any, n: int, name: str = "X") -> tuple[np.ndarray, list[str]]:
     cols = [str(c) for c in X.columns] if hasattr(X, "columns") else None
     try:
         X = np.asarray(X, dtype=float)
@@ -175,7 +175,7 @@ def _as_X(X: Any, n: int, name: str = "X") -> tuple[np.ndarray, list[str]]:
     return X, cols
 
 
-def _as_areas(area_codes: Any, n: int, name: str = "area_codes") -> np.ndarray:
+def as_area_codes(area_codes: Any, n: int, name: str = "area_codes") -> np.ndarray:
     a = np.asarray(area_codes).ravel()
     if a.shape[0] != n:
         raise ModelError(
@@ -195,12 +195,26 @@ def _as_areas(area_codes: Any, n: int, name: str = "area_codes") -> np.ndarray:
     return a
 
 
+def area_index(a: np.ndarray, name: str = "area_codes") -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct labels and each row's index among them."""
+    try:
+        areas, idx = np.unique(a, return_inverse=True)
+    except TypeError:
+        raise ModelError(
+            f"{name} mixes kinds of labels (e.g. numbers and text) that cannot be sorted together.",
+            code="mixed_area_codes",
+            column=name,
+            fix="give every area code as text (or every one as a number)",
+        ) from None
+    return areas, idx.ravel()
+
+
 def check_inputs(y: Any, X: Any, area_codes: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Validated ``y`` (n,), ``X`` (n, p), sorted area labels (A,) and each unit's area index (n,)."""
     y = _as_y(y)
     n = y.shape[0]
-    X, cols = _as_X(X, n)
-    a = _as_areas(area_codes, n)
+    X, cols = as_matrix(X, n)
+    a = as_area_codes(area_codes, n)
     if n == 0:
         raise ModelError("There are no units.", code="empty")
     if np.all(y == y[0]):
@@ -219,8 +233,8 @@ def check_inputs(y: Any, X: Any, area_codes: Any) -> tuple[np.ndarray, np.ndarra
             got=cols,
             fix="drop redundant columns (e.g. one dummy per factor, or a second intercept)",
         )
-    areas, idx = np.unique(a, return_inverse=True)
-    return y, X, areas, idx.ravel()
+    areas, idx = area_index(a)
+    return y, X, areas, idx
 
 
 # --------------------------------------------------------------------------- the likelihood
@@ -236,6 +250,7 @@ class Problem:
         self.z, self.logw = gh_rule(n_agq)
         self.b = np.zeros(n_areas)  # warm start of the conditional modes
         self.n_modes = 0
+        self.hessian: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def asum(self, v: np.ndarray) -> np.ndarray:
         """Sums over the units of each area: (n,) -> (A,), (n, k) -> (A, k)."""
@@ -464,6 +479,7 @@ def maximise(
         dec = float(-g[free] @ step[free])
         if dec < 1e-12:
             converged = True
+            prob.hessian = (theta.copy(), free.copy(), Hf)  # at the optimum: _finish reuses it
             break
         t_new = theta + step
         t_new[0] = max(t_new[0], 0.0)
@@ -482,7 +498,10 @@ def _finish(
     f, _ = prob.value_grad(theta)
     free = np.ones(theta.size, dtype=bool)
     free[0] = sigma > 0
-    Hf = _fd_hessian(prob, theta, free)
+    if prob.hessian is not None and np.array_equal(prob.hessian[0], theta):
+        free, Hf = prob.hessian[1], prob.hessian[2]
+    else:
+        Hf = _fd_hessian(prob, theta, free)
     theta_cov = np.full((theta.size, theta.size), np.nan)
     try:
         inv = np.linalg.inv(Hf)
