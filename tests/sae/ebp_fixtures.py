@@ -1,5 +1,5 @@
 """The data and R results of the logistic-mixed-model / EBP golden tests (``tests/sae/test_ebp.py``)
-and of their live R re-run (``validation/test_lme4_ebp.py``).
+and of their live R re-run (``validation/test_live_ebp.py``).
 
 ``tests/sae/fixtures/ebp/`` holds, all written by ``make_fixtures.R`` there (R 4.2.2, lme4)::
 
