@@ -258,11 +258,12 @@ def test_version_is_shown_cleanly():
 
 
 GROUPS = {
-    "": ["estimate", "weight", "demo", "design", "questionnaire", "census", "cld"],
+    "": ["estimate", "weight", "demo", "design", "questionnaire", "census", "cld", "sae"],
     "design": ["size", "allocate", "select"],
     "questionnaire": ["list", "show", "validate", "derive", "export"],
     "census": ["show"],
     "cld": ["check", "summarise", "generate"],
+    "sae": ["fh", "bhf", "ebp"],
 }
 
 

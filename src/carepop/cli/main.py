@@ -13,6 +13,7 @@ from carepop.cli.common import EXIT_INPUT, App
 from carepop.cli.demo import demo
 from carepop.cli.estimate import estimate
 from carepop.cli.questionnaire import questionnaire_app
+from carepop.cli.sae import sae_app
 from carepop.cli.sampling import design_app
 from carepop.cli.weight import weight
 from carepop.errors import CarepopError
@@ -44,6 +45,7 @@ app.add_typer(design_app, name="design")
 app.add_typer(questionnaire_app, name="questionnaire")
 app.add_typer(census_app, name="census")
 app.add_typer(cld_app, name="cld")
+app.add_typer(sae_app, name="sae")
 app.command()(demo)
 
 

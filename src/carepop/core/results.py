@@ -46,7 +46,7 @@ class Estimates:
         """JSON-ready records: NaN becomes None, numpy scalars become Python numbers."""
         out = []
         for rec in self.table.to_dict(orient="records"):
-            out.append({k: _jsonable(v) for k, v in rec.items()})
+            out.append({k: jsonable(v) for k, v in rec.items()})
         return out
 
     def __len__(self) -> int:
@@ -71,7 +71,8 @@ class Estimates:
             )
 
 
-def _jsonable(v: Any) -> Any:
+def jsonable(v: Any) -> Any:
+    """A value as JSON takes it: numpy scalars as Python numbers, NaN / inf / NA as None."""
     if isinstance(v, np.generic):
         v = v.item()
     if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):

@@ -14,6 +14,11 @@ choices, so a name accepted in one is accepted in the other.
 :class:`AllocationMethod`         allocation of a sample over strata
 :class:`EngineName`               the SQL engine of the client-level data pipeline
 :class:`OutputFormat`             what a command prints
+:class:`SAEFitMethod`             estimation of a small-area model's variance (R ``sae`` ``method=``)
+:class:`MSEMethod`                a small-area estimate's MSE: analytic formula or bootstrap
+:class:`SAETransform`             transformation of direct estimates before an area model (emdi)
+:class:`BenchmarkMethod`          benchmarking of model estimates to known totals (emdi)
+:class:`VarianceSmoothing`        smoothed sampling variances of direct estimates for area models
 ================================  ==========================================================
 """
 
@@ -127,6 +132,41 @@ class OutputFormat(Choice):
     json = "json"
     csv = "csv"
     table = "table"
+
+
+class SAEFitMethod(Choice):
+    reml = "reml"
+    ml = "ml"
+    fh = "fh"
+    amrl = "amrl"
+
+
+class MSEMethod(Choice):
+    analytic = "analytic"
+    bootstrap = "bootstrap"
+
+
+class SAETransform(Choice):
+    none = "none"
+    arcsin = "arcsin"
+    logit = "logit"
+    log = "log"
+
+
+class BenchmarkMethod(Choice):
+    ratio = "ratio"
+    additive = "additive"
+    mse_adjusted = "mse-adjusted"
+
+    @classmethod
+    def aliases(cls) -> dict[str, str]:
+        return {"raking": "additive", "mse_adjusted": "mse-adjusted", "mse_adj": "mse-adjusted"}
+
+
+class VarianceSmoothing(Choice):
+    none = "none"
+    proportion = "proportion"
+    gvf = "gvf"
 
 
 def choose(value: Any, vocabulary: type[Choice], param: str, what: str | None = None) -> str:

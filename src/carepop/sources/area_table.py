@@ -9,6 +9,7 @@ instead of leaving a silent gap. :func:`join_report` says, per source, how its c
 columns                        source
 =============================  ==================================================================
 ``la_code``, ``la_name``       Census 2021 LAs (TS039)
+``region_code``, ``_name``     the LA's English region (:mod:`carepop.sources.regions`)
 ``residents_5plus`` ...        TS039: residents aged 5+, ``no_care``, the five hours bands,
 ``carers``, ``carer_rate``     ``carers``, ``carer_rate`` = carers / residents aged 5+
 ``residents``, ``age_*``       TS007: residents of all ages and ``age_bands`` (default 0-17,
@@ -18,7 +19,8 @@ columns                        source
 ``c2011_*``                    Census 2011 QS301 summed to 2021 LAs: ``c2011_residents`` (all
                                ages!), ``c2011_no_care``, ``c2011_h1_19``, ``c2011_h20_49``,
                                ``c2011_h50_plus``, ``c2011_carers``, ``c2011_predecessors``
-                               (number of 2011 districts; > 1 for the 8 merged councils)
+                               (number of 2011 districts; > 1 for the 8 merged councils),
+                               ``c2011_carer_rate`` = 2011 carers / 2011 residents (all ages)
 ``imd_score`` ...              IMD 2019 overall ``imd_score``, ``imd_proportion``, ``imd_extent``
 ``gp_carers`` ...              GP-registered carers 2023-24 Q2, ``gp_coverage`` (GP / census
                                carers), ``gp_missing_practices``, ``gp_missing_patients``
@@ -48,6 +50,7 @@ from carepop.sources.census import (
     load_ts039,
 )
 from carepop.sources.la_indicators import load_gp_carers, load_imd2019
+from carepop.sources.regions import region_lookup, regions_of
 
 __all__ = ["AREA_AGE_BANDS", "area_table", "join_report"]
 
@@ -68,6 +71,15 @@ def area_table(age_bands: tuple[tuple[int, int | None], ...] = AREA_AGE_BANDS) -
     out = base.rename(columns={"area_code": "la_code", "area_name": "la_name"})
     out = out[["la_code", "la_name", "residents_5plus", *HOURS_BANDS, "carers"]]
     out["carer_rate"] = out["carers"] / out["residents_5plus"]
+    regions = region_lookup().set_index("area_code")
+    out.insert(2, "region_code", regions_of(out["la_code"], column="la_code").to_numpy())
+    out.insert(
+        3,
+        "region_name",
+        out["region_code"].map(
+            regions.drop_duplicates("region_code").set_index("region_code")["region_name"]
+        ),
+    )
 
     ages = load_ts007("la", single_years=True)
     check_codes(ages["area_code"], las, what="TS007", against="TS039 LAs")
@@ -88,6 +100,7 @@ def area_table(age_bands: tuple[tuple[int, int | None], ...] = AREA_AGE_BANDS) -
     c11_cols = ["residents", *HOURS_BANDS_2011, "carers", "predecessors"]
     c11 = c11[["area_code", *c11_cols]].rename(columns={c: f"c2011_{c}" for c in c11_cols})
     out = _join(out, c11.rename(columns={"area_code": "la_code"}))
+    out["c2011_carer_rate"] = out["c2011_carers"] / out["c2011_residents"]
 
     imd = load_imd2019()  # checks its codes against TS039
     out = _join(out, imd[["la_code", "imd_score", "imd_proportion", "imd_extent"]])
