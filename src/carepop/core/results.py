@@ -19,8 +19,33 @@ import pandas as pd
 VALUE_COLUMNS = ("estimate", "se", "ci_lower", "ci_upper", "df", "deff", "n")
 
 
+class TableResult:
+    """What every carepop result held as a table shares: a copy as pandas, JSON-ready records,
+    ``len``, column access and the ``estimate`` column as an array (subclasses hold ``table``)."""
+
+    table: pd.DataFrame
+
+    def to_pandas(self) -> pd.DataFrame:
+        """A copy of the result table with the documented columns."""
+        return self.table.copy()
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """JSON-ready records: NaN becomes None, numpy scalars become Python numbers."""
+        return [{k: jsonable(v) for k, v in rec.items()} for rec in self.table.to_dict(orient="records")]
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, key: str) -> pd.Series:
+        return self.table[key]
+
+    @property
+    def estimate(self) -> np.ndarray:
+        return self.table["estimate"].to_numpy()
+
+
 @dataclass(frozen=True)
-class Estimates:
+class Estimates(TableResult):
     """Estimates with their uncertainty, by domain.
 
     Attributes
@@ -37,27 +62,6 @@ class Estimates:
     level: float
     variance: str
     notes: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_pandas(self) -> pd.DataFrame:
-        """A copy of the result table with the documented columns."""
-        return self.table.copy()
-
-    def to_records(self) -> list[dict[str, Any]]:
-        """JSON-ready records: NaN becomes None, numpy scalars become Python numbers."""
-        out = []
-        for rec in self.table.to_dict(orient="records"):
-            out.append({k: jsonable(v) for k, v in rec.items()})
-        return out
-
-    def __len__(self) -> int:
-        return len(self.table)
-
-    def __getitem__(self, key: str) -> pd.Series:
-        return self.table[key]
-
-    @property
-    def estimate(self) -> np.ndarray:
-        return self.table["estimate"].to_numpy()
 
     @property
     def se(self) -> np.ndarray:

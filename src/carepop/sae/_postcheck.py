@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from carepop.errors import ModelError, count_rows, data_rows
+from carepop.sae._checks import as_vector
 
 
 class SAEWarning(UserWarning):
@@ -22,38 +23,14 @@ def warn(message: str) -> None:
 
 
 def vector(values: Any, name: str, m: int | None = None, *, allow_nan: bool = False) -> np.ndarray:
-    """``values`` as a float (M,) array; a scalar is broadcast when ``m`` is given."""
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ModelError(
-            f"{name} must be numbers.",
-            code="not_numeric",
-            column=name,
-            got=type(values).__name__,
-            expected="an array of numbers",
-            fix=f"pass {name} as numbers",
-        ) from exc
-    if arr.ndim == 0 and m is not None:
-        arr = np.full(m, float(arr))
-    if arr.ndim != 1:
-        raise ModelError(
-            f"{name} must be one value per area.",
-            code="bad_shape",
-            column=name,
-            got=arr.shape,
-            expected="a one-dimensional array",
-            fix=f"pass {name} as a vector",
-        )
-    if m is not None and arr.shape[0] != m:
-        raise ModelError(
-            f"{name} has {arr.shape[0]} values but there are {m} areas.",
-            code="length_mismatch",
-            column=name,
-            got=arr.shape[0],
-            expected=m,
-            fix=f"give {name} one value per area, in the same order",
-        )
+    """``values`` as a float (M,) array (:func:`carepop.sae._checks.as_vector`); a scalar is
+    broadcast when ``m`` is given; NaN only where ``allow_nan``, never infinity."""
+    if m is not None and np.ndim(values) == 0:
+        try:
+            values = np.full(m, float(values))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            pass  # as_vector names the problem
+    arr = as_vector(values, name, m)
     bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
     if bad.any():
         raise ModelError(
@@ -128,3 +105,29 @@ def group_codes(groups: Any, m: int, name: str = "groups") -> tuple[np.ndarray, 
         )
     labels, codes = np.unique(g, return_inverse=True)
     return labels, codes.astype(np.intp)
+
+
+def check_proportions(
+    p: np.ndarray, n: np.ndarray | None = None, n_name: str = "n", n_what: str = "", n_fix: str = ""
+) -> None:
+    """Proportions in [0, 1] wherever given and, with ``n``, a positive (effective) sample size there."""
+    obs = ~np.isnan(p)
+    require(
+        obs & ((p < 0) | (p > 1)),
+        "p",
+        "proportions must lie in [0, 1]",
+        code="bad_proportion",
+        expected="0 <= p <= 1",
+        fix="give proportions, not percentages",
+        values=p,
+    )
+    if n is not None:
+        require(
+            obs & ~(n > 0),
+            n_name,
+            n_what,
+            code="bad_n",
+            expected=f"{n_name} > 0 where p is given",
+            fix=n_fix,
+            values=n,
+        )

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carepop.core.results import jsonable
+from carepop.core.results import TableResult, jsonable
 
 AREA_COLUMNS = (
     "direct",
@@ -79,7 +79,7 @@ class ModelFit:
 
 
 @dataclass(frozen=True)
-class AreaEstimates:
+class AreaEstimates(TableResult):
     """Model-based estimates by area with their MSE and intervals (see module docstring)."""
 
     table: pd.DataFrame
@@ -97,13 +97,6 @@ class AreaEstimates:
         ``direct_vs_model``, ``cv``); empty for a model without them."""
         return {} if self.figures is None else self.figures()
 
-    def to_pandas(self) -> pd.DataFrame:
-        """A copy of the table: the area column, then :data:`AREA_COLUMNS`."""
-        return self.table.copy()
-
-    def to_records(self) -> list[dict[str, Any]]:
-        return [{k: jsonable(v) for k, v in rec.items()} for rec in self.table.to_dict(orient="records")]
-
     def to_dict(self) -> dict[str, Any]:
         """The areas and the fit (what ``carepop sae ... --format json`` prints)."""
         return {
@@ -115,16 +108,6 @@ class AreaEstimates:
             "diagnostics": _plain(self.diagnostics),
             "choices": _plain(self.records),
         }
-
-    def __len__(self) -> int:
-        return len(self.table)
-
-    def __getitem__(self, key: str) -> pd.Series:
-        return self.table[key]
-
-    @property
-    def estimate(self) -> np.ndarray:
-        return self.table["estimate"].to_numpy()
 
     @property
     def mse(self) -> np.ndarray:

@@ -49,7 +49,7 @@ import numpy as np
 
 from carepop.errors import ModelError, opt
 from carepop.sae._fh_engine import fisher_scoring, gls, outer_rows
-from carepop.sae._postcheck import require, vector
+from carepop.sae._postcheck import check_proportions, require, vector
 from carepop.sae.fay_herriot import FHFit, eblup, fit_fay_herriot, mse_analytic
 
 __all__ = [
@@ -77,23 +77,12 @@ def arcsine_transform(p: Any, n_eff: Any) -> tuple[np.ndarray, np.ndarray]:
     pp = vector(p, "p", allow_nan=True)
     ne = vector(n_eff, "n_eff", pp.shape[0], allow_nan=True)
     obs = ~np.isnan(pp)
-    require(
-        obs & ((pp < 0) | (pp > 1)),
-        "p",
-        "proportions must lie in [0, 1]",
-        code="bad_proportion",
-        expected="0 <= p <= 1",
-        fix="give proportions, not percentages",
-        values=pp,
-    )
-    require(
-        obs & ~(ne > 0),
+    check_proportions(
+        pp,
+        ne,
         "n_eff",
         "sampled areas need a positive effective sample size",
-        code="bad_n",
-        expected="n_eff > 0",
-        fix="give n / deff for every sampled area",
-        values=ne,
+        "give n / deff for every sampled area",
     )
     return np.arcsin(np.sqrt(pp)), np.where(obs, 0.25 / np.where(obs, ne, 1.0), np.nan)
 
@@ -103,15 +92,7 @@ def logit_transform(p: Any, var: Any) -> tuple[np.ndarray, np.ndarray]:
     pp = vector(p, "p", allow_nan=True)
     v = vector(var, "var", pp.shape[0], allow_nan=True)
     obs = ~np.isnan(pp)
-    require(
-        obs & ((pp < 0) | (pp > 1)),
-        "p",
-        "proportions must lie in [0, 1]",
-        code="bad_proportion",
-        expected="0 <= p <= 1",
-        fix="give proportions, not percentages",
-        values=pp,
-    )
+    check_proportions(pp)
     require(
         obs & ~(v >= 0),
         "var",

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from carepop.errors import ModelError, data_rows, opt
-from carepop.sae._postcheck import group_codes, require, vector, warn
+from carepop.sae._postcheck import check_proportions, group_codes, require, vector, warn
 
 __all__ = [
     "VarianceRecord",
@@ -104,23 +104,12 @@ def proportion_variance(
     m = pp.shape[0]
     neff = effective_sample_size(vector(n, "n", m, allow_nan=True), deff)
     obs = ~np.isnan(pp)
-    require(
-        obs & ((pp < 0) | (pp > 1)),
-        "p",
-        "proportions must lie in [0, 1]",
-        code="bad_proportion",
-        expected="0 <= p <= 1",
-        fix="give proportions, not percentages",
-        values=pp,
-    )
-    require(
-        obs & ~(neff > 0),
+    check_proportions(
+        pp,
+        neff,
         "n",
         "a sampled area needs a positive sample size",
-        code="bad_n",
-        expected="n > 0 where p is given",
-        fix="give the respondent counts of the sampled areas",
-        values=neff,
+        "give the respondent counts of the sampled areas",
     )
     params: dict[str, Any] = {"smooth": smooth, "deff": _describe(deff), "areas": int(obs.sum())}
     if smooth == "pooled":
