@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from carepop.errors import CarepopError
-from carepop.sources.regions import build_region_table, region_lookup, regions_of
+from carepop.sources.regions import build_region_table, councils_of, region_lookup, regions_of
 from carepop.sources.tables import load_table
 
 BOUNDARIES = Path(__file__).resolve().parents[3] / "shared" / "data" / "boundaries"
@@ -50,3 +50,39 @@ def test_unknown_codes_are_named():
 def test_bundled_table_is_the_build_of_the_ons_lookups():
     built = build_region_table(BOUNDARIES)
     pd.testing.assert_frame_equal(built.reset_index(drop=True), region_lookup().reset_index(drop=True))
+
+
+def test_the_309_districts_make_the_153_councils_of_2023():
+    """Every Census 2021 district belongs to exactly one of the 153 councils with adult social care
+    responsibility in 2023 (the councils of the bundled CLD list), two-tier districts to their county
+    and the districts merged in 2023 to the new unitary councils."""
+    from importlib import resources
+
+    districts = load_table("area", None)["la_code"]
+    councils = councils_of(districts)
+    with resources.files("carepop").joinpath("data/cld/councils_2023.csv").open("rb") as fh:
+        expected = set(pd.read_csv(fh)["LA_Code"])
+    assert set(councils) == expected and len(expected) == 153
+    got = dict(zip(districts, councils, strict=True))
+    assert got["E07000026"] == "E06000063"  # Allerdale -> Cumberland (2023)
+    assert got["E07000027"] == "E06000064"  # Barrow-in-Furness -> Westmorland and Furness
+    assert got["E07000246"] == "E06000066"  # Somerset West and Taunton -> Somerset (2023)
+    assert got["E07000244"] == "E10000029"  # East Suffolk (2019) -> Suffolk county council
+    assert got["E08000016"] == "E08000016"  # Barnsley keeps its 2023 code (recoded only in 2025)
+    assert got["E09000001"] == "E09000001"
+
+
+def test_council_table_adds_up_to_the_district_table():
+    area, council = load_table("area", None), load_table("council", None)
+    assert len(council) == 153 and council["council_code"].is_unique
+    for col in ("carers", "residents_5plus", "residents", "c2011_carers", "gp_carers"):
+        assert council[col].sum() == pytest.approx(area[col].sum(), rel=1e-12)
+    hants = council.set_index("council_code").loc["E10000014"]
+    districts = area[councils_of(area["la_code"]).to_numpy() == "E10000014"]
+    assert len(districts) == 11 and hants["carers"] == districts["carers"].sum()
+    assert hants["carer_rate"] == pytest.approx(
+        districts["carers"].sum() / districts["residents_5plus"].sum()
+    )
+    w = districts["residents"] / districts["residents"].sum()
+    assert hants["imd_score"] == pytest.approx(float((w * districts["imd_score"]).sum()), rel=1e-12)
+    assert hants["region_name"] == "South East"

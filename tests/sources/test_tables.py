@@ -14,7 +14,7 @@ NOMIS = Path(__file__).parents[1] / "data" / "nomis"
 
 def test_names_and_files():
     assert is_table_name("TS039") and not is_table_name(str(NOMIS / "ts039_la_good.csv"))
-    assert set(TABLES) == {"ts039", "ts007", "ts008", "qs301", "imd2019", "gp_carers", "area"}
+    assert set(TABLES) == {"ts039", "ts007", "ts008", "qs301", "imd2019", "gp_carers", "area", "council"}
     frame = load_table(str(NOMIS / "ts039_la_good.csv"))
     assert "E08000001" in set(frame["area_code"])
 

@@ -52,7 +52,7 @@ from carepop.sources.census import (
 from carepop.sources.la_indicators import load_gp_carers, load_imd2019
 from carepop.sources.regions import region_lookup, regions_of
 
-__all__ = ["AREA_AGE_BANDS", "area_table", "join_report"]
+__all__ = ["AREA_AGE_BANDS", "area_table", "council_table", "join_report"]
 
 #: broad age bands of the area table (social care: children, working age, older people)
 AREA_AGE_BANDS: tuple[tuple[int, int | None], ...] = ((0, 17), (18, 64), (65, 74), (75, 84), (85, None))
@@ -125,6 +125,60 @@ def area_table(age_bands: tuple[tuple[int, int | None], ...] = AREA_AGE_BANDS) -
     )
     out = _join(out, gp)
     return out.sort_values("la_code").reset_index(drop=True)
+
+
+#: columns of the district table that are counts (summed to councils)
+_COUNTS = (
+    "residents_5plus",
+    "no_care",
+    "h9_or_less",
+    "h10_19",
+    "h20_34",
+    "h35_49",
+    "h50_plus",
+    "carers",
+    "residents",
+    "female",
+    "male",
+    "c2011_residents",
+    "c2011_no_care",
+    "c2011_h1_19",
+    "c2011_h20_49",
+    "c2011_h50_plus",
+    "c2011_carers",
+    "gp_carers",
+    "gp_missing_practices",
+    "gp_missing_patients",
+)
+
+
+def council_table(age_bands: tuple[tuple[int, int | None], ...] = AREA_AGE_BANDS) -> pd.DataFrame:
+    """One row per council with adult social care responsibility (153 in England, 2023): the
+    district table (:func:`area_table`) summed to councils (:func:`carepop.sources.regions.councils_of`).
+
+    Counts are summed; ``carer_rate``, ``c2011_carer_rate`` and ``gp_coverage`` are recomputed
+    from the sums; the IMD score, proportion and extent are the districts' values weighted by
+    their residents (an approximation: the IMD's own upper-tier summaries rank LSOAs afresh).
+    The key is ``council_code`` (and ``council_name``), with the region.
+    """
+    from carepop.sources.regions import councils_of, region_lookup
+
+    la = area_table(age_bands)
+    la["council_code"] = councils_of(la["la_code"], column="la_code").to_numpy()
+    counts = [c for c in la.columns if c in _COUNTS or c.startswith("age_")]
+    weighted = ["imd_score", "imd_proportion", "imd_extent"]
+    la[weighted] = la[weighted].mul(la["residents"], axis=0)
+    out = la.groupby("council_code", sort=True)[counts + weighted].sum()
+    out[weighted] = out[weighted].div(out["residents"], axis=0)
+    out["carer_rate"] = out["carers"] / out["residents_5plus"]
+    out["c2011_carer_rate"] = out["c2011_carers"] / out["c2011_residents"]
+    out["gp_coverage"] = out["gp_carers"] / out["carers"]
+    out = out.reset_index()
+    names = region_lookup().set_index("area_code")
+    out.insert(1, "council_name", out["council_code"].map(names["area_name"]))
+    out.insert(2, "region_code", out["council_code"].map(names["region_code"]))
+    out.insert(3, "region_name", out["council_code"].map(names["region_name"]))
+    return out
 
 
 def _same_names(base: pd.DataFrame, other: pd.DataFrame, what: str) -> None:

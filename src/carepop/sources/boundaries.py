@@ -44,8 +44,9 @@ FIRST_YEAR, LAST_YEAR = 2014, 2025
 def _layer(topology: Mapping[str, Any], layer: str) -> list[Mapping[str, Any]]:
     objects = topology.get("objects", {})
     if layer not in objects:
-        raise CarepopError("The TopoJSON has no such layer.", code="unknown_layer", got=layer,
-                           expected=sorted(objects))
+        raise CarepopError(
+            "The TopoJSON has no such layer.", code="unknown_layer", got=layer, expected=sorted(objects)
+        )
     return list(objects[layer].get("geometries", []))
 
 
@@ -61,12 +62,14 @@ def _arc_ids(arcs: Any) -> Iterator[int]:
 def topojson_areas(topology: Mapping[str, Any], layer: str) -> pd.DataFrame:
     """The areas of one layer: ``code``, ``name``, ``start`` and ``end`` year (one row per geometry)."""
     props = [g.get("properties", {}) for g in _layer(topology, layer)]
-    return pd.DataFrame({
-        "code": [p.get("areacd") for p in props],
-        "name": [p.get("areanm") for p in props],
-        "start": [int(p.get("start", FIRST_YEAR)) for p in props],
-        "end": [int(p.get("end", LAST_YEAR)) for p in props],
-    })
+    return pd.DataFrame(
+        {
+            "code": [p.get("areacd") for p in props],
+            "name": [p.get("areanm") for p in props],
+            "start": [int(p.get("start", FIRST_YEAR)) for p in props],
+            "end": [int(p.get("end", LAST_YEAR)) for p in props],
+        }
+    )
 
 
 def topojson_neighbours(topology: Mapping[str, Any], layer: str) -> pd.DataFrame:

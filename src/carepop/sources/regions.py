@@ -1,10 +1,12 @@
-"""Areas -> English regions, for benchmarking small-area estimates to regions and England.
+"""Areas -> English regions and councils, for estimates by council and benchmarking to regions.
 
 :func:`region_lookup` reads the bundled table ``data/areas/area_regions.csv``: every English
 lower-tier district (2014 codes and every code created since: the 2019-2023 mergers and the 2025
 Barnsley / Sheffield recodes), every county council, and so every upper-tier council with adult
 social care responsibility (the 153 of 2023) and every 2021 district (the 309 of Census 2021),
-with its region (``E12`` code and name).
+with its region (``E12`` code and name) and its upper-tier council of 2023 (``council_code``,
+``council_name``: the district itself for unitary, metropolitan and London councils, the county for
+a two-tier district, the new unitary for the districts merged in 2023; :func:`councils_of`).
 
 :func:`build_region_table` derives that table from the ONS lookups in
 ``shared/data/boundaries`` (``ltla14_lookup.csv``: each 2014 district's county and region;
@@ -25,7 +27,7 @@ import pandas as pd
 
 from carepop.errors import CarepopError, opt
 
-COLUMNS = ("area_code", "area_name", "region_code", "region_name")
+COLUMNS = ("area_code", "area_name", "region_code", "region_name", "council_code", "council_name")
 
 
 @cache
@@ -69,6 +71,15 @@ def regions_of(codes: Iterable[str], *, column: str = "area") -> pd.Series:
     return pd.Series(out.to_numpy(), index=codes.index, name="region_code")
 
 
+def councils_of(codes: Iterable[str], *, column: str = "area") -> pd.Series:
+    """The 2023 upper-tier council (the 153 with adult social care responsibility) of each
+    district code, in order; unknown codes are an error naming them (as :func:`regions_of`)."""
+    codes = pd.Series(list(codes), dtype=str)
+    regions_of(codes, column=column)  # names any unknown code
+    out = codes.map(_table().set_index("area_code")["council_code"])
+    return pd.Series(out.to_numpy(), index=codes.index, name="council_code")
+
+
 def build_region_table(boundaries: Path) -> pd.DataFrame:
     """Derive the area -> region table from the ONS lookups in ``boundaries`` (see module doc)."""
     lookup = pd.read_csv(boundaries / "ltla14_lookup.csv", dtype=str, encoding="utf-8-sig")
@@ -95,7 +106,35 @@ def build_region_table(boundaries: Path) -> pd.DataFrame:
     table = pd.DataFrame({"area_code": list(region), "area_name": [name[c] for c in region]})
     table["region_code"] = table["area_code"].map(region)
     table["region_name"] = table["region_code"].map(region_name)
+    council = _councils_2023(lookup, moves)
+    table["council_code"] = table["area_code"].map(council)
+    table["council_name"] = table["council_code"].map(name)
     return table.sort_values("area_code", ignore_index=True)[list(COLUMNS)]
+
+
+def _councils_2023(lookup: pd.DataFrame, moves: pd.DataFrame) -> dict[str, str]:
+    """Each code's upper-tier council of 2023: a district's successor after the mergers up to 2023,
+    and for a two-tier district (E07) its county; unitary, metropolitan and London codes are their
+    own council. (Later recodes, such as Barnsley's and Sheffield's in 2025, are not applied.)"""
+    county = dict(zip(lookup["ltlacd"], lookup["ctycd"], strict=True))
+    county.update({c: c for c in lookup["ctycd"].dropna()})
+    successor: dict[str, str] = {}
+    for old, new, start in moves[["oldcd", "newcd", "start"]].itertuples(index=False):
+        if int(start) <= 2023:
+            successor[old] = new
+            if isinstance(county.get(old), str) and not isinstance(county.get(new), str):
+                county[new] = county[old]  # a new two-tier district stays in its county
+
+    def final(code: str) -> str:
+        while code in successor:
+            code = successor[code]
+        return code
+
+    out = {}
+    for code in set(county) | set(successor) | set(successor.values()):
+        last = final(code)
+        out[code] = county[last] if last.startswith("E07") and isinstance(county.get(last), str) else last
+    return out
 
 
 if __name__ == "__main__":  # python -m carepop.sources.regions ../shared/data/boundaries

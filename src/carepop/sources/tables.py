@@ -24,10 +24,11 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "imd2019": ("English Indices of Deprivation 2019 by LA (2022 codes)", ("la",)),
     "gp_carers": ("GP-registered carers by LA, 2023-24 Q2, and coverage of census carers", ("la",)),
     "area": ("one row per English LA: census 2021 and 2011, IMD 2019, GP carers", ("la",)),
+    "council": ("the area table summed to the 153 councils with adult social care (2023)", ("la",)),
 }
 #: geography levels a table can be shown at
 LEVELS = ("la", "msoa")
-_ENGLAND_ONLY = ("imd2019", "gp_carers", "area")
+_ENGLAND_ONLY = ("imd2019", "gp_carers", "area", "council")
 
 
 def table_choices() -> str:
@@ -115,16 +116,16 @@ def load_table(
         from carepop.sources.la_indicators import load_gp_carers
 
         return load_gp_carers()
-    from carepop.sources.area_table import area_table
+    from carepop.sources.area_table import area_table, council_table
 
-    return area_table()
+    return council_table() if name == "council" else area_table()
 
 
 def filter_area(frame: pd.DataFrame, area: str, table: str) -> pd.DataFrame:
     """The rows of ``frame`` for area code ``area`` (its ``area_code`` or ``la_code``: an LA code
     keeps the LA's MSOAs)."""
     code = area.strip().upper()
-    cols = [c for c in ("area_code", "la_code") if c in frame.columns]
+    cols = [c for c in ("area_code", "la_code", "council_code") if c in frame.columns]
     keep = frame[cols].eq(code).any(axis=1)
     if not keep.any():
         col = cols[0]
