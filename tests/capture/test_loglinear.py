@@ -35,7 +35,9 @@ FIX = Path(__file__).parent / "fixtures"
 LISTS = ["c1", "c2", "c3", "c4"]
 HIV = capture_table(pd.read_csv(FIX / "hiv.csv"), LISTS, "freq")
 # a well-filled three-list table (no sparse cells)
-DENSE = from_counts({"111": 40, "110": 60, "101": 55, "100": 300, "011": 70, "010": 280, "001": 260}, ["A", "B", "C"])
+DENSE = from_counts(
+    {"111": 40, "110": 60, "101": 55, "100": 300, "011": 70, "010": 280, "001": 260}, ["A", "B", "C"]
+)
 
 
 def _terms(model: str) -> list[str]:
@@ -117,10 +119,13 @@ def test_selection_picks_lowest_criterion():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SparseTableWarning)
         chosen = loglinear(HIV, select="aic", interval="log")
-        scores = [loglinear(HIV, [":".join(p) for p in terms], interval="log").aic for terms in candidate_models(LISTS)]
+        scores = [
+            loglinear(HIV, [":".join(p) for p in terms], interval="log").aic
+            for terms in candidate_models(LISTS)
+        ]
     assert chosen.aic == pytest.approx(min(scores), rel=1e-12)
     assert len(candidate_models(LISTS)) == 2**6  # four lists: even all six pairs leave 4 df
-    assert len(candidate_models(['A', 'B', 'C'])) == 7  # three lists: the saturated set is left out
+    assert len(candidate_models(["A", "B", "C"])) == 7  # three lists: the saturated set is left out
 
 
 def test_sparse_warning():

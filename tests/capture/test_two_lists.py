@@ -30,7 +30,9 @@ def test_chapman_seber():
 def test_intervals():
     r = chapman(SEBER, interval="normal")
     z = z_value(0.95)
-    assert r.ci_lower == pytest.approx(r.estimate - z * r.se) and r.ci_upper == pytest.approx(r.estimate + z * r.se)
+    assert r.ci_lower == pytest.approx(r.estimate - z * r.se) and r.ci_upper == pytest.approx(
+        r.estimate + z * r.se
+    )
     lg = chapman(SEBER, interval="log")
     f0 = lg.estimate - 1202
     import math

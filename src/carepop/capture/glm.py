@@ -68,8 +68,9 @@ def poisson_fit(y: np.ndarray, X: np.ndarray, *, tol: float = 1e-13, max_iter: i
     dev_old = deviance(y, mu)
     beta = np.zeros(p)
     converged = False
-    it = 0
-    for it in range(1, max_iter + 1):
+    iterations = 0
+    for step in range(1, max_iter + 1):
+        iterations = step
         z = eta + (y - mu) / mu
         xtw = X.T * mu
         beta = np.linalg.solve(xtw @ X, xtw @ z)
@@ -83,7 +84,7 @@ def poisson_fit(y: np.ndarray, X: np.ndarray, *, tol: float = 1e-13, max_iter: i
     info = (X.T * mu) @ X
     cov = np.linalg.inv(info)
     loglik = float(np.sum(xlogy(y, mu) - mu - gammaln(y + 1.0)))
-    return PoissonFit(beta, cov, mu, float(dev), loglik, p, cells - p, it, converged)
+    return PoissonFit(beta, cov, mu, float(dev), loglik, p, cells - p, iterations, converged)
 
 
 def poisson_fit_batch(Y: np.ndarray, X: np.ndarray, *, tol: float = 1e-10, max_iter: int = 100) -> np.ndarray:

@@ -29,6 +29,7 @@ from carepop.capture.table import CaptureTable
 from carepop.core.vocabulary import CaptureInterval, choose
 from carepop.errors import ModelError
 
+HETEROGENEITY = "the lists are independent apart from the modelled heterogeneity"
 NAMES = {"m0": "M0", "mt": "Mt", "mh": "Mh Chao (LB)", "mth": "Mth Chao (LB)"}
 
 
@@ -92,7 +93,9 @@ def closed_model(
     aic = fit.aic
     assumptions = [CLOSED, MATCHING]
     assumptions.append(
-        INDEPENDENCE if key in ("m0", "mt") else "the lists are independent apart from the modelled heterogeneity"
+        INDEPENDENCE
+        if key in ("m0", "mt")
+        else "the lists are independent apart from the modelled heterogeneity"
     )
     if key in ("m0", "mt"):
         assumptions.append(HOMOGENEITY)

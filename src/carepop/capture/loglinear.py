@@ -106,9 +106,7 @@ def candidate_models(lists: Sequence[str], max_models: int = 4096) -> list[tuple
             code="too_many_models",
             fix=("name the interactions with ", opt("interactions", metavar="A:B,...")),
         )
-    return [
-        combo for r in range(0, min(len(pairs), most) + 1) for combo in itertools.combinations(pairs, r)
-    ]
+    return [combo for r in range(0, min(len(pairs), most) + 1) for combo in itertools.combinations(pairs, r)]
 
 
 def select_model(table: CaptureTable, criterion: str = "aic") -> tuple[tuple[str, ...], ...]:

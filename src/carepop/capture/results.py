@@ -23,7 +23,9 @@ from typing import Any
 
 #: assumed by every estimate in this package
 CLOSED = "closed population: no births, deaths or migration between the lists"
-MATCHING = "perfect matching: a person on two lists is recognised as the same person, and no two people are merged"
+MATCHING = (
+    "perfect matching: a person on two lists is recognised as the same person, and no two people are merged"
+)
 INDEPENDENCE = "the lists are independent: being on one list does not change the chance of being on another"
 HOMOGENEITY = "every person has the same chance of being on a list (no unmodelled heterogeneity)"
 

@@ -54,7 +54,9 @@ def _margins(table: CaptureTable) -> tuple[float, float, float]:
     return first_only + both, second_only + both, both
 
 
-def _result(table: CaptureTable, name: str, est: float, var: float, level: float, interval: str) -> CaptureEstimate:
+def _result(
+    table: CaptureTable, name: str, est: float, var: float, level: float, interval: str
+) -> CaptureEstimate:
     how = choose(interval, CaptureInterval, "interval")
     est, se = float(est), float(var) ** 0.5
     n = table.observed

@@ -212,7 +212,8 @@ class CaptureMethod(Choice):
 
     @classmethod
     def aliases(cls) -> dict[str, str]:
-        return {"lincoln_petersen": "lincoln-petersen", "petersen": "lincoln-petersen", "lp": "lincoln-petersen"}
+        lp = "lincoln-petersen"
+        return {"lincoln_petersen": lp, "petersen": lp, "lp": lp}
 
 
 class CaptureInterval(Choice):
