@@ -61,7 +61,7 @@ def estimate(
     interval: Annotated[
         CaptureInterval | None,
         typer.Option(
-            help="Interval: profile (log-linear default), log (Chao 1987; default otherwise), normal, bootstrap."
+            help="Interval: profile (log-linear default), log (Chao 1987; other default), normal, bootstrap."
         ),
     ] = None,
     level: Annotated[float, typer.Option(help="Confidence level of the interval.")] = 0.95,
