@@ -60,3 +60,20 @@ def test_chao_models_need_three_lists():
 def test_unknown_model():
     with pytest.raises(ModelError):
         closed_model(HIV, "mb")
+
+
+@pytest.mark.parametrize("model", ["m0", "mth"])
+def test_profile_interval_matches_rcapture_closedpci(model):
+    """fixtures/rcapture_hiv_ci.R: ``closedpCI.t(HIV, dfreq = TRUE, m = "Mth", h = "Chao")$CI``.
+    Rcapture uses Stirling's formula for Cormack's correction and uniroot(tol = 1e-4), hence 1e-7."""
+    ref = pd.read_csv(FIX / "rcapture_hiv_ci.csv").set_index("model").loc[model]
+    r = closed_model(HIV, model, interval="profile")
+    assert r.ci_lower == pytest.approx(ref["infCL"], rel=1e-7)
+    assert r.ci_upper == pytest.approx(ref["supCL"], rel=1e-7)
+    assert r.ci_lower < r.estimate < r.ci_upper
+
+
+def test_bootstrap_interval_refused():
+    with pytest.raises(ModelError) as e:
+        closed_model(HIV, "mt", interval="bootstrap")
+    assert e.value.code == "bad_option"

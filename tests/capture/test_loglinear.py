@@ -160,3 +160,15 @@ def test_assumptions_name_the_interactions():
     r = loglinear(DENSE, ["A:B"], interval="log")
     assert any("A:B" in a for a in r.assumptions)
     assert any("closed" in a for a in r.assumptions)
+
+
+@pytest.mark.parametrize("model", ["c1+c2+c3+c4", "c1+c2+c3+c4+c1:c2"])
+def test_profile_interval_matches_rcapture_closedpci(model):
+    """fixtures/rcapture_hiv_ci.R: ``closedpCI.t(HIV, dfreq = TRUE, mX = ~ c1+c2+c3+c4+c1:c2)$CI``
+    (Stirling's approximation and uniroot(tol = 1e-4) there, hence 1e-7)."""
+    ref = pd.read_csv(FIX / "rcapture_hiv_ci.csv").set_index("model").loc[model]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SparseTableWarning)
+        r = loglinear(HIV, _terms(model), interval="profile")
+    assert r.ci_lower == pytest.approx(ref["infCL"], rel=1e-7)
+    assert r.ci_upper == pytest.approx(ref["supCL"], rel=1e-7)

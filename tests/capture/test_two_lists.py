@@ -68,3 +68,9 @@ def test_three_lists_refused():
     with pytest.raises(ModelError) as e:
         chapman(t)
     assert e.value.code == "not_two_lists"
+
+
+def test_profile_interval_refused_for_two_lists():
+    with pytest.raises(ModelError) as e:
+        chapman(SEBER, interval="profile")
+    assert e.value.code == "bad_option"

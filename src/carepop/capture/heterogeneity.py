@@ -16,14 +16,20 @@ negative η is dropped and the model refitted until none is negative.
 N̂ = n + exp(β̂₀) and SE(N̂) = √(exp(β̂₀) + exp(2β̂₀) Var(β̂₀)) (Rcapture ``getN``); AIC is R's
 for the Poisson GLM and BIC = AIC + (log n − 2)·p with n the number of people observed (Rcapture's
 definition). R equivalent: ``Rcapture::closedp.t(X, dfreq = TRUE)$results``.
+
+Intervals: ``log`` (Chao 1987, the default), ``normal``, or ``profile`` (Cormack 1992, as
+``Rcapture::closedpCI.t(X, dfreq = TRUE, m = "Mth", h = "Chao")$CI``; Rcapture's own point estimate
+there is the multinomial maximum, a little below N̂ here, which stays the Poisson one of ``closedp``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from carepop.capture.glm import PoissonFit, poisson_fit
-from carepop.capture.intervals import log_interval, normal_interval
+from carepop.capture.intervals import log_interval, normal_interval, profile_interval
 from carepop.capture.results import CLOSED, HOMOGENEITY, INDEPENDENCE, MATCHING, CaptureEstimate
 from carepop.capture.table import CaptureTable
 from carepop.core.vocabulary import CaptureInterval, choose
@@ -68,6 +74,20 @@ def population_size(observed: float, fit: PoissonFit) -> tuple[float, float]:
     return observed + f0, float(np.sqrt(f0 + f0**2 * fit.cov[0, 0]))
 
 
+def profile_deviance(table: CaptureTable, model: str) -> Callable[[float], float]:
+    """D(f₀): the model fitted to all 2^k cells, the unobserved one (all covariates 0) set to f₀;
+    for the Chao models negative η's dropped as in the fit (Rcapture ``closedpCI.t``)."""
+    X, nca = design(table, model)
+    X_all = np.vstack([X, np.eye(1, X.shape[1])])
+    chao = model in ("mh", "mth")
+
+    def at(f0: float) -> float:
+        y = np.append(table.counts, f0)
+        return (fit_chao(y, X_all, nca) if chao else poisson_fit(y, X_all)).deviance
+
+    return at
+
+
 def closed_model(
     table: CaptureTable, model: str = "mth", *, level: float = 0.95, interval: str = "log"
 ) -> CaptureEstimate:
@@ -78,18 +98,23 @@ def closed_model(
             f"Unknown closed-population model {model!r}.", code="bad_option", got=model, expected=tuple(NAMES)
         )
     how = choose(interval, CaptureInterval, "interval")
-    if how not in ("normal", "log"):
+    if how == "bootstrap":
         raise ModelError(
-            f"{NAMES[key]} has normal and log intervals, not {how}.",
+            f"{NAMES[key]} has normal, log and profile intervals, not {how}.",
             code="bad_option",
             got=how,
-            expected=("normal", "log"),
+            expected=("normal", "log", "profile"),
         )
     X, nca = design(table, key)
     fit = fit_chao(table.counts, X, nca) if key in ("mh", "mth") else poisson_fit(table.counts, X)
     n = table.observed
     est, se = population_size(n, fit)
-    lo, hi = normal_interval(est, se, level) if how == "normal" else log_interval(n, est, se, level)
+    if how == "normal":
+        lo, hi = normal_interval(est, se, level)
+    elif how == "log":
+        lo, hi = log_interval(n, est, se, level)
+    else:
+        lo, hi = profile_interval(n, est - n, profile_deviance(table, key), level)
     aic = fit.aic
     assumptions = [CLOSED, MATCHING]
     assumptions.append(
