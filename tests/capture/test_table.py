@@ -84,3 +84,22 @@ def test_all_patterns_is_binary_countdown():
     pat = all_patterns(4)
     assert len(pat) == 15 and (pat @ [8, 4, 2, 1]).tolist() == list(range(15, 0, -1))
     assert np.all((pat == 0) | (pat == 1))
+
+
+def test_person_on_no_list_refused():
+    frame = pd.DataFrame({"A": [1, 0], "B": [0, 0]})
+    with pytest.raises(ModelError) as e:
+        capture_table(frame, ["A", "B"])
+    assert e.value.code == "unobserved_cell_given" and e.value.rows == [2]
+
+
+def test_from_counts_bad_key():
+    with pytest.raises(ModelError) as e:
+        from_counts({"1": 3}, ["A", "B"])
+    assert e.value.code == "not_binary"
+
+
+def test_missing_count_refused():
+    with pytest.raises(ModelError) as e:
+        capture_table(_frame([[1, 0, 0, 5], [0, 1, 0, None]]), ["A", "B", "C"], "n")
+    assert e.value.rows == [2]

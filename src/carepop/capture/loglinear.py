@@ -16,8 +16,8 @@ lowest AIC or BIC; BIC = AIC + (log n − 2)·p with n the number observed (Rcap
 
 Intervals: ``profile`` (Cormack 1992, :func:`carepop.capture.intervals.profile_interval`),
 ``bootstrap`` (parametric, Buckland & Garthwaite 1991: B tables drawn from the multinomial with N̂
-trials and the fitted cell probabilities, the observed part refitted; percentile interval, SE the
-standard deviation of the replicates is *not* used — the analytic SE is kept), ``log``, ``normal``.
+trials and the fitted cell probabilities, the observed part refitted; the percentile interval of
+the B estimates, the SE staying the analytic one), ``log`` (Chao 1987), ``normal``.
 
 R equivalent: ``glm(count ~ A + B + C + A:B, family = poisson, data = observed_cells)`` and
 ``exp(coef(fit)[1])``; ``Rcapture::closedpCI.t(X, dfreq = TRUE, mX = ~ A + B + C + A:B)``.
@@ -193,6 +193,12 @@ def loglinear(
     else:
         terms = parse_terms(interactions, table.lists)
     fitted = fit(table, terms)
+    if not fitted.converged:
+        warnings.warn(
+            f"The log-linear fit did not converge in {fitted.iterations} iterations.",
+            CaptureWarning,
+            stacklevel=2,
+        )
     _warn_sparse(table, fitted)
     n = table.observed
     f0 = float(np.exp(fitted.beta[0]))

@@ -151,6 +151,14 @@ def from_counts(counts: dict[str, float] | Sequence[float], lists: Sequence[str]
     """A table from counts by pattern string (``{"110": 5, ...}``) or in ``all_patterns`` order."""
     k = len(lists)
     if isinstance(counts, dict):
+        bad = [key for key in counts if len(key) != k or set(key) - {"0", "1"}]
+        if bad:
+            raise ModelError(
+                f"A pattern must be {k} characters 0 or 1, one per list.",
+                code="not_binary",
+                got=bad[0],
+                expected=f"{k} characters 0/1 ({', '.join(lists)})",
+            )
         frame = pd.DataFrame(
             [[int(ch) for ch in key] + [value] for key, value in counts.items()],
             columns=[*lists, "__count"],
