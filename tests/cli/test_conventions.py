@@ -258,12 +258,13 @@ def test_version_is_shown_cleanly():
 
 
 GROUPS = {
-    "": ["estimate", "weight", "demo", "design", "questionnaire", "census", "cld", "sae"],
+    "": ["estimate", "weight", "demo", "design", "questionnaire", "census", "cld", "sae", "capture"],
     "design": ["size", "allocate", "select"],
     "questionnaire": ["list", "show", "validate", "derive", "export"],
     "census": ["show"],
     "cld": ["check", "summarise", "generate"],
     "sae": ["fh", "bhf", "ebp"],
+    "capture": ["estimate"],
 }
 
 

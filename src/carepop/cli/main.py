@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from carepop.cli.capture import capture_app
 from carepop.cli.census import census_app
 from carepop.cli.cld import cld_app
 from carepop.cli.common import EXIT_INPUT, App
@@ -46,6 +47,7 @@ app.add_typer(questionnaire_app, name="questionnaire")
 app.add_typer(census_app, name="census")
 app.add_typer(cld_app, name="cld")
 app.add_typer(sae_app, name="sae")
+app.add_typer(capture_app, name="capture")
 app.command()(demo)
 
 

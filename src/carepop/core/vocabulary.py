@@ -19,6 +19,9 @@ choices, so a name accepted in one is accepted in the other.
 :class:`SAETransform`             transformation of direct estimates before an area model (emdi)
 :class:`BenchmarkMethod`          benchmarking of model estimates to known totals (emdi)
 :class:`VarianceSmoothing`        smoothed sampling variances of direct estimates for area models
+:class:`CaptureMethod`            capture–recapture estimators (two lists, log-linear, Rcapture)
+:class:`CaptureInterval`          intervals for a population size (normal, log, profile, bootstrap)
+:class:`ModelSelection`           information criterion for choosing a log-linear model
 ================================  ==========================================================
 """
 
@@ -194,3 +197,37 @@ def choose(value: Any, vocabulary: type[Choice], param: str, what: str | None = 
             f" to one of {', '.join(vocabulary.values())}",
         ),
     )
+
+
+class CaptureMethod(Choice):
+    """Capture–recapture estimators (:mod:`carepop.capture`)."""
+
+    loglinear = "loglinear"
+    chapman = "chapman"
+    lincoln_petersen = "lincoln-petersen"
+    m0 = "m0"
+    mt = "mt"
+    mh = "mh"
+    mth = "mth"
+
+    @classmethod
+    def aliases(cls) -> dict[str, str]:
+        lp = "lincoln-petersen"
+        return {"lincoln_petersen": lp, "petersen": lp, "lp": lp}
+
+
+class CaptureInterval(Choice):
+    """Confidence intervals for a population size: normal (N ± z·SE), log-transformed with the
+    observed count as floor (Chao 1987), profile likelihood (Cormack 1992), parametric bootstrap."""
+
+    normal = "normal"
+    log = "log"
+    profile = "profile"
+    bootstrap = "bootstrap"
+
+
+class ModelSelection(Choice):
+    """Information criterion for choosing a log-linear model."""
+
+    aic = "aic"
+    bic = "bic"
