@@ -413,9 +413,7 @@ def _messages(
         present = ~pd.isna(p)
         name_ok &= present
         joined = joined + pd.Series(np.where(present, p, ""), dtype=object)
-    dob_present = (
-        frame[dob].notna().to_numpy() & (frame[dob].astype(str).str.strip().str.len() > 0).to_numpy()
-    )
+    dob_present = ~pd.isna(_on_uniques(frame[dob], norm_id))  # not missing, not blank
     dob_iso = _on_uniques(frame[dob], lambda u: norm_dob(u, fmt))
     dob_ok = ~pd.isna(dob_iso)
     pc = _on_uniques(frame[postcode], norm_postcode)
