@@ -85,6 +85,8 @@ class Inputs:
     responses: Path  # clean unpaid-carers responses
     planted: Path  # the same with a wrong code planted on row 1
     nomis: Path  # a Nomis bulk file
+    milk: Path  # direct estimates by area (R sae's milk) for `sae fh`
+    lists: Path  # a capture-pattern table of three lists for `capture estimate`
 
 
 @pytest.fixture
@@ -114,7 +116,20 @@ def inputs(tmp_path) -> Inputs:
     bad.to_csv(planted, index=False)
     nomis = folder / "ts039.csv"
     shutil.copy(DATA / "nomis" / "ts039_la_good.csv", nomis)
-    return Inputs(folder, strat, margin, strata, frame, allocation, events, responses, planted, nomis)
+    milk = folder / "milk.csv"
+    shutil.copy(Path(__file__).resolve().parents[1] / "sae" / "fixtures" / "milk" / "milk.csv", milk)
+    lists = folder / "lists.csv"
+    pd.DataFrame(
+        {
+            "A": [1, 0, 0, 1, 1, 0, 1],
+            "B": [0, 1, 0, 1, 0, 1, 1],
+            "C": [0, 0, 1, 0, 1, 1, 1],
+            "n": [50, 40, 30, 12, 9, 7, 3],
+        }
+    ).to_csv(lists, index=False)
+    return Inputs(
+        folder, strat, margin, strata, frame, allocation, events, responses, planted, nomis, milk, lists
+    )
 
 
 @dataclass(frozen=True)
@@ -195,5 +210,31 @@ WRITERS = [
         "--out",
         DATA_FILES,
         "responses",
+    ),
+    Writer(
+        "sae fh",
+        lambda f: [
+            "sae",
+            "fh",
+            f.milk,
+            "--area",
+            "SmallArea",
+            "--direct",
+            "yi",
+            "--se",
+            "SD",
+            "--categorical",
+            "MajorArea",
+        ],
+        "--out",
+        TABLE,
+        "milk",
+    ),
+    Writer(
+        "capture estimate",
+        lambda f: ["capture", "estimate", f.lists, "--lists", "A,B,C", "--count", "n"],
+        "--out",
+        TABLE,
+        "lists",
     ),
 ]

@@ -264,7 +264,7 @@ GROUPS = {
     "census": ["show"],
     "cld": ["check", "summarise", "generate"],
     "sae": ["fh", "bhf", "ebp"],
-    "capture": ["estimate"],
+    "capture": ["estimate", "link"],
 }
 
 

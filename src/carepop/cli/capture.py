@@ -22,6 +22,7 @@ from typing import Annotated
 
 import typer
 
+from carepop.cli.capture_link import link
 from carepop.cli.common import App, command
 from carepop.cli.options import EncodingOpt, FormatOpt, SepOpt
 from carepop.cli.optiontext import split_list
@@ -130,3 +131,6 @@ def estimate(
     else:
         frame = pd.DataFrame([{c: record[c] for c in COLUMNS}])
     emit(frame, fmt, out, title="capture–recapture estimate", wrote=f"wrote the estimate to {out}")
+
+
+capture_app.command("link")(link)  # carepop capture link (cli/capture_link.py)
