@@ -127,6 +127,8 @@ def main() -> None:
     frame().to_csv(HERE / "frame.csv", index=False)
     strata().to_csv(HERE / "strata.csv", index=False)
     generate(HERE / "events.parquet", rows=2000, seed=1)
+    # R Rcapture's HIV data (Abeni, Brancato & Perucci 1994): four lists, counts by capture history
+    (HERE / "hiv_lists.csv").write_bytes((ROOT / "tests" / "capture" / "fixtures" / "hiv.csv").read_bytes())
 
 
 if __name__ == "__main__":

@@ -325,3 +325,43 @@ def test_plots_are_written_as_png(tmp_path):
     names = sorted(p.name for p in folder.iterdir())
     assert names == ["cv.png", "direct_vs_model.png", "residuals.png", "shrinkage.png"]
     assert all((folder / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in names)
+
+
+def test_council_area_table_by_name(tmp_path):
+    from carepop.sources.tables import load_table
+
+    c = load_table("council", None)
+    rng = np.random.default_rng(4)
+    direct = pd.DataFrame(
+        {
+            "council": c["council_code"],
+            "p": c["carer_rate"] * 2 + rng.normal(scale=0.01, size=153),
+            "se": 0.01,
+        }
+    )
+    path = tmp_path / "d.csv"
+    direct.to_csv(path, index=False)
+    res = invoke(
+        "sae",
+        "fh",
+        path,
+        "--area",
+        "council",
+        "--direct",
+        "p",
+        "--se",
+        "se",
+        "--areas",
+        "council",
+        "--covariates",
+        "carer_rate,imd_score",
+        "--benchmark-to",
+        "region",
+        "--sizes",
+        "residents_5plus",
+        "--format",
+        "json",
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert len(out["areas"]) == 153 and all(a["in_sample"] for a in out["areas"])

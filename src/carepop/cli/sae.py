@@ -79,7 +79,7 @@ def _area_table(areas: str | None, key: str | None, area: str, encoding: str | N
 
     if is_table_name(areas):
         frame = load_table(areas, None)
-        key = key or "la_code"
+        key = key or ("council_code" if areas.lower() == "council" else "la_code")
     else:
         frame = _read(Path(areas), encoding, sep)
         key = key or area
@@ -155,7 +155,7 @@ def fh(
     areas: Annotated[
         str | None,
         typer.Option(
-            help="Area table with the covariates: a file, or 'area' (carepop's 309 English districts)."
+            help="Area table with covariates: a file, 'area' (309 districts) or 'council' (153 councils)."
         ),
     ] = None,
     areas_key: Annotated[
