@@ -272,6 +272,45 @@ class Survey:
         )
         return new
 
+    def with_columns(self, **columns: Any) -> Survey:
+        """The same survey (design, weights, replicates, adjustments) with more columns: derived
+        variables or domains (R ``update(design, name = ...)``). A column of the design, or one
+        already there, cannot be replaced; each new column has one value per row."""
+        taken = [c for c in columns if c in self._data.columns]
+        if taken:
+            raise DesignError(
+                f"The survey already has column(s) {', '.join(map(repr, taken))}.",
+                code="column_exists",
+                column=taken[0],
+                fix="give the new columns other names",
+            )
+        data = self._data.copy(deep=False)
+        for name, values in columns.items():
+            values = np.asarray(values)
+            if values.shape != (self.n_rows,):
+                raise DesignError(
+                    f"Column {name!r} has {values.size} values; the survey has {self.n_rows} rows.",
+                    code="length_mismatch",
+                    column=name,
+                    fix="give one value per row, in the survey's row order",
+                )
+            data[name] = values
+        roles = {"weight": self.weight, "strata": self.strata, "psu": self.psu, "fpc": self.fpc}
+        roles.update(ssu=self.ssu, fpc2=self.fpc2)
+        new = object.__new__(Survey)
+        new._setup(
+            data,
+            self.value_labels,
+            roles,
+            self.nest,
+            self.lonely_psu,
+            self._w,
+            self._taylor,
+            self._rep,
+            self._adjustments,
+        )
+        return new
+
     def with_replicates(self, replicates: ReplicateDesign, *, weight_column: str | None = None) -> Survey:
         """The same data as a replicate-weight design (R ``as.svrepdesign``): ``replicates`` made
         from this survey's design (their weights include this survey's weights). A survey whose
