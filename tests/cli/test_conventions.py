@@ -258,13 +258,15 @@ def test_version_is_shown_cleanly():
 
 
 GROUPS = {
-    "": ["estimate", "weight", "demo", "design", "questionnaire", "census", "cld", "sae", "capture"],
+    "": ["estimate", "weight", "demo", "design", "questionnaire", "census", "cld"]
+    + ["sae", "capture", "measure"],
     "design": ["size", "allocate", "select"],
     "questionnaire": ["list", "show", "validate", "derive", "export"],
     "census": ["show"],
     "cld": ["check", "summarise", "generate"],
     "sae": ["fh", "bhf", "ebp"],
     "capture": ["estimate", "link"],
+    "measure": ["carers", "hidden-carers"],
 }
 
 

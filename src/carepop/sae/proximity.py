@@ -45,8 +45,12 @@ def _area_codes(areas: Sequence[Any]) -> pd.Index:
     codes = pd.Index([str(a) for a in areas])
     if codes.has_duplicates:
         dup = codes[codes.duplicated()].unique().tolist()
-        raise ModelError("The areas must be distinct.", code="duplicate_area", got=dup[:5],
-                         fix="pass each area once, in the order of the data rows")
+        raise ModelError(
+            "The areas must be distinct.",
+            code="duplicate_area",
+            got=dup[:5],
+            fix="pass each area once, in the order of the data rows",
+        )
     return codes
 
 
@@ -62,23 +66,40 @@ def _read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         table = pd.read_csv(source, dtype={"from": str, "to": str})
     missing = [c for c in ("from", "to") if c not in table.columns]
     if missing:
-        raise ModelError("The proximity table needs the columns from, to (and optionally weight).",
-                         code="missing_column", column=missing[0], expected=["from", "to", "weight"],
-                         got=list(table.columns))
+        raise ModelError(
+            "The proximity table needs the columns from, to (and optionally weight).",
+            code="missing_column",
+            column=missing[0],
+            expected=["from", "to", "weight"],
+            got=list(table.columns),
+        )
     blank = (table["from"].isna() | table["to"].isna()).to_numpy()
     if blank.any():
-        raise ModelError("The proximity table has rows without an area in from or to.",
-                         code="missing_area", rows=_table_rows(blank))
+        raise ModelError(
+            "The proximity table has rows without an area in from or to.",
+            code="missing_area",
+            rows=_table_rows(blank),
+        )
     if "weight" in table.columns:
         weight = pd.to_numeric(table["weight"], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(weight)
         if bad.any():
-            raise ModelError("The proximity weights must be numbers.", code="bad_weight", column="weight",
-                             rows=_table_rows(bad), got=str(table["weight"].to_numpy()[bad][0]))
+            raise ModelError(
+                "The proximity weights must be numbers.",
+                code="bad_weight",
+                column="weight",
+                rows=_table_rows(bad),
+                got=str(table["weight"].to_numpy()[bad][0]),
+            )
     else:
         weight = np.ones(len(table))
-    return pd.DataFrame({"from": table["from"].astype(str).to_numpy(),
-                         "to": table["to"].astype(str).to_numpy(), "weight": weight})
+    return pd.DataFrame(
+        {
+            "from": table["from"].astype(str).to_numpy(),
+            "to": table["to"].astype(str).to_numpy(),
+            "weight": weight,
+        }
+    )
 
 
 def read_proximity(
@@ -104,8 +125,14 @@ def read_proximity(
 
     R: the ``proxmat`` of ``sae::eblupSFH`` (a dense row-standardised matrix, e.g. ``grapesprox``).
     """
-    return _proximity(path_or_frame, areas, standardise=standardise, symmetric=symmetric,
-                      drop_unknown=drop_unknown, stacklevel=3)
+    return _proximity(
+        path_or_frame,
+        areas,
+        standardise=standardise,
+        symmetric=symmetric,
+        drop_unknown=drop_unknown,
+        stacklevel=3,
+    )
 
 
 def _proximity(
@@ -122,21 +149,32 @@ def _proximity(
     f, t, w = table["from"].to_numpy(), table["to"].to_numpy(), table["weight"].to_numpy()
     neg = w < 0
     if neg.any():
-        raise ModelError("The proximity table has negative weights.", code="negative_weight",
-                         column="weight", rows=_table_rows(neg), got=float(w[neg][0]),
-                         expected="weights >= 0")
+        raise ModelError(
+            "The proximity table has negative weights.",
+            code="negative_weight",
+            column="weight",
+            rows=_table_rows(neg),
+            got=float(w[neg][0]),
+            expected="weights >= 0",
+        )
     loop = f == t
     if loop.any():
-        raise ModelError("The proximity table pairs an area with itself.", code="self_loop",
-                         rows=_table_rows(loop), got=str(f[loop][0]),
-                         fix="remove those rows: an area is not its own neighbour")
+        raise ModelError(
+            "The proximity table pairs an area with itself.",
+            code="self_loop",
+            rows=_table_rows(loop),
+            got=str(f[loop][0]),
+            fix="remove those rows: an area is not its own neighbour",
+        )
     key_a, key_b = (np.minimum(f, t), np.maximum(f, t)) if symmetric else (f, t)
     dup = pd.DataFrame({"a": key_a, "b": key_b}).duplicated(keep="first").to_numpy()
     if dup.any():
         raise ModelError(
             "The proximity table gives a pair of areas more than once"
             + (" (with symmetric=True, a,b and b,a are the same pair)." if symmetric else "."),
-            code="duplicate_pair", rows=_table_rows(dup), got=f"{f[dup][0]},{t[dup][0]}",
+            code="duplicate_pair",
+            rows=_table_rows(dup),
+            got=f"{f[dup][0]},{t[dup][0]}",
             fix="keep one row per pair",
         )
     fi, ti = codes.get_indexer(f), codes.get_indexer(t)
@@ -146,9 +184,14 @@ def _proximity(
             names = pd.unique(np.concatenate([f[fi < 0], t[ti < 0]]))
             raise ModelError(
                 f"The proximity table names {len(names)} area(s) that are not in the data.",
-                code="unknown_area", rows=_table_rows(unknown), got=[str(n) for n in names[:5]],
-                fix=("correct the codes, or ", opt("drop_unknown", True),
-                     " to keep only the pairs between the data's areas"),
+                code="unknown_area",
+                rows=_table_rows(unknown),
+                got=[str(n) for n in names[:5]],
+                fix=(
+                    "correct the codes, or ",
+                    opt("drop_unknown", True),
+                    " to keep only the pairs between the data's areas",
+                ),
             )
         fi, ti, w = fi[~unknown], ti[~unknown], w[~unknown]
     m = len(codes)
@@ -160,8 +203,12 @@ def _proximity(
     if lonely.any():
         shown = ", ".join(codes[lonely][:10])
         more = f" and {int(lonely.sum()) - 10} more" if lonely.sum() > 10 else ""
-        warnings.warn(f"{int(lonely.sum())} area(s) have no neighbours and get a row of zeros in the "
-                      f"proximity matrix: {shown}{more}.", UserWarning, stacklevel=stacklevel)
+        warnings.warn(
+            f"{int(lonely.sum())} area(s) have no neighbours and get a row of zeros in the "
+            f"proximity matrix: {shown}{more}.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
     return row_standardise(W) if standardise else W
 
 
@@ -182,10 +229,12 @@ def council_adjacency(areas: Sequence[Any], *, standardise: bool = True) -> sp.c
         raise ModelError(
             f"{int(unknown.sum())} area code(s) are not councils (upper-tier local authorities) of the "
             "ONS boundaries 2014–2025.",
-            code="unknown_area", got=codes[unknown][:5].tolist(),
+            code="unknown_area",
+            got=codes[unknown][:5].tolist(),
             expected="GSS codes of upper-tier local authorities (E06, E08, E09, E10, W06, S12, N09)",
             fix="use council codes; for districts or other areas use read_proximity with a table of pairs",
         )
     pairs = bundled_council_adjacency()
-    return _proximity(pairs, list(codes), standardise=standardise, symmetric=True, drop_unknown=True,
-                      stacklevel=3)
+    return _proximity(
+        pairs, list(codes), standardise=standardise, symmetric=True, drop_unknown=True, stacklevel=3
+    )

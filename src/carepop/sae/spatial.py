@@ -133,42 +133,70 @@ def _check_inputs(
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2:
-        raise ModelError("X must be a 2-D design matrix (areas x covariates).", code="bad_shape",
-                         got=X.shape, expected="(M, p)")
+        raise ModelError(
+            "X must be a 2-D design matrix (areas x covariates).",
+            code="bad_shape",
+            got=X.shape,
+            expected="(M, p)",
+        )
     m, p = X.shape
     psi = np.asarray(psi, dtype=float).reshape(-1)
     if psi.shape[0] != m:
-        raise ModelError("psi must have one sampling variance per area (row of X).",
-                         code="length_mismatch", got=psi.shape[0], expected=m)
+        raise ModelError(
+            "psi must have one sampling variance per area (row of X).",
+            code="length_mismatch",
+            got=psi.shape[0],
+            expected=m,
+        )
     if y is not None:
         y = np.asarray(y, dtype=float).reshape(-1)
         if y.shape[0] != m:
-            raise ModelError("y must have one direct estimate per area (row of X), NaN where there is none.",
-                             code="length_mismatch", got=y.shape[0], expected=m)
+            raise ModelError(
+                "y must have one direct estimate per area (row of X), NaN where there is none.",
+                code="length_mismatch",
+                got=y.shape[0],
+                expected=m,
+            )
         if np.isinf(y).any():
-            raise ModelError("y has infinite direct estimates.", code="bad_direct_estimate", column="y",
-                             rows=data_rows(np.isinf(y)))
+            raise ModelError(
+                "y has infinite direct estimates.",
+                code="bad_direct_estimate",
+                column="y",
+                rows=data_rows(np.isinf(y)),
+            )
         sampled = ~np.isnan(y)
     else:
         y = np.full(m, np.nan)
         sampled = np.ones(m, dtype=bool) if sampled is None else np.asarray(sampled, dtype=bool)
     bad = ~np.isfinite(X).all(axis=1)
     if bad.any():
-        raise ModelError(f"{count_rows(bad)} area(s) have missing or infinite covariates in X.",
-                         code="missing_covariate", column="X", rows=data_rows(bad),
-                         fix="complete the covariates of those areas (every area needs them, sampled or not)")
+        raise ModelError(
+            f"{count_rows(bad)} area(s) have missing or infinite covariates in X.",
+            code="missing_covariate",
+            column="X",
+            rows=data_rows(bad),
+            fix="complete the covariates of those areas (every area needs them, sampled or not)",
+        )
     bad = sampled & (~np.isfinite(psi) | (psi < 0))
     if bad.any():
-        raise ModelError(f"{count_rows(bad)} area(s) with a direct estimate have a missing or negative "
-                         "sampling variance.", code="bad_sampling_variance", column="psi",
-                         rows=data_rows(bad), got=float(psi[bad][0]), expected="a finite variance >= 0")
+        raise ModelError(
+            f"{count_rows(bad)} area(s) with a direct estimate have a missing or negative sampling variance.",
+            code="bad_sampling_variance",
+            column="psi",
+            rows=data_rows(bad),
+            got=float(psi[bad][0]),
+            expected="a finite variance >= 0",
+        )
     n = int(np.count_nonzero(sampled))
     rank = np.linalg.matrix_rank(X[sampled]) if n else 0
     if p >= n or rank < p:
-        raise ModelError("X must have full column rank on the areas with a direct estimate, and fewer "
-                         "columns than those areas.", code="rank_deficient",
-                         got=f"{n} sampled areas, {p} columns, rank {rank}",
-                         fix="drop redundant covariates (e.g. a second intercept)")
+        raise ModelError(
+            "X must have full column rank on the areas with a direct estimate, and fewer "
+            "columns than those areas.",
+            code="rank_deficient",
+            got=f"{n} sampled areas, {p} columns, rank {rank}",
+            fix="drop redundant covariates (e.g. a second intercept)",
+        )
     W = _check_proximity(W, m)
     return y, sampled, X, psi, W
 
@@ -176,28 +204,44 @@ def _check_inputs(
 def _check_proximity(W: sp.spmatrix | np.ndarray, m: int) -> sp.csr_matrix:
     W = sp.csr_matrix(W, dtype=float)
     if W.shape != (m, m):
-        raise ModelError("W must be a square matrix with one row and column per area.",
-                         code="bad_shape", column="W", got=W.shape, expected=(m, m))
+        raise ModelError(
+            "W must be a square matrix with one row and column per area.",
+            code="bad_shape",
+            column="W",
+            got=W.shape,
+            expected=(m, m),
+        )
     W.eliminate_zeros()
     if not np.isfinite(W.data).all():
         raise ModelError("W has missing or infinite entries.", code="bad_proximity", column="W")
     if (W.data < 0).any():
         rows = np.unique(np.repeat(np.arange(m), np.diff(W.indptr))[W.data < 0])
-        raise ModelError("W has negative entries.", code="negative_weight", column="W",
-                         rows=[int(r) + 1 for r in rows[:5]])
+        raise ModelError(
+            "W has negative entries.", code="negative_weight", column="W", rows=[int(r) + 1 for r in rows[:5]]
+        )
     diag = W.diagonal()
     if (diag != 0).any():
-        raise ModelError("W links areas to themselves (non-zero diagonal).", code="self_loop",
-                         column="W", rows=data_rows(diag != 0))
+        raise ModelError(
+            "W links areas to themselves (non-zero diagonal).",
+            code="self_loop",
+            column="W",
+            rows=data_rows(diag != 0),
+        )
     sums = np.asarray(W.sum(axis=1)).ravel()
     bad = (np.abs(sums - 1) > ROW_SUM_TOL) & (sums != 0)
     if bad.any():
         raise ModelError(
             "W must be row-standardised: each row sums to 1 (0 for an area without neighbours).",
-            code="proximity_not_row_standardised", column="W", rows=data_rows(bad),
-            got=float(sums[bad][0]), expected=1.0,
-            fix=("divide each row of W by its sum; carepop.sae.proximity.read_proximity does it (",
-                 opt("standardise", True), ")"),
+            code="proximity_not_row_standardised",
+            column="W",
+            rows=data_rows(bad),
+            got=float(sums[bad][0]),
+            expected=1.0,
+            fix=(
+                "divide each row of W by its sum; carepop.sae.proximity.read_proximity does it (",
+                opt("standardise", True),
+                ")",
+            ),
         )
     return W
 
@@ -205,9 +249,13 @@ def _check_proximity(W: sp.spmatrix | np.ndarray, m: int) -> sp.csr_matrix:
 def _check_method(method: str) -> str:
     m = str(method).lower()
     if m not in ("reml", "ml"):
-        raise ModelError("Unknown fitting method.", code="unknown_method", got=method,
-                         expected=("reml", "ml"),
-                         fix=("use ", opt("method", "reml"), " or ", opt("method", "ml")))
+        raise ModelError(
+            "Unknown fitting method.",
+            code="unknown_method",
+            got=method,
+            expected=("reml", "ml"),
+            fix=("use ", opt("method", "reml"), " or ", opt("method", "ml")),
+        )
     return m
 
 
@@ -365,8 +413,11 @@ def fit_spatial_fh(
         try:
             new = theta + np.linalg.solve(info, score)
         except np.linalg.LinAlgError as exc:
-            raise ModelError("The Fisher information of (sigma2, rho) is singular; the model cannot be "
-                             "fitted.", code="singular_information", got=theta.tolist()) from exc
+            raise ModelError(
+                "The Fisher information of (sigma2, rho) is singular; the model cannot be fitted.",
+                code="singular_information",
+                got=theta.tolist(),
+            ) from exc
         if new[1] <= -1:
             new[1] = -RHO_BOUND
         elif new[1] >= 1:
@@ -382,11 +433,18 @@ def fit_spatial_fh(
     rho = float(theta[1])
     at_bound = abs(rho) == RHO_BOUND
     if not converged:
-        warnings.warn(f"Spatial Fay–Herriot {method.upper()} did not converge in {maxiter} iterations "
-                      f"(sigma2 = {sigma2:.6g}, rho = {rho:.6g}).", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"Spatial Fay–Herriot {method.upper()} did not converge in {maxiter} iterations "
+            f"(sigma2 = {sigma2:.6g}, rho = {rho:.6g}).",
+            UserWarning,
+            stacklevel=2,
+        )
     if at_bound:
-        warnings.warn(f"The estimate of rho is held at the bound {rho} (the data point to rho = +-1).",
-                      UserWarning, stacklevel=2)
+        warnings.warn(
+            f"The estimate of rho is held at the bound {rho} (the data point to rho = +-1).",
+            UserWarning,
+            stacklevel=2,
+        )
     cov = _cov(W, psi, sampled, sigma2, rho)
     vix, q, _ = _gls(xs, cov.vi)
     beta = q @ (vix.T @ ys)
@@ -457,18 +515,23 @@ def eblup_spatial(
 
 def _check_fit(fit: SpatialFHFit, X: np.ndarray, sampled: np.ndarray | None = None) -> None:
     if X.shape[0] != fit.n_areas or X.shape[1] != fit.beta.shape[0]:
-        raise ModelError("X does not match the fitted model (areas or covariates differ).",
-                         code="fit_mismatch", got=X.shape, expected=(fit.n_areas, fit.beta.shape[0]),
-                         fix="pass the y, X, psi and W the model was fitted on")
+        raise ModelError(
+            "X does not match the fitted model (areas or covariates differ).",
+            code="fit_mismatch",
+            got=X.shape,
+            expected=(fit.n_areas, fit.beta.shape[0]),
+            fix="pass the y, X, psi and W the model was fitted on",
+        )
     if sampled is not None and not np.array_equal(sampled, fit.sampled):
-        raise ModelError("y has direct estimates in other areas than the y the model was fitted on.",
-                         code="fit_mismatch", rows=data_rows(sampled != fit.sampled),
-                         fix="pass the y, X, psi and W the model was fitted on")
+        raise ModelError(
+            "y has direct estimates in other areas than the y the model was fitted on.",
+            code="fit_mismatch",
+            rows=data_rows(sampled != fit.sampled),
+            fix="pass the y, X, psi and W the model was fitted on",
+        )
 
 
-def mse_spatial(
-    fit: SpatialFHFit, X: np.ndarray, psi: np.ndarray, W: sp.spmatrix | np.ndarray
-) -> np.ndarray:
+def mse_spatial(fit: SpatialFHFit, X: np.ndarray, psi: np.ndarray, W: sp.spmatrix | np.ndarray) -> np.ndarray:
     """Analytic MSE of the spatial EBLUP (M,), as R ``sae::mseSFH``, for sampled and other areas.
 
     With ``s`` the sampled areas (``S`` selects them), ``G = sigma2 C`` (M x M), ``K = V^{-1}``

@@ -117,8 +117,9 @@ def start_values(s: NestedSample, ybar, wxy, wyy):
     xty = wxy + (s.n * ybar) @ s.xbar
     b = np.linalg.solve(xtx, xty.T).T
     e = ybar - b @ s.xbar.T
-    total = (np.sum(s.n * e**2, axis=1) + wyy - 2 * np.sum(b * wxy, axis=1)
-             + np.einsum("bi,ij,bj->b", b, s.wxx, b)) / (s.nobs - s.p)
+    total = (
+        np.sum(s.n * e**2, axis=1) + wyy - 2 * np.sum(b * wxy, axis=1) + np.einsum("bi,ij,bj->b", b, s.wxx, b)
+    ) / (s.nobs - s.p)
     se = sse / df if df > 0 else 0.5 * total
     se = np.where(se > 0, se, 0.5 * total)
     se = np.maximum(se, 1e-12 * np.maximum(total, 1e-300))
