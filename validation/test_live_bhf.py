@@ -89,10 +89,18 @@ for (k in names(out)) writeLines(sprintf("%.17g", out[[k]]), file.path(D, paste0
 def _corn():
     d = pd.read_csv(FIX / "cornsoybean.csv")
     pm = pd.read_csv(FIX / "cornsoybeanmeans.csv")
-    sample = pd.DataFrame({"area": d["County"], "y": d["CornHec"], "x0": 1.0, "x1": d["CornPix"],
-                           "x2": d["SoyBeansPix"]})
-    pop = pd.DataFrame({"area": pm["CountyIndex"], "N": pm["PopnSegments"], "x0": 1.0,
-                        "x1": pm["MeanCornPixPerSeg"], "x2": pm["MeanSoyBeansPixPerSeg"]})
+    sample = pd.DataFrame(
+        {"area": d["County"], "y": d["CornHec"], "x0": 1.0, "x1": d["CornPix"], "x2": d["SoyBeansPix"]}
+    )
+    pop = pd.DataFrame(
+        {
+            "area": pm["CountyIndex"],
+            "N": pm["PopnSegments"],
+            "x0": 1.0,
+            "x1": pm["MeanCornPixPerSeg"],
+            "x2": pm["MeanSoyBeansPixPerSeg"],
+        }
+    )
     return sample, pop
 
 
@@ -107,8 +115,15 @@ def _synthetic():
     sample = pd.DataFrame({"area": area, "y": y, "x0": 1.0, "x1": x1, "x2": x2})
     a = np.arange(1, m + 4)  # areas 16-18 have no sample
     n_pop = np.append(n_i, [0, 0, 0])
-    pop = pd.DataFrame({"area": a, "N": np.maximum(n_pop, 1) * rng.integers(3, 40, a.size), "x0": 1.0,
-                        "x1": rng.normal(5, 0.5, a.size), "x2": rng.uniform(0.2, 0.6, a.size)})
+    pop = pd.DataFrame(
+        {
+            "area": a,
+            "N": np.maximum(n_pop, 1) * rng.integers(3, 40, a.size),
+            "x0": 1.0,
+            "x1": rng.normal(5, 0.5, a.size),
+            "x2": rng.uniform(0.2, 0.6, a.size),
+        }
+    )
     pop.loc[0, "N"] = n_pop[0]  # a census area (N_i = n_i)
     pop.loc[0, ["x1", "x2"]] = sample.loc[sample.area == 1, ["x1", "x2"]].mean().to_numpy()
     return sample, pop
@@ -124,8 +139,9 @@ def _run(tmp_path, sample, pop):
         tmp_path / "carepop.csv", index=False
     )
     (tmp_path / "bhf.R").write_text(R_CODE)
-    subprocess.run(["Rscript", str(tmp_path / "bhf.R"), str(tmp_path)], check=True, capture_output=True,
-                   timeout=120)
+    subprocess.run(
+        ["Rscript", str(tmp_path / "bhf.R"), str(tmp_path)], check=True, capture_output=True, timeout=120
+    )
 
     def r(name):
         path = tmp_path / f"{name}.txt"
