@@ -325,6 +325,8 @@ def test_bootstrap_out_of_sample_close_to_analytic(milk):
     inside = np.isfinite(y)
     boot = mse_bootstrap(fit, X, psi, inside, B=20_000, seed=3)
     ana = mse_analytic(fit, X, psi, inside)
+    # Monte Carlo SD about 1% at B = 20,000; the naive bootstrap is biased low by O(1/m) (about 7%
+    # at m = 40 in the simulation test below), hence a 10% band
     np.testing.assert_allclose(boot[~inside], ana[~inside], rtol=0.10)
     np.testing.assert_allclose(boot.mean(), ana.mean(), rtol=0.10)
 

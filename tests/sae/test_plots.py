@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from tests.sae._post_fixtures import eusilc_fit, eusilc_smp, eusilc_summary
 
@@ -22,7 +21,6 @@ def test_importing_the_sae_modules_does_not_load_matplotlib():
 
 
 def test_figures(tmp_path):
-    pytest.importorskip("matplotlib")
     from matplotlib.figure import Figure
 
     from carepop.sae.diagnostics import fh_diagnostics

@@ -253,6 +253,8 @@ def test_synthetic_estimate_for_areas_without_sample(corn, corn_fit):
     expect = corn_fit.sigma2_u + xb @ corn_fit.beta_cov @ xb + corn_fit.sigma2_e / 500
     assert m[-1] == pytest.approx(expect, rel=1e-12)
     boot = mse_bhf_bootstrap(corn_fit, y, X, area, codes2, means2, sizes2, B=4000, seed=3)
+    # Monte Carlo SD about 2% at B = 4000; the plug-in bootstrap also carries its O(1/m) bias with
+    # m = 12 counties (up to ~10%), so the band is 15%; the exact check is the analytic line above
     assert boot[-1] == pytest.approx(expect, rel=0.15)
 
 

@@ -175,7 +175,8 @@ def test_ebp_simulated_reference():
     assert ((t["ci_lower"] >= 0) & (t["ci_upper"] <= 1) & (t["mse"] > 0)).all()
     fits = pd.read_csv(EBP / "glmer_fits.csv")
     lap = fits[fits["fit"] == "sim_laplace"].set_index("param")["value"]
-    np.testing.assert_allclose(res.fit.coefficients["estimate"].iloc[0], lap["beta1"], rtol=1e-4)
+    # glmer fitted with tight settings (fixture README); carepop's optimum agrees to ~2e-7
+    np.testing.assert_allclose(res.fit.coefficients["estimate"].iloc[0], lap["beta1"], rtol=1e-6)
     ref = pd.read_csv(EBP / "ebp_integrate.csv")
     got = t.set_index("area").loc[ref["area"], "estimate"].to_numpy()
     assert np.max(np.abs(got - ref["estimate"].to_numpy())) < 1e-6

@@ -380,24 +380,25 @@ def bhf(
     """Unit-level nested-error (Battese–Harter–Fuller) EBLUPs of area means (R sae::eblupBHF)."""
     from carepop.sae.unit_models import bhf as fit
 
-    fmt = prepare(
-        format, out, inputs=[(None, sample), ("pop_means", pop_means)], what="the small-area estimates"
-    )
-    _check_boot(boot)
-    result = fit(
-        _read(sample, encoding, sep),
-        _read(pop_means, encoding, sep),
+    _unit_model(
+        fit,
+        sample,
+        pop_means,
+        "pop_means",
+        covariates,
+        format,
+        out,
+        encoding,
+        sep,
+        boot,
         area=area,
         y=y,
-        covariates=split_list(covariates, "covariates") or [],
         pop_size=pop_size,
         intercept=intercept,
         mse=mse.value,
-        boot=boot,
         seed=seed,
         level=level,
     )
-    _emit_result(result, fmt, out)
 
 
 @sae_app.command()
@@ -425,22 +426,37 @@ def ebp(
     """Empirical best predictors of area proportions from a logistic mixed model (binary outcome)."""
     from carepop.sae.unit_models import ebp as fit
 
-    fmt = prepare(
-        format, out, inputs=[(None, sample), ("population", population)], what="the small-area estimates"
-    )
-    _check_boot(boot)
-    result = fit(
-        _read(sample, encoding, sep),
-        _read(population, encoding, sep),
+    _unit_model(
+        fit,
+        sample,
+        population,
+        "population",
+        covariates,
+        format,
+        out,
+        encoding,
+        sep,
+        boot,
         area=area,
         y=y,
-        covariates=split_list(covariates, "covariates") or [],
         count=count,
         intercept=intercept,
         n_agq=n_agq,
-        boot=boot,
         seed=seed,
         level=level,
+    )
+
+
+def _unit_model(fit, sample, table, table_param, covariates, format, out, encoding, sep, boot, **options):
+    """Read the sample and the population table, fit a unit-level model and emit its result."""
+    fmt = prepare(format, out, inputs=[(None, sample), (table_param, table)], what="the small-area estimates")
+    _check_boot(boot)
+    result = fit(
+        _read(sample, encoding, sep),
+        _read(table, encoding, sep),
+        covariates=split_list(covariates, "covariates") or [],
+        boot=boot,
+        **options,
     )
     _emit_result(result, fmt, out)
 

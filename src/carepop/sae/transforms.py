@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from carepop.errors import ModelError, opt
+from carepop.sae._checks import as_design, as_mask, check_ncols
 from carepop.sae._fh_engine import fisher_scoring, gls, outer_rows
 from carepop.sae._postcheck import check_proportions, require, vector
 from carepop.sae.fay_herriot import FHFit, eblup, fit_fay_herriot, mse_analytic
@@ -274,17 +275,9 @@ def mse_log_slud_maiti(fit: FHFit, X: Any, psi: Any, in_sample: Any) -> np.ndarr
     """
     pv = vector(psi, "psi", allow_nan=True)
     M = pv.shape[0]
-    Xm = np.asarray(X, dtype=float)
-    if Xm.ndim != 2 or Xm.shape != (M, fit.beta.shape[0]):
-        raise ModelError(
-            "X must be (M, p) with the fit's p columns.",
-            code="bad_shape",
-            column="X",
-            got=Xm.shape,
-            expected=(M, fit.beta.shape[0]),
-            fix="pass the design matrix of the fit",
-        )
-    inside = np.asarray(in_sample, dtype=bool)
+    Xm = as_design(X, M)
+    check_ncols(Xm, fit.beta.shape[0])
+    inside = as_mask(in_sample, M)
     Xs, ps = Xm[inside], pv[inside]
     s2 = fit.sigma2
     tau = s2 + ps
@@ -379,26 +372,9 @@ def mse_back_bootstrap(
         )
     pv = vector(psi, "psi", allow_nan=True)
     M = pv.shape[0]
-    Xm = np.asarray(X, dtype=float)
-    if Xm.ndim != 2 or Xm.shape != (M, fit.beta.shape[0]):
-        raise ModelError(
-            "X must be (M, p) with the fit's p columns.",
-            code="bad_shape",
-            column="X",
-            got=Xm.shape,
-            expected=(M, fit.beta.shape[0]),
-            fix="pass the design matrix of the fit",
-        )
-    inside = np.asarray(in_sample, dtype=bool)
-    if inside.shape != (M,):
-        raise ModelError(
-            "in_sample must be one flag per area.",
-            code="length_mismatch",
-            column="in_sample",
-            got=inside.shape,
-            expected=M,
-            fix="pass fit.in_sample",
-        )
+    Xm = as_design(X, M)
+    check_ncols(Xm, fit.beta.shape[0])
+    inside = as_mask(in_sample, M)
     require(
         inside & ~(pv > 0),
         "psi",
