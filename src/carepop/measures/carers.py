@@ -33,6 +33,7 @@ import pandas as pd
 from carepop.core.results import TableResult
 from carepop.core.survey import Survey
 from carepop.errors import CarepopError, opt
+from carepop.sae.areas import is_category
 
 #: default model covariates (columns of the council table)
 COVARIATES = ("carer_rate", "imd_score", "gp_coverage")
@@ -88,7 +89,7 @@ def carers_by_council(
     table = table.rename(columns={"council_code": council}) if council != "council_code" else table
     direct = survey.proportion(carer, by=council, ci="beta", deff=True, level=level)
     d = direct.to_pandas()
-    d = d[_is_category(d["level"], category)].drop(columns=["statistic", "variable", "level"])
+    d = d[is_category(d["level"], category)].drop(columns=["statistic", "variable", "level"])
     if d.empty:
         raise CarepopError(
             f"No respondent has {carer} = {category!r}.",
@@ -151,17 +152,6 @@ def carers_by_council(
     return CarerEstimates(table=result, definition=definition, level=level, model=model, notes=notes)
 
 
-def _is_category(levels: pd.Series, category: object) -> np.ndarray:
-    """Rows whose level is ``category``, as text or as a number ("1" matches 1 and 1.0)."""
-    match = (levels.astype(str) == str(category)).to_numpy()
-    if not match.any():
-        try:
-            match = (pd.to_numeric(levels, errors="coerce") == float(category)).to_numpy()  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            pass
-    return match
-
-
 def _with_census(frame: pd.DataFrame, population: np.ndarray, census_carers: np.ndarray) -> pd.DataFrame:
     """Counts (rate × population) and the ratio to the census rate, with their intervals."""
     rate = census_carers / population
@@ -188,7 +178,7 @@ def _direct_rows(
     out = []
     for by, level_name in (("_region", "region"), (None, "england")):
         est = regional.proportion(carer, by=by, ci="beta", level=level).to_pandas()
-        est = est[_is_category(est["level"], category)].reset_index(drop=True)
+        est = est[is_category(est["level"], category)].reset_index(drop=True)
         if by is None:
             pop, cen = table["residents_5plus"].sum(), table["carers"].sum()
             code, name = pd.Series(["E92000001"]), pd.Series(["England"])

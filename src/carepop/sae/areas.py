@@ -76,7 +76,7 @@ def _direct_table(
         if variable is not None:
             table = table[table["variable"] == variable]
         if category is not None and "level" in table.columns:
-            table = table[table["level"].astype(str) == str(category)]
+            table = table[is_category(table["level"], category)]
         combos = table[keys].astype(str).drop_duplicates() if keys else pd.DataFrame()
         if len(combos) > 1:
             shown = "; ".join(" ".join(r) for r in combos.itertuples(index=False))
@@ -112,7 +112,19 @@ def _direct_table(
     return direct.reset_index(drop=True), area
 
 
-def _need_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+def is_category(levels: pd.Series, category: object) -> np.ndarray:
+    """Rows whose level is ``category``, as text or as a number ("1" matches 1 and 1.0)."""
+    match = (levels.astype(str) == str(category)).to_numpy()
+    if not match.any():
+        try:
+            match = (pd.to_numeric(levels, errors="coerce") == float(category)).to_numpy()  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            pass
+    return match
+
+
+def need_columns(table: pd.DataFrame, columns: Sequence[str], what: str, param: str | None = None) -> None:
+    """A ModelError naming the columns of ``columns`` missing from ``table`` (and ``param`` in the fix)."""
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ModelError(
@@ -120,7 +132,9 @@ def _need_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> Non
             code="unknown_column",
             column=missing[0],
             expected=list(map(str, table.columns)),
-            fix="check the column names (they are case-sensitive)",
+            fix=("check ", opt(param, metavar="COL"), " (names are case-sensitive)")
+            if param
+            else "check the column names (they are case-sensitive)",
         )
 
 
@@ -196,7 +210,7 @@ def area_data(
             fix=("give ", opt("se", metavar="COL"), " or ", opt("variance", metavar="COL")),
         )
     spread = se if se is not None else variance
-    _need_columns(table, [area, estimate, spread], "The direct estimates")
+    need_columns(table, [area, estimate, spread], "The direct estimates")
     _no_duplicates(table[area], "the direct estimates", area)
     y_in = pd.to_numeric(table[estimate], errors="coerce").to_numpy(dtype=float)
     s_in = pd.to_numeric(table[spread], errors="coerce").to_numpy(dtype=float)
@@ -256,7 +270,7 @@ def area_data(
     if areas is None:
         joined = pd.concat([direct_part, table.drop(columns=[area, estimate, spread])], axis=1)
     else:
-        _need_columns(areas, [area], "The area table")
+        need_columns(areas, [area], "The area table")
         _no_duplicates(areas[area], "the area table", area)
         key_direct = table[area].astype(str).reset_index(drop=True)
         key_areas = areas[area].astype(str).reset_index(drop=True)

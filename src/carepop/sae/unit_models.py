@@ -25,20 +25,9 @@ import pandas as pd
 
 from carepop.core.estimation.ci import norm_ppf
 from carepop.core.vocabulary import MSEMethod, choose
-from carepop.errors import ModelError, opt
+from carepop.errors import ModelError
+from carepop.sae.areas import need_columns
 from carepop.sae.results import AreaEstimates, ModelFit, coefficient_table
-
-
-def _columns(frame: pd.DataFrame, columns: Sequence[str], what: str, param: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ModelError(
-            f"{what} has no column {', '.join(map(repr, missing))}.",
-            code="unknown_column",
-            column=missing[0],
-            expected=list(map(str, frame.columns)),
-            fix=("check ", opt(param, metavar="COL"), " (names are case-sensitive)"),
-        )
 
 
 def _numeric(frame: pd.DataFrame, columns: Sequence[str], what: str) -> np.ndarray:
@@ -137,8 +126,8 @@ def bhf(
 
     mse = choose(mse, MSEMethod, "mse", "MSE method")
     covariates = list(covariates)
-    _columns(sample, [area, y, *covariates], "The sample", "covariates")
-    _columns(population, [area, *covariates, pop_size], "The population table", "pop_size")
+    need_columns(sample, [area, y, *covariates], "The sample", "covariates")
+    need_columns(population, [area, *covariates, pop_size], "The population table", "pop_size")
     yv = _numeric(sample, [y], "the sample")[:, 0]
     X = _design(_numeric(sample, covariates, "the sample"), intercept)
     Xbar = _design(_numeric(population, covariates, "the population table"), intercept)
@@ -209,8 +198,8 @@ def ebp(
     from carepop.sae.glmm import fit_logistic_mixed
 
     covariates = list(covariates)
-    _columns(sample, [area, y, *covariates], "The sample", "covariates")
-    _columns(population, [area, *covariates, count], "The population table", "count")
+    need_columns(sample, [area, y, *covariates], "The sample", "covariates")
+    need_columns(population, [area, *covariates, count], "The population table", "count")
     X = _design(_numeric(sample, covariates, "the sample"), intercept)
     pX = _design(_numeric(population, covariates, "the population table"), intercept)
     cnt = _numeric(population, [count], "the population table")[:, 0]
