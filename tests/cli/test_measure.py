@@ -141,3 +141,26 @@ def test_refusals(survey_file, tmp_path):
         ),
         "--known-count",
     )
+
+
+def test_carers_by_hours_band(tmp_path, survey_file):
+    """--hours: one estimate per census hours band, beside the band's census count."""
+    df = pd.read_csv(survey_file)
+    rng = np.random.default_rng(2)
+    df["band"] = np.where(df["carer"] == "yes", rng.integers(1, 6, len(df)), np.nan)
+    path = tmp_path / "hours.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "bands.csv"
+    res = invoke("measure", "carers", path, *DESIGN, "--hours", "band", "--boot", "10", "--out", out)
+    assert res.exit_code == 0, res.output
+    rows = pd.read_csv(out)
+    assert rows["hours_band"].nunique() == 5 and len(rows) == 5 * 163
+    council = load_table("council", None).set_index("council_code")
+    fifty = rows[(rows["hours_band"] == "50 or more hours a week") & (rows["area_level"] == "council")]
+    np.testing.assert_array_equal(fifty["census_carers"], council.loc[fifty["area_code"], "h50_plus"])
+
+
+def test_carers_needs_carer_or_hours(survey_file):
+    res = invoke("measure", "carers", survey_file, *DESIGN)
+    assert res.exit_code != 0
+    assert "--carer COL" in res.output and "--hours COL" in res.output

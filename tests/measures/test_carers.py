@@ -113,3 +113,53 @@ def test_with_columns_keeps_the_design(population):
         s.with_columns(carer=np.zeros(s.n_rows))
     with pytest.raises(DesignError):
         s.with_columns(x=np.zeros(3))
+
+
+def _hours_survey(population, seed: int, n: int = 15_000) -> Survey:
+    """Carers with a census hours band (1–5) drawn in proportion to each council's census band
+    counts; non-carers have no band (missing)."""
+    t, _ = population
+    survey = _survey(population, seed, n)
+    frame = survey.data
+    rng = np.random.default_rng(seed + 1)
+    bands = t[["h9_or_less", "h10_19", "h20_34", "h35_49", "h50_plus"]].to_numpy(dtype=float)
+    shares = bands / bands.sum(axis=1, keepdims=True)
+    row = pd.Index(t["council_code"]).get_indexer(frame["council_code"])
+    cum = shares.cumsum(axis=1)[row]
+    band = 1 + (rng.random(len(row))[:, None] > cum).sum(axis=1)
+    hours = np.where(frame["carer"].to_numpy() == 1, band, np.nan)
+    return Survey(frame.assign(hours=hours), weight="w", strata="council_code", fpc="N")
+
+
+def test_carers_by_hours_band(population):
+    from carepop.measures.carers import HOURS_BANDS, carers_by_hours
+
+    survey = _hours_survey(population, 21)
+    res = carers_by_hours(survey, hours="hours", seed=4, boot=30)
+    t = res.to_pandas()
+    assert t["hours_band"].nunique() == 5
+    c = t[t["area_level"] == "council"]
+    assert len(c) == 5 * 153
+    census = load_table("council", None).set_index("council_code")
+    for label, column in HOURS_BANDS.values():
+        band = c[c["hours_band"] == label].set_index("area_code")
+        # the band's census count beside the estimate, and the direct estimate is the band's share
+        np.testing.assert_array_equal(band["census_carers"], census.loc[band.index, column])
+        eng = t[(t["hours_band"] == label) & (t["area_level"] == "england")].iloc[0]
+        assert eng["census_carers"] == census[column].sum()
+    # direct estimates by band add up to the any-hours direct estimate council by council
+    any_hours = carers_by_council(survey, carer="carer", seed=1, boot=30, benchmark=None).to_pandas()
+    any_hours = any_hours[any_hours["area_level"] == "council"].set_index("area_code")["direct"]
+    summed = c.groupby("area_code")["direct"].sum()
+    np.testing.assert_allclose(summed.loc[any_hours.index], any_hours, atol=1e-12)
+    assert any("each hours band has its own model" in n for n in res.notes)
+
+
+def test_carers_by_hours_needs_a_band(population):
+    from carepop.measures.carers import carers_by_hours
+
+    plain = _survey(population, 22, 3000)
+    survey = plain.with_columns(hours=np.full(len(plain.column("carer")), np.nan))
+    with pytest.raises(CarepopError) as err:
+        carers_by_hours(survey, hours="hours")
+    assert err.value.code == "unknown_category" and err.value.column == "hours"

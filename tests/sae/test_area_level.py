@@ -470,3 +470,37 @@ def test_singular_design_matrix_names_the_columns():
     with pytest.raises(ModelError) as err:
         _fh(d, covariates=["x", "x2"])
     assert "x2" in str(err.value) and "x" in str(err.value)
+
+
+@pytest.mark.parametrize("method", ["ratio", "additive", "mse-adjusted"])
+def test_benchmark_to_estimated_aggregates_adds_the_targets_variance(milk, method):
+    """MSE after benchmarking to the direct aggregate t_g = Σ s_j y_j (s_j = N_j / Σ_g N) is
+    MSE + adjustment² + (a_i / Σ_j s_j a_j)² Σ_j s_j² ψ_j, computed here by hand from the table
+    (a_i = the model estimate for ratio, 1 for additive, the model MSE for mse-adjusted)."""
+    milk2 = milk.assign(N=milk["ni"] * 10)
+    common = dict(area="SmallArea", categorical=["MajorArea"], estimate="yi", se="SD")
+    plain = fay_herriot(milk2, **common).to_pandas()
+    res = fay_herriot(
+        milk2, **common, benchmark="aggregate", benchmark_by="MajorArea", sizes="N", benchmark_method=method
+    ).to_pandas()
+    g = milk2["MajorArea"].to_numpy()
+    N = milk2["N"].to_numpy(dtype=float)
+    s = N / pd.Series(N).groupby(g).transform("sum").to_numpy()
+    psi = milk2["SD"].to_numpy() ** 2
+    var_t = pd.Series(s * s * psi).groupby(g).transform("sum").to_numpy()
+    m = plain["estimate"].to_numpy()
+    a = {"ratio": m, "additive": np.ones_like(m), "mse-adjusted": plain["mse"].to_numpy()}[method]
+    d = a / pd.Series(s * a).groupby(g).transform("sum").to_numpy()
+    adj = res["estimate"].to_numpy() - m
+    expected = plain["mse"].to_numpy() + adj**2 + d**2 * var_t
+    np.testing.assert_allclose(res["mse"].to_numpy(), expected, rtol=1e-12)
+    assert (d**2 * var_t > 0).all()
+
+
+def test_benchmark_to_a_given_target_treats_it_as_known(milk):
+    """A target given as a number is known: MSE after benchmarking = MSE + adjustment² only."""
+    common = dict(area="SmallArea", categorical=["MajorArea"], estimate="yi", se="SD")
+    plain = fay_herriot(milk, **common).to_pandas()
+    res = fay_herriot(milk, **common, benchmark=1.0, sizes="ni").to_pandas()
+    adj = res["estimate"].to_numpy() - plain["estimate"].to_numpy()
+    np.testing.assert_allclose(res["mse"].to_numpy(), plain["mse"].to_numpy() + adj**2, rtol=1e-12)

@@ -1,7 +1,8 @@
 """``carepop measure``: published measures by council from a carers survey.
 
 carepop measure carers DATA [design options] [weighting options] --carer COL [--council COL]
-    [--category VALUE] [--definition TEXT] [--benchmark region|england|none] [--boot B] [--model-seed N]
+    [--category VALUE] [--definition TEXT] [--benchmark region|england|none] [--hours COL] [--boot B]
+    [--model-seed N]
     [--level 0.95] [--format json|csv|table] [--out FILE]
 carepop measure hidden-carers DATA ... (as carers) [--known FILE --known-count COL [--known-area COL]]
     [--source TEXT]
@@ -60,10 +61,22 @@ OutOpt = Annotated[
 
 
 def _carers(
-    data, design, weighting, carer, council, category, definition, benchmark, boot, seed, level, fmt_args
+    data,
+    design,
+    weighting,
+    carer,
+    council,
+    category,
+    definition,
+    benchmark,
+    boot,
+    seed,
+    level,
+    fmt_args,
+    hours=None,
 ):
     from carepop.io import read_data
-    from carepop.measures.carers import carers_by_council
+    from carepop.measures.carers import carers_by_council, carers_by_hours
     from carepop.weighting.plan import apply_weighting
 
     df = read_data(data, **read_options(*fmt_args))
@@ -77,17 +90,29 @@ def _carers(
             column=council,
             fix="name the council column with --council COL",
         )
-    return carers_by_council(
-        survey,
-        carer=carer,
+    options = dict(
         council=council,
-        category=category,
-        definition=definition,
         benchmark=None if benchmark == BenchmarkTo.none else benchmark.value,
         boot=boot,
         seed=seed,
         level=level,
     )
+    if hours is not None:
+        if hours not in survey.columns:
+            raise CarepopError(
+                f"The data have no column {hours!r}.",
+                code="unknown_column",
+                column=hours,
+                fix="name the hours-band column (census bands 1-5) with --hours COL",
+            )
+        return carers_by_hours(survey, hours=hours, **options)
+    if carer is None:
+        raise CarepopError(
+            "Which column says who is a carer?",
+            code="missing_option",
+            fix="name the yes/no carer column with --carer COL (or the hours band with --hours COL)",
+        )
+    return carers_by_council(survey, carer=carer, category=category, definition=definition, **options)
 
 
 @measure_app.command()
@@ -97,11 +122,20 @@ def carers(
     data: DataArg,
     design: Design,
     weighting: WeightingPlan,
-    carer: CarerOpt,
+    carer: Annotated[
+        str | None, typer.Option(help="The yes/no carer column (not needed with --hours).")
+    ] = None,
     council: CouncilOpt = "council_code",
     category: CategoryOpt = "1",
     definition: DefinitionOpt = "census question (unpaid care to anyone, any hours)",
     benchmark: BenchmarkOpt = BenchmarkTo.region,
+    hours: Annotated[
+        str | None,
+        typer.Option(
+            help="Estimate by census hours band instead: the column with each carer's band "
+            "(1 = 9 or less, 2 = 10-19, 3 = 20-34, 4 = 35-49, 5 = 50 or more hours a week)."
+        ),
+    ] = None,
     boot: Annotated[int, typer.Option(help="Bootstrap replicates of the model MSE.")] = 200,
     model_seed: Annotated[int | None, typer.Option(help="Random seed of the model's MSE bootstrap.")] = None,
     level: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
@@ -111,7 +145,9 @@ def carers(
     sep: SepOpt = None,
     input_format: InputFormatOpt = None,
 ) -> None:
-    """Carers by council (with regions and England): direct, model and census, each with an interval."""
+    """Carers by council (with regions and England): direct, model and census, each with an interval.
+
+    With --hours, one estimate per census hours band (TS039), each beside the band's census count."""
     fmt = prepare(format, out, inputs=[(None, data), *margin_inputs(weighting)], what="the carers by council")
     result = _carers(
         data,
@@ -126,6 +162,7 @@ def carers(
         model_seed,
         level,
         (input_format, encoding, sep),
+        hours=hours,
     )
     emit(result.to_pandas(), fmt, out, title="carers by council", wrote=f"wrote {len(result)} rows to {out}")
     for note in result.notes:

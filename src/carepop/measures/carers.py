@@ -18,6 +18,12 @@ Region and England rows give the survey's direct estimates (Korn–Graubard inte
 census beside them. ``definition`` names the survey measure of "carer" (the census question, or an
 activity-based item of the carers instrument): estimates of different definitions are never mixed.
 
+By hours band: :func:`carers_by_hours` runs the same for each of the census hours bands of TS039
+(9 or less, 10–19, 20–34, 35–49, 50 or more hours a week): the survey's carers in that band among
+residents 5+, the model with the census rate *of that band* as its rate covariate, and the band's
+census count beside it; rows carry ``hours_band``. Bands are estimated one at a time (each its own
+Fay–Herriot model), so band estimates need not add up exactly to the any-hours estimate.
+
 Formula summary, for council ``c`` with rate ``θ̂_c``, interval ``[L_c, U_c]`` and census
 population ``P_c``: ``carers_c = θ̂_c P_c``, interval ``[L_c P_c, U_c P_c]``;
 ``ratio_c = θ̂_c / r_c`` with ``r_c`` the census rate, interval ``[L_c / r_c, U_c / r_c]``.
@@ -58,6 +64,7 @@ def carers_by_council(
     category: object = 1,
     definition: str = "census question (unpaid care to anyone, any hours)",
     councils: pd.DataFrame | None = None,
+    census: str = "carers",
     covariates: tuple[str, ...] = COVARIATES,
     benchmark: str | None = "region",
     boot: int = 200,
@@ -71,6 +78,9 @@ def carers_by_council(
     survey : the carers survey; ``council`` holds 2023 council codes (``E06``/``E08``/``E09``/``E10``).
     carer : the yes/no carer variable; ``category`` its value for "carer".
     councils : the council table (default: carepop's ``council`` table, 153 councils).
+    census : the council-table column with the census count of the same kind of carer (default
+        ``carers``, any hours; ``h50_plus`` etc. for one hours band); its rate among residents 5+
+        replaces ``carer_rate`` as a covariate.
     benchmark : ``region`` (default), ``england`` or None.
     boot, seed : the parametric bootstrap of the model MSE on the original scale.
     """
@@ -78,7 +88,7 @@ def carers_by_council(
     from carepop.sources.tables import load_table
 
     table = load_table("council", None) if councils is None else councils
-    for col in ("council_code", "region_code", "residents_5plus", "carers", *covariates):
+    for col in ("council_code", "region_code", "residents_5plus", census, *covariates):
         if col not in table.columns:
             raise CarepopError(
                 f"The council table has no column {col!r}.",
@@ -86,6 +96,8 @@ def carers_by_council(
                 column=col,
                 fix=("give a council table with it, or leave out ", opt("councils")),
             )
+    if census != "carers":  # the census count of this kind of carer, and its rate as the covariate
+        table = table.assign(carers=table[census], carer_rate=table[census] / table["residents_5plus"])
     table = table.rename(columns={"council_code": council}) if council != "council_code" else table
     direct = survey.proportion(carer, by=council, ci="beta", deff=True, level=level)
     d = direct.to_pandas()
@@ -150,6 +162,75 @@ def carers_by_council(
         "region and England rows are the survey's direct estimates (Korn–Graubard intervals)",
     )
     return CarerEstimates(table=result, definition=definition, level=level, model=model, notes=notes)
+
+
+#: the census hours bands (TS039): survey code -> (label, council-table column of the census count)
+HOURS_BANDS: dict[int, tuple[str, str]] = {
+    1: ("9 hours or less a week", "h9_or_less"),
+    2: ("10 to 19 hours a week", "h10_19"),
+    3: ("20 to 34 hours a week", "h20_34"),
+    4: ("35 to 49 hours a week", "h35_49"),
+    5: ("50 or more hours a week", "h50_plus"),
+}
+
+
+def carers_by_hours(
+    survey: Survey,
+    *,
+    hours: str,
+    council: str = "council_code",
+    bands: dict[object, tuple[str, str]] | None = None,
+    definition: str = "census question (unpaid care to anyone), by hours a week",
+    seed: int | None = None,
+    **options: object,
+) -> CarerEstimates:
+    """Carers by council and census hours band (module docstring).
+
+    ``hours`` holds each respondent's band (a code of ``bands``: the census bands 1–5 of the
+    carers instrument's ``census_hours_band`` by default; anything else, e.g. missing, means not a
+    carer). For each band ``b``: ``carer_b = (hours == b)``, estimated by :func:`carers_by_council`
+    with the band's census count (``census=``). ``options`` are passed on (``benchmark``, ``boot``,
+    ``level``, ``councils``, ``covariates``); ``seed`` + band index seeds each band's bootstrap.
+    """
+    bands = HOURS_BANDS if bands is None else bands
+    codes = pd.Series(survey.column(hours))
+    known = np.zeros(len(codes), dtype=bool)
+    for code in bands:
+        known |= np.asarray(is_category(codes, code), dtype=bool)
+    if not known.any():
+        raise CarepopError(
+            f"No respondent has an hours band in {hours!r} (expected codes {list(bands)}).",
+            code="unknown_category",
+            column=hours,
+            expected=list(map(str, bands)),
+            fix=("name the hours-band column with ", opt("hours"), " or give the codes with ", opt("bands")),
+        )
+    results, frames, notes = [], [], []
+    for i, (code, (label, column)) in enumerate(bands.items()):
+        flag = np.asarray(is_category(codes, code), dtype=int)
+        one = carers_by_council(
+            survey.with_columns(_in_band=flag),
+            carer="_in_band",
+            council=council,
+            category=1,
+            definition=f"{definition}: {label}",
+            census=column,
+            seed=None if seed is None else seed + i,
+            **options,  # type: ignore[arg-type]
+        )
+        frame = one.to_pandas()
+        frame.insert(1, "hours_band", label)
+        frames.append(frame)
+        results.append(one.model)
+        notes.extend(n for n in one.notes if n not in notes)
+    notes.append("each hours band has its own model; the bands need not add up exactly to all carers")
+    return CarerEstimates(
+        table=pd.concat(frames, ignore_index=True),
+        definition=definition,
+        level=float(options.get("level", 0.95)),  # type: ignore[arg-type]
+        model=tuple(results),
+        notes=tuple(notes),
+    )
 
 
 def _with_census(frame: pd.DataFrame, population: np.ndarray, census_carers: np.ndarray) -> pd.DataFrame:

@@ -122,7 +122,9 @@ def ratio_estimate(
     deff = None
     if want_deff:
         yy = indicators(*levels) if levels is not None else y
-        deff = var / _srs_variance(we, code, n_domains, yy, x, est, total)
+        # 0/0 = NaN where a domain has no variation, as R gives
+        with np.errstate(divide="ignore", invalid="ignore"):
+            deff = var / _srs_variance(we, code, n_domains, yy, x, est, total)
     return Linear(est, var, deff, logit_var)
 
 
