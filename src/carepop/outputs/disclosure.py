@@ -684,6 +684,7 @@ def audit(
     frame["width"] = frame["upper"] - frame["lower"]
     frame["required"] = np.where(status[s] == PRIMARY, rules.width, 0)
     frame["protected"] = frame["width"] >= frame["required"] - 1e-6
+    frame = frame.iloc[_order(frame, table.columns)].reset_index(drop=True)
     frame.attrs["method"] = (
         "integer programme (HiGHS milp)" if integer else "linear programme (HiGHS linprog)"
     )
