@@ -18,6 +18,7 @@ from carepop.outputs.disclosure import (
     protect_counts,
     protect_estimates,
     protect_table,
+    rules_from,
     suppress,
 )
 from tests.outputs.brute import brute_ranges
@@ -204,20 +205,24 @@ def test_two_suppressions_per_line_can_leave_a_cell_exact_and_the_audit_sees_it(
     assert cell(out.audit, row="r1", col="c3")["width"] >= 8
 
 
-def test_rounding_alone_can_protect_and_is_modelled():
-    # with rounding to 5 the published total 175 means 173..177; the audit uses that interval
+def test_rounded_margins_are_modelled_as_intervals():
+    """x = 4 is suppressed and y (the cheaper neighbour) with it; z = 120 is published as 120, so
+    118..122, and the total 174 as 175, so 173..177: x + y lies in 51..59 and each of x and y, at
+    least 1, in 1..58 (by hand, and by enumerating every table)."""
     data = pd.DataFrame({"a": ["x", "y", "z"], "n": [4, 50, 120]})
     out = protect_table(data, "n", "a")
+    t = out.table.set_index("a")
+    assert t["status"].tolist() == ["primary", "secondary", "published", "published"]
+    assert t.loc["z", "value"] == 120 and t.loc[TOTAL, "value"] == 175
     a = out.audit.set_index("a")
-    # y published 50 means 48..52; total 175 means 173..177: x + z in 121..129 with z ≥ 8 (suppressed: ≥ 1)
-    assert a.loc["x", "lower"] == 1
-    assert a.loc["x", "upper"] - a.loc["x", "lower"] >= 8
-    ref = brute_ranges(data, "n", ["a"], count_table(data, "n", "a").cells,
-                       (count_table(data, "n", "a").cells["a"].isin(a.index)).to_numpy(),
-                       threshold=8, base=5, top=180)  # fmt: skip
+    assert a.loc["x", ["lower", "upper"]].tolist() == [1, 58]
+    assert a.loc["y", ["lower", "upper"]].tolist() == [1, 58]
+    table = count_table(data, "n", "a")
+    s = table.cells["a"].isin(["x", "y"]).to_numpy()
+    ref = brute_ranges(data, "n", ["a"], table.cells, s, threshold=8, base=5, top=180)
     assert ref is not None
-    got = a[["lower", "upper"]].to_numpy()
-    np.testing.assert_array_equal(ref[~np.isnan(ref[:, 0])], got)
+    by_label = dict(zip(table.cells.loc[s, "a"], ref[s].tolist(), strict=True))
+    assert by_label == {"x": [1, 58], "y": [1, 58]}
 
 
 def test_cost_count_and_public_status():
@@ -293,3 +298,12 @@ def test_missing_count_column_and_bad_cost():
         protect_table(data, "m", "la")
     with pytest.raises(CarepopError, match="cost"):
         suppress(count_table(data, "n", "la"), cost="cells")
+
+
+def test_empty_table_and_rules_from_a_config_section():
+    with pytest.raises(CarepopError, match="no cells"):
+        protect_table(pd.DataFrame({"la": [], "n": []}), "n", "la")
+    assert rules_from({"threshold": 10, "count_round": 10}) == DisclosureRules(threshold=10, count_round=10)
+    assert rules_from(None) == DisclosureRules()
+    with pytest.raises(CarepopError, match="Unknown disclosure rule 'thresh'"):
+        rules_from({"thresh": 10})

@@ -134,6 +134,8 @@ def test_audit_equals_the_enumeration_of_every_possible_table(case, rules):
     ref = brute_ranges(data, "n", columns, table.cells, s, threshold=rules.threshold, base=rules.count_round,
                        top=top)  # fmt: skip
     assume(ref is not None)
-    got = checked[["lower", "upper"]].to_numpy()
-    got[np.isinf(got)] = top  # the enumeration stops at top
-    np.testing.assert_allclose(np.minimum(got, top), np.minimum(ref[s], top), atol=1e-6)
+    expected = table.cells.loc[s, columns].assign(lo=ref[s, 0], hi=ref[s, 1])
+    both = checked.merge(expected, on=columns, validate="one_to_one")
+    assert len(both) == s.sum()
+    got = np.minimum(both[["lower", "upper"]].to_numpy(), top)  # the enumeration stops at top
+    np.testing.assert_allclose(got, np.minimum(both[["lo", "hi"]].to_numpy(), top), atol=1e-6)

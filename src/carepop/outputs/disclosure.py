@@ -98,6 +98,7 @@ __all__ = [
     "protect_counts",
     "protect_estimates",
     "protect_table",
+    "rules_from",
     "suppress",
 ]
 
@@ -444,6 +445,8 @@ def count_table(data: pd.DataFrame, count: str, by: str | Sequence[str | Sequenc
     (``[("region", "la"), "sex"]``: councils within regions within England, crossed with sex).
     A combination not in ``data`` is a zero the attacker is assumed to know (the safe side)."""
     dims = _by(by)
+    if len(data) == 0:
+        raise CarepopError("The table has no cells.", code="empty_table", fix="give one row per cell")
     for col in (c for d in dims for c in d):
         if col not in data.columns:
             raise CarepopError(
@@ -549,7 +552,7 @@ def suppress(table: CountTable, rules: DisclosureRules | None = None, *, cost: s
         s = _two_per_relation(table.relations, s, t > 0, weight)
         integer = not table.exact_lp
         for _ in range(50):  # rounds of audit and repair; each round adds patterns
-            ranges = _ranges(table, s, rules, integer=integer)
+            ranges = _ranges(table, s, rules, integer=integer, only=primary)
             short = primary & (ranges[:, 1] - ranges[:, 0] < rules.width - 1e-6)
             if not short.any():
                 break
@@ -614,10 +617,17 @@ def _pattern(
 
 
 # ------------------------------------------------------------------------------ the audit
-def _ranges(table: CountTable, s: np.ndarray, rules: DisclosureRules, *, integer: bool = False) -> np.ndarray:
+def _ranges(
+    table: CountTable,
+    s: np.ndarray,
+    rules: DisclosureRules,
+    *,
+    integer: bool = False,
+    only: np.ndarray | None = None,
+) -> np.ndarray:
     """(cells, 2): [min, max] of each suppressed cell over the tables the published ones allow
-    (NaN for published cells): the LP (linprog, HiGHS) and, with ``integer``, the integer
-    programme (milp) where the LP bound is finite."""
+    (NaN for published cells, and for cells not in ``only``): the LP (linprog, HiGHS) and, with
+    ``integer``, the integer programme (milp) where the LP bound is finite."""
     from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
     A, x = table.A, table.x
@@ -639,7 +649,7 @@ def _ranges(table: CountTable, s: np.ndarray, rules: DisclosureRules, *, integer
         lp.update(
             A_ub=sparse.vstack([Am, -Am], format="csr"), b_ub=np.concatenate([hi[margins], -lo[margins]])
         )
-    for cell in np.flatnonzero(s):
+    for cell in np.flatnonzero(s if only is None else s & only):
         a = A[cell].toarray().ravel()
         for k, sign in enumerate((1.0, -1.0)):
             res = linprog(sign * a, **lp)
