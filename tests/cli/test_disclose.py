@@ -80,7 +80,7 @@ def test_threshold_and_protection_options(table):
         (None, ["--threshold", "0"], ["threshold must be", "--threshold 8"]),
         (None, ["--threshold", "2"], ["would be published as 0", "--round 1"]),
         (None, ["--round", "0"], ["count_round", "--round 5"]),
-        (None, ["--cost", "cells"], ["--cost"]),
+        (None, ["--cost", "cells"], ["--cost", "'cells' is not one of"]),
         (None, ["--by", "la,age"], ["no column 'age'", "--by A,B"]),
         (None, ["--by", "la/,sex"], ["--by"]),
         (None, ["--count", "m"], ["no column 'm'"]),

@@ -16,6 +16,7 @@ writes those ranges. The output has the ``--by`` columns, ``value`` (empty when 
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +28,11 @@ from carepop.cli.optiontext import split_list
 from carepop.cli.output import emit, prepare
 from carepop.errors import CarepopError
 from carepop.io.writers import TABLE_SUFFIXES, check_output
+
+
+class Cost(str, Enum):
+    value = "value"
+    count = "count"
 
 
 @command(aliases={"count_round": "round"})
@@ -47,8 +53,8 @@ def disclose(
         typer.Option(help="Width of the range each suppressed small count must keep (default: --threshold)."),
     ] = None,
     cost: Annotated[
-        str, typer.Option(help="What complementary suppression minimises: value (default) or count of cells.")
-    ] = "value",
+        Cost, typer.Option(help="What complementary suppression minimises: the cells' values or their count.")
+    ] = Cost.value,
     public: Annotated[
         bool, typer.Option(help="Status 'suppressed' for every suppressed cell (what to publish).")
     ] = False,
@@ -86,7 +92,7 @@ def disclose(
                 "--audit and --out name the same file.", code="bad_option", fix="give two files"
             )
     data = read_data(table, encoding=encoding, sep=sep)
-    result = protect_table(data, count, dims, rules=rules, cost=cost, public=public)
+    result = protect_table(data, count, dims, rules=rules, cost=cost.value, public=public)
     rec = result.record
     emit(result.table, fmt, out, title="protected table", wrote=f"wrote {len(result.table)} cells to {out}")
     if audit is not None:

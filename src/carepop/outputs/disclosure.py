@@ -34,10 +34,12 @@ chosen in two steps.
    along one dimension (a row and its total, a region and its councils) — that holds exactly one
    suppressed cell gets a second one: its cheapest published non-zero member (cost = the value,
    or 1 per cell with ``cost="count"``). Repeated until no relation holds a lone suppression.
-2. *Protection patterns* (Kelly, Golden & Assad 1992; Hundepool et al., *Statistical Disclosure
-   Control*, Wiley 2012, §5.2): step 1 is necessary, not sufficient (two cycles of suppressed cells
-   joined by one cell leave that cell exactly determined). For each primary cell ``s`` whose audited
-   range is too narrow, solve (HiGHS, :func:`scipy.optimize.milp`)::
+2. *Protection patterns* (the network-flow idea of Kelly, Golden & Assad, "Cell suppression",
+   Networks 22, 1992, as an LP; Hundepool et al., *Statistical Disclosure Control*, Wiley 2012, on
+   cell suppression and the attacker's problem): step 1 is necessary, not sufficient (two cycles of
+   suppressed cells joined by one cell leave that cell exactly determined). For each primary cell
+   ``s`` whose audited range is too narrow, solve (HiGHS, :func:`scipy.optimize.milp`; integer
+   ``d`` when the LP is not exact, below)::
 
        minimise   Σ_i c_i (p_i + q_i)         over published non-zero cells i
        subject to (A d)_s = P                  the cell moves up by the protection width P
