@@ -115,3 +115,24 @@ def test_audit_file_refused_before_any_work(table, tmp_path):
     assert_refused(res, "--audit", absent=[out])
     res = invoke("disclose", table, "--count", "n", "--by", "la,sex", "--audit", table)
     assert_refused(res, "input", "--audit", unchanged=snapshot(table))
+
+
+def test_cld_summarise_takes_the_rule_from_outputs_disclosure(tmp_path):
+    from carepop.sources.cld.summary import summarise
+
+    made = invoke("cld", "generate", tmp_path / "g.parquet", "--rows", 3000, "--seed", 7)
+    assert made.exit_code == 0, made.output
+    out = tmp_path / "summary.parquet"
+    res = invoke(
+        "cld", "summarise", tmp_path / "g.parquet", "--out", out, "--threshold", "11", "--round", "10"
+    )
+    assert res.exit_code == 0, res.output
+    assert "counts 1-10 suppressed" in res.stderr and "nearest 10" in res.stderr
+    got, exact = pd.read_parquet(out), summarise(tmp_path / "g.parquet")
+    for col in ("events", "people"):
+        small = exact[col].between(1, 10).to_numpy()
+        assert small.any() and got[col][small].isna().all()
+        assert (got[col][~small].to_numpy() % 10 == 0).all()
+        assert (got[col][~small].to_numpy() == np.floor(exact[col][~small] / 10 + 0.5) * 10).all()
+    res = invoke("cld", "summarise", tmp_path / "g.parquet", "--out", out, "--threshold", "2")
+    assert_refused(res, "would be published as 0", "--round 1")
