@@ -231,6 +231,9 @@ WRITERS = [
         "milk",
     ),
     Writer(
+        "disclose", lambda f: ["disclose", f.lists, "--count", "n", "--by", "A,B,C"], "--out", TABLE, "lists"
+    ),
+    Writer(
         "capture estimate",
         lambda f: ["capture", "estimate", f.lists, "--lists", "A,B,C", "--count", "n"],
         "--out",

@@ -3,9 +3,12 @@
 carepop cld check EVENTS [--engine duckdb|spark] [--report FILE] [--format table|json|csv]
     Print the data-quality report. Exit 0 when no check finds a problem, 1 when some do, 2 when
     the file cannot be read as CLD (missing fields, dates that do not parse, unknown councils).
-carepop cld summarise EVENTS [--out FILE] [--engine duckdb|spark] [--exact] [--format ...]
-    Aggregates by council (see :mod:`carepop.sources.cld.summary`); counts 1-7 suppressed and
-    others rounded to 5 unless ``--exact``. Nothing is written when the file cannot be read.
+carepop cld summarise EVENTS [--out FILE] [--engine duckdb|spark] [--exact] [--threshold 8]
+    [--round 5] [--format ...]
+    Aggregates by council (see :mod:`carepop.sources.cld.summary`); disclosure control by
+    :func:`carepop.outputs.disclosure.protect_counts` (the tables carry no totals): counts 1-7
+    suppressed and others rounded to 5 unless ``--exact``. Nothing is written when the file
+    cannot be read.
 carepop cld generate OUT(.parquet|.csv) [--rows N] [--seed S]
     A synthetic event file with planted recording problems; prints what was planted (JSON).
 
@@ -100,7 +103,7 @@ def check(
 
 
 @cld_app.command()
-@command
+@command(aliases={"count_round": "round"})
 def summarise(
     events: EventsArg,
     out: Annotated[
@@ -111,6 +114,8 @@ def summarise(
     exact: Annotated[
         bool, typer.Option(help="Exact counts: no suppression of counts 1-7, no rounding to 5.")
     ] = False,
+    threshold: Annotated[int, typer.Option(help="Suppress counts from 1 to threshold-1 (8: 1-7).")] = 8,
+    round: Annotated[int, typer.Option("--round", help="Round other counts to this base (1: exact).")] = 5,
     format: FormatOpt = None,
     encoding: EncodingOpt = None,
     sep: SepOpt = None,
@@ -118,9 +123,10 @@ def summarise(
     """Aggregates of a CLD event file by council x age band x sex x event type x service type x
     support reason (events and unique people), carers supported, people leaving as self-funders
     and requests that led to no service. No person-level data are written."""
-    from carepop.sources.cld.summary import disclose
+    from carepop.outputs.disclosure import DisclosureRules, protect_counts
     from carepop.sources.cld.summary import summarise as run_summary
 
+    rules = None if exact else DisclosureRules(threshold=threshold, count_round=round)
     fmt = prepare(format, out, inputs=[(None, events)], what="the aggregates")
     started = time.perf_counter()
     eng = _engine(engine)
@@ -129,8 +135,8 @@ def summarise(
     finally:
         _stop(eng)
     rows = frame.attrs.get("rows", 0)
-    if not exact:
-        frame = disclose(frame)
+    if rules is not None:
+        frame = protect_counts(frame, ["events", "people"], rules)
     elapsed = time.perf_counter() - started
     tables = frame["table"].value_counts().reindex(frame["table"].unique()).to_dict()
     emit(
@@ -141,8 +147,12 @@ def summarise(
         wrote=f"wrote {len(frame)} cells ({', '.join(f'{k} {v}' for k, v in tables.items())}) from {rows} "
         f"records to {out} [{engine.value}, {elapsed:.1f} s]",
     )
-    if not exact:
-        typer.echo("note: counts 1-7 suppressed (empty), others rounded to the nearest 5", err=True)
+    if rules is not None:
+        typer.echo(
+            f"note: counts 1-{rules.threshold - 1} suppressed (empty), others rounded to the nearest "
+            f"{rules.count_round}",
+            err=True,
+        )
     else:
         typer.echo("note: exact counts; apply disclosure control before sharing", err=True)
 

@@ -12,6 +12,7 @@ from carepop.cli.census import census_app
 from carepop.cli.cld import cld_app
 from carepop.cli.common import EXIT_INPUT, App
 from carepop.cli.demo import demo
+from carepop.cli.disclose import disclose
 from carepop.cli.estimate import estimate
 from carepop.cli.measure import measure_app
 from carepop.cli.questionnaire import questionnaire_app
@@ -51,6 +52,7 @@ app.add_typer(sae_app, name="sae")
 app.add_typer(measure_app, name="measure")
 app.add_typer(capture_app, name="capture")
 app.command()(demo)
+app.command("disclose")(disclose)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from carepop.errors import CarepopError
 from carepop.sources.cld import schema, sql
 from carepop.sources.cld.quality import quality_report
 from carepop.sources.cld.sql import dialect, lit
-from carepop.sources.cld.summary import OUTPUT_COLUMNS, disclose, summarise
+from carepop.sources.cld.summary import OUTPUT_COLUMNS, summarise
 from tests.sources.cld.fixtures import HAMPSHIRE, HARTLEPOOL, SELF_FUNDED, events, service, story, write
 
 NR = schema.NOT_RECORDED
@@ -401,13 +401,6 @@ def test_self_funded_services_and_carers_known_by_association(tmp_path):
     assert cells(out, "carers_supported") == {
         (HARTLEPOOL, "Carer known by association", "65-74", "Female"): (1, 1)
     }
-
-
-def test_disclose_suppresses_small_counts_and_rounds_the_rest():
-    frame = pd.DataFrame({"events": [0, 1, 7, 8, 12, 13, 102], "people": [0, 3, 7, 10, 12, 18, 97]})
-    out = disclose(frame)
-    assert out["events"].tolist() == [0, pd.NA, pd.NA, 10, 10, 15, 100]
-    assert out["people"].tolist() == [0, pd.NA, pd.NA, 10, 10, 20, 95]
 
 
 def test_dialect_and_literals():

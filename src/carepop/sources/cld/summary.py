@@ -44,14 +44,14 @@ do not add up across cells). Columns not broken down in a table hold ``"All"``.
 ======================  =======================================================================
 
 No person identifier, birth date or row number leaves the engine: the output is counts only.
-Counts are exact here; the CLI rounds and suppresses small counts unless told not to.
+Counts are exact here; disclosure control lives in :mod:`carepop.outputs.disclosure`, which the
+CLI applies (small counts suppressed, the rest rounded) unless told not to.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from carepop.sources.cld import schema
@@ -71,7 +71,7 @@ from carepop.sources.cld.sql import (
     person_steps,
 )
 
-__all__ = ["DIMENSIONS", "OUTPUT_COLUMNS", "TABLES", "disclose", "summarise", "summary_steps"]
+__all__ = ["DIMENSIONS", "OUTPUT_COLUMNS", "TABLES", "summarise", "summary_steps"]
 
 DIMENSIONS = (
     "la_code",
@@ -196,19 +196,3 @@ def summarise(
         out = _tidy(eng.run(steps, events.path, label=f"summarising {events.source.name}"))
         out.attrs["rows"] = events.rows
         return out
-
-
-def disclose(frame: pd.DataFrame, threshold: int = 7, base: int = 5) -> pd.DataFrame:
-    """Counts safe to share: counts from 1 to ``threshold`` suppressed (missing), others rounded
-    to the nearest ``base`` (halves up); zeros stay zero.
-
-    This is primary suppression only: the tables carry no totals, but a user who adds cells up
-    must not treat suppressed cells as zero.
-    """
-    out = frame.copy()
-    for col in ("events", "people"):
-        v = out[col].to_numpy(dtype="int64")
-        rounded = (np.floor(v / base + 0.5) * base).astype("int64")
-        out[col] = pd.array(np.where((v >= 1) & (v <= threshold), 0, rounded), dtype="Int64")
-        out.loc[(v >= 1) & (v <= threshold), col] = pd.NA
-    return out
