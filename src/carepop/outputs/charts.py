@@ -19,7 +19,9 @@ vermilion, and greys.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ParamSpec
 
@@ -98,7 +100,9 @@ def _columns(table: pd.DataFrame, columns: Sequence[str | None], what: str) -> p
 def _council_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Council rows only: ``area_level == "council"`` where the column exists; never the rows of
     regions (``E12``) or countries (``E92``)."""
-    keep = ~table["area_code"].astype(str).str[:3].isin(("E12", "E92")) if "area_code" in table.columns else True
+    keep = (
+        ~table["area_code"].astype(str).str[:3].isin(("E12", "E92")) if "area_code" in table.columns else True
+    )
     if "area_level" in table.columns:
         keep = keep & (table["area_level"].astype(str) == "council")
     return table[keep] if keep is not True else table
@@ -143,7 +147,13 @@ def caterpillar(
     ax.hlines(y, lo, hi, color=BLUE, alpha=0.55, lw=1.4)
     ax.plot(est, y, "o", color=BLUE, ms=2.8)
     if reference is not None:
-        ax.axvline(reference, color=VERMILION, lw=1, ls="--", label=f"{reference_label} {value_format.format(reference)}")
+        ax.axvline(
+            reference,
+            color=VERMILION,
+            lw=1,
+            ls="--",
+            label=f"{reference_label} {value_format.format(reference)}",
+        )
         ax.legend(loc="lower right", frameon=False)
     ax.set_yticks(y, names.to_numpy()[ok][order], fontsize=6 if n > 40 else 8)
     ax.set_ylim(-0.8, n - 0.2)
@@ -192,7 +202,9 @@ def direct_vs_model(
     ax = axes[0]
     x, y = v[direct][both], v[model][both]
     ax.scatter(x, y, s=12, color=BLUE, alpha=0.75, edgecolors="none")
-    lim = [float(np.nanmin([x.min(), y.min()])), float(np.nanmax([x.max(), y.max()]))] if both.any() else [0, 1]
+    lim = (
+        [float(np.nanmin([x.min(), y.min()])), float(np.nanmax([x.max(), y.max()]))] if both.any() else [0, 1]
+    )
     ax.plot(lim, lim, color=GREY, lw=1, ls="--", label="y = x")
     ax.set_xlabel(f"direct (survey) {label}".strip())
     ax.set_ylabel(f"model {label}".strip())
@@ -256,8 +268,15 @@ def fan_chart(
     fig = _figure(6.5, 3.8)
     ax = fig.subplots()
     if has_variant:
-        ax.fill_between(v[year], v[variant_lower], v[variant_upper], color=BLUE, alpha=0.12, lw=0,
-                        label="range of projection variants")
+        ax.fill_between(
+            v[year],
+            v[variant_lower],
+            v[variant_upper],
+            color=BLUE,
+            alpha=0.12,
+            lw=0,
+            label="range of projection variants",
+        )
     ax.fill_between(v[year], v[lower], v[upper], color=BLUE, alpha=0.3, lw=0, label="95% interval")
     ax.plot(v[year], v[value], color=BLUE, lw=2, label="central projection")
     ax.set_xlabel("year")
@@ -276,16 +295,26 @@ def fan_chart(
     return fig
 
 
-def figure_svg(fig: Figure) -> str:
-    """The figure as SVG text, the same bytes on every run (fixed hash salt, no date)."""
+def figure_svg(fig: Figure, *, id_prefix: str | None = None) -> str:
+    """The figure as SVG text, the same bytes on every run (fixed hash salt, no date), without the
+    XML prolog so it can sit inline in HTML. Every id inside (and every ``url(#id)`` /
+    ``href="#id"`` pointing to one) gets ``id_prefix``, so several figures on one page never share
+    an id (matplotlib names its elements ``figure_1``, ``axes_1``, ... in every figure); by default
+    the prefix is a hash of the SVG itself."""
     import matplotlib
 
     buf = io.StringIO()
     with matplotlib.rc_context(_RC):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "carepop"})
     svg = buf.getvalue()
-    start = svg.find("<svg")  # drop the XML prolog and DOCTYPE so the SVG can sit inline in HTML
-    return svg[start:]
+    svg = svg[svg.find("<svg") :]
+    prefix = id_prefix or "f" + hashlib.sha1(svg.encode()).hexdigest()[:8]
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+
+    def rename(m: re.Match[str]) -> str:
+        return f"{m.group(1)}{prefix}-{m.group(2)}" if m.group(2) in ids else m.group(0)
+
+    return re.sub(r'(\bid="|url\(#|href="#)([^")]+)', rename, svg)
 
 
 def figure_png(fig: Figure, *, dpi: int = 150) -> bytes:

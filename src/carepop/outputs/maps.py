@@ -133,9 +133,7 @@ def council_paths(
     areas = topojson_areas(topology, layer)
     keep = areas["code"].str.startswith("E") & (areas["start"] <= year) & (areas["end"] >= year)
     if not keep.any():
-        raise CarepopError(
-            f"The topology has no English {layer} areas in {year}.", code="no_areas", got=year
-        )
+        raise CarepopError(f"The topology has no English {layer} areas in {year}.", code="no_areas", got=year)
     geoms = topology["objects"][layer]["geometries"]
     points, starts = decode_arcs(topology)
     xy = _project(points)
@@ -222,7 +220,9 @@ class MapClasses:
     index: np.ndarray
 
 
-def classify(values: Sequence[float] | np.ndarray, *, bins: int = 5, value_format: str = "{:.3g}") -> MapClasses:
+def classify(
+    values: Sequence[float] | np.ndarray, *, bins: int = 5, value_format: str = "{:.3g}"
+) -> MapClasses:
     """Cut ``values`` into ``bins`` classes at their quantiles (fewer when values tie); class
     ``i`` holds ``breaks[i] <= v < breaks[i + 1]`` (the top class includes its upper edge)."""
     v = np.asarray(values, dtype=float)
@@ -258,7 +258,7 @@ def _values(
                 column=col,
                 expected=["area_code", value],
                 got=list(map(str, table.columns))[:10],
-                fix="pass a table with one row per council: area_code, estimate (ci_lower, ci_upper optional)",
+                fix="pass one row per council: area_code, estimate (ci_lower, ci_upper optional)",
             )
     code = table["area_code"].astype(str)
     known = code.isin(set(codes))
@@ -302,23 +302,35 @@ def _values(
                 fix="give numbers (leave the cell empty where there is no value)",
             )
         out[key] = vals.reindex(out.index).to_numpy(dtype=float)
-    sup = sub["suppressed"].fillna(False).astype(bool) if "suppressed" in sub.columns else pd.Series(False, index=sub.index)
+    sup = (
+        sub["suppressed"].fillna(False).astype(bool)
+        if "suppressed" in sub.columns
+        else pd.Series(False, index=sub.index)
+    )
     out["suppressed"] = sup.reindex(out.index).fillna(False).to_numpy(dtype=bool)
     out.loc[out["suppressed"], ["value", "lower", "upper"]] = np.nan
     return out
 
 
-def _tooltip(names: pd.Series, codes: pd.Series, v: pd.DataFrame, value_format: str, label: str) -> np.ndarray:
+def _tooltip(
+    names: pd.Series, codes: pd.Series, v: pd.DataFrame, value_format: str, label: str
+) -> np.ndarray:
     fmt = np.vectorize(lambda x: value_format.format(x), otypes=[object])
     val = np.where(np.isfinite(v["value"]), fmt(v["value"].fillna(0).to_numpy()), "no value")
     has_ci = np.isfinite(v["lower"]) & np.isfinite(v["upper"])
     ci = np.where(
         has_ci,
-        " (95% interval " + fmt(v["lower"].fillna(0).to_numpy()) + " to " + fmt(v["upper"].fillna(0).to_numpy()) + ")",
+        " (95% interval "
+        + fmt(v["lower"].fillna(0).to_numpy())
+        + " to "
+        + fmt(v["upper"].fillna(0).to_numpy())
+        + ")",
         "",
     )
     val = np.where(v["suppressed"], "suppressed (disclosure control)", val + ci)
-    return (names.astype(str) + " (" + codes.astype(str) + "): " + label + " " + pd.Series(val, index=names.index)).to_numpy()
+    return (
+        names.astype(str) + " (" + codes.astype(str) + "): " + label + " " + pd.Series(val, index=names.index)
+    ).to_numpy()
 
 
 # --------------------------------------------------------------------------- SVG
@@ -328,16 +340,17 @@ def _prefix(*parts: str) -> str:
     return "m" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:8]
 
 
-def _defs(pid: str) -> str:
+def _defs(pid: str, extra: str = "") -> str:
     return (
         "<defs>"
-        f'<pattern id="{pid}-na" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
-        f'<rect width="6" height="6" fill="{MISSING_FILL}"/><line x1="0" y1="0" x2="0" y2="6" stroke="#7f7f7f" '
-        'stroke-width="1.5"/></pattern>'
+        f'<pattern id="{pid}-na" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)">'
+        f'<rect width="6" height="6" fill="{MISSING_FILL}"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#7f7f7f" stroke-width="1.5"/></pattern>'
         f'<pattern id="{pid}-sup" width="6" height="6" patternUnits="userSpaceOnUse">'
         '<rect width="6" height="6" fill="#ffffff"/><path d="M0,0L6,6M6,0L0,6" stroke="#404040" '
         'stroke-width="1"/></pattern>'
-        "</defs>"
+        f"{extra}</defs>"
     )
 
 
@@ -430,8 +443,15 @@ def choropleth_svg(
         names = shapes["code"].map(given.set_index("area_code")["area_name"]).fillna(names)
     tips = _tooltip(names, shapes["code"], v, value_format, label or value)
     paths = (
-        '<path class="area" data-code="' + shapes["code"] + '" fill="' + pd.Series(fill, dtype=str) + '" d="'
-        + shapes["d"] + '"><title>' + pd.Series(tips, dtype=str).map(escape) + "</title></path>"
+        '<path class="area" data-code="'
+        + shapes["code"]
+        + '" fill="'
+        + pd.Series(fill, dtype=str)
+        + '" d="'
+        + shapes["d"]
+        + '"><title>'
+        + pd.Series(tips, dtype=str).map(escape)
+        + "</title></path>"
     )
     legend, lh = _legend(classes, v, pid, 8.0, 8.0, title or label or value, font=width / 42)
     body = (
@@ -450,7 +470,9 @@ def choropleth_svg(
 
 def _hex_points(size: float) -> str:
     angles = np.radians(np.arange(6) * 60 + 30)  # pointy-topped (the r layouts)
-    return " ".join(f"{x:.2f},{y:.2f}" for x, y in zip(size * np.cos(angles), size * np.sin(angles), strict=True))
+    return " ".join(
+        f"{x:.2f},{y:.2f}" for x, y in zip(size * np.cos(angles), size * np.sin(angles), strict=True)
+    )
 
 
 def hexmap_svg(
@@ -482,14 +504,24 @@ def hexmap_svg(
     council_name = shapes.set_index("code")["name"]
     if "area_name" in table.columns:
         given = table.assign(area_code=table["area_code"].astype(str)).drop_duplicates("area_code")
-        council_name = council_name.index.to_series().map(given.set_index("area_code")["area_name"]).fillna(
-            council_name
+        council_name = (
+            council_name.index.to_series().map(given.set_index("area_code")["area_name"]).fillna(council_name)
         )
     hv = v.reindex(council.to_numpy())
     hv.index = codes.index
-    tips = _tooltip(council_name.reindex(council.to_numpy()).reset_index(drop=True), council, hv, value_format, label or value)
+    tips = _tooltip(
+        council_name.reindex(council.to_numpy()).reset_index(drop=True),
+        council,
+        hv,
+        value_format,
+        label or value,
+    )
     district = meta["n"].astype(str)
-    tips = np.where(district.to_numpy() != council_name.reindex(council.to_numpy()).to_numpy(), district + " — " + tips, tips)
+    tips = np.where(
+        district.to_numpy() != council_name.reindex(council.to_numpy()).to_numpy(),
+        district + " — " + tips,
+        tips,
+    )
     q, r = meta["q"].to_numpy(dtype=float), meta["r"].to_numpy(dtype=float)
     w, step = math.sqrt(3) * size, 1.5 * size
     x = q * w + np.where(meta["r"].to_numpy() % 2 == 1, w / 2, 0.0)
@@ -500,14 +532,25 @@ def hexmap_svg(
     width, height = float(x.max() + size + 4), float(y.max() + size + 16)
     fill = fill_by_council.reindex(council.to_numpy()).to_numpy(dtype=str)
     cells = (
-        '<use href="#' + pid + '-hex" class="area" data-code="' + codes + '" data-council="' + council
-        + '" x="' + pd.Series(np.round(x, 2)).astype(str) + '" y="' + pd.Series(np.round(y, 2)).astype(str)
-        + '" fill="' + pd.Series(fill) + '"><title>' + pd.Series(tips, dtype=str).map(escape) + "</title></use>"
+        '<use href="#'
+        + pid
+        + '-hex" class="area" data-code="'
+        + codes
+        + '" data-council="'
+        + council
+        + '" x="'
+        + pd.Series(np.round(x, 2)).astype(str)
+        + '" y="'
+        + pd.Series(np.round(y, 2)).astype(str)
+        + '" fill="'
+        + pd.Series(fill)
+        + '"><title>'
+        + pd.Series(tips, dtype=str).map(escape)
+        + "</title></use>"
     )
     legend, lh = _legend(classes, v, pid, 8.0, 8.0, title or label or value)
     body = (
-        _defs(pid)[:-7]
-        + f'<polygon id="{pid}-hex" points="{_hex_points(size * 0.98)}"/></defs>'
+        _defs(pid, f'<polygon id="{pid}-hex" points="{_hex_points(size * 0.98)}"/>')
         + f'<g class="areas" stroke="#ffffff" stroke-width="0.5">{"".join(cells)}</g>'
         + legend
         + _attribution(HEX_ATTRIBUTION, width - 6, height - 4, 8.0)
@@ -522,7 +565,9 @@ def hexmap_svg(
 # --------------------------------------------------------------------------- bundled data
 
 
-def _requantise(topology: Mapping[str, Any], keep: np.ndarray, factor: int) -> tuple[list[list[list[int]]], dict]:
+def _requantise(
+    topology: Mapping[str, Any], keep: np.ndarray, factor: int
+) -> tuple[list[list[list[int]]], dict]:
     """The arcs ``keep`` (indices) on a grid ``factor`` times coarser, delta encoded again, with
     repeated points dropped (an arc keeps at least its two end points)."""
     arcs = topology["arcs"]
@@ -549,7 +594,9 @@ def _requantise(topology: Mapping[str, Any], keep: np.ndarray, factor: int) -> t
     return out, transform
 
 
-def build_bundled_boundaries(source: Path, out: Path | None = None, *, year: int = 2023, factor: int = 4) -> dict:
+def build_bundled_boundaries(
+    source: Path, out: Path | None = None, *, year: int = 2023, factor: int = 4
+) -> dict:
     """Reduce the ONS TopoJSON (``ons_uk_boundaries_topo.json``, layer ``utla``) to England's
     councils of ``year``, on a grid ``factor`` times coarser than the source's quantisation
     (about 40 m at factor 4, far below what a page shows), and write it to ``out`` (by default
@@ -585,7 +632,10 @@ def build_bundled_boundaries(source: Path, out: Path | None = None, *, year: int
                     {
                         "type": g["type"],
                         "arcs": renumber(g["arcs"]),
-                        "properties": {"areacd": g["properties"]["areacd"], "areanm": g["properties"]["areanm"]},
+                        "properties": {
+                            "areacd": g["properties"]["areacd"],
+                            "areanm": g["properties"]["areanm"],
+                        },
                     }
                     for g in geoms
                 ],

@@ -41,7 +41,14 @@ from carepop.errors import CarepopError
 from carepop.io.writers import write_text_atomic
 from carepop.outputs import charts, maps
 
-__all__ = ["Appendix", "MeasureSection", "ProjectionSection", "headline_table", "render_report", "write_report"]
+__all__ = [
+    "Appendix",
+    "MeasureSection",
+    "ProjectionSection",
+    "headline_table",
+    "render_report",
+    "write_report",
+]
 
 
 @dataclass(frozen=True)
@@ -159,7 +166,7 @@ def _fmt(values: pd.Series, value_format: str) -> pd.Series:
 
 def _html_table(frame: pd.DataFrame, caption: str, numeric: Sequence[str] = ()) -> str:
     """A table with every cell escaped; ``numeric`` columns right-aligned."""
-    cls = ['num' if c in numeric else '' for c in frame.columns]
+    cls = ["num" if c in numeric else "" for c in frame.columns]
     head = "".join(
         f'<th scope="col"{f" class={chr(34)}{k}{chr(34)}" if k else ""}>{escape(str(c))}</th>'
         for c, k in zip(frame.columns, cls, strict=True)
@@ -179,10 +186,18 @@ def _measure_table(m: MeasureSection) -> str:
     out = pd.DataFrame({"code": t["area_code"].astype(str)})
     if "area_name" in t.columns:
         out["name"] = t["area_name"].fillna("").astype(str)
-    sup = t["suppressed"].fillna(False).astype(bool) if "suppressed" in t.columns else pd.Series(False, index=t.index)
+    sup = (
+        t["suppressed"].fillna(False).astype(bool)
+        if "suppressed" in t.columns
+        else pd.Series(False, index=t.index)
+    )
     numeric = []
-    for col, head in (("estimate", "estimate"), ("ci_lower", "95% lower"), ("ci_upper", "95% upper"),
-                      ("direct", "direct (survey)")):
+    for col, head in (
+        ("estimate", "estimate"),
+        ("ci_lower", "95% lower"),
+        ("ci_upper", "95% upper"),
+        ("direct", "direct (survey)"),
+    ):
         if col in t.columns:
             out[head] = _fmt(t[col], m.value_format).where(~sup, "suppressed")
             numeric.append(head)
@@ -199,7 +214,11 @@ def headline_table(measures: Sequence[MeasureSection]) -> pd.DataFrame:
         if "area_level" in m.table.columns:
             council &= m.table["area_level"].astype(str) == "council"
         est = pd.to_numeric(m.table["estimate"], errors="coerce")[council]
-        sup = m.table["suppressed"].fillna(False).astype(bool)[council] if "suppressed" in m.table.columns else None
+        sup = (
+            m.table["suppressed"].fillna(False).astype(bool)[council]
+            if "suppressed" in m.table.columns
+            else None
+        )
         shown = est[~sup] if sup is not None else est
         f = m.value_format
         ok = shown.dropna()
@@ -232,26 +251,51 @@ def _measure(m: MeasureSection) -> str:
     parts = [f'<section id="{m.key}"><h2>{escape(m.title)}</h2>']
     if m.description:
         parts.append(f"<p>{escape(m.description)}</p>")
-    choro = maps.choropleth_svg(m.table, title=label, label=label, value_format=m.value_format,
-                                id_prefix=f"{m.key}-map")
-    hexes = maps.hexmap_svg(m.table, title=label, label=label, value_format=m.value_format,
-                            id_prefix=f"{m.key}-hex")
+    choro = maps.choropleth_svg(
+        m.table, title=label, label=label, value_format=m.value_format, id_prefix=f"{m.key}-map"
+    )
+    hexes = maps.hexmap_svg(
+        m.table, title=label, label=label, value_format=m.value_format, id_prefix=f"{m.key}-hex"
+    )
     parts.append(
         '<div class="maps">'
-        + _figure(choro, f"{m.title} by council (darker is higher; hover or tap a council for its value "
-                  "and interval).", "map choropleth")
-        + _figure(hexes, "The same as a hex map: each hexagon is a district, coloured by its council, so "
-                  "small urban councils are as visible as large rural ones.", "map hexmap")
+        + _figure(
+            choro,
+            f"{m.title} by council (darker is higher; hover or tap a council for its value and interval).",
+            "map choropleth",
+        )
+        + _figure(
+            hexes,
+            "The same as a hex map: each hexagon is a district, coloured by its council, so "
+            "small urban councils are as visible as large rural ones.",
+            "map hexmap",
+        )
         + "</div>"
     )
-    fig = charts.caterpillar(m.table, label=label, value_format=m.value_format, reference=m.reference,
-                             title=f"{m.title}: councils ranked, with 95% intervals")
-    parts.append(_figure(charts.figure_svg(fig), "Each line is a council's 95% interval; councils whose "
-                         "intervals overlap cannot be told apart.", "chart caterpillar"))
+    fig = charts.caterpillar(
+        m.table,
+        label=label,
+        value_format=m.value_format,
+        reference=m.reference,
+        title=f"{m.title}: councils ranked, with 95% intervals",
+    )
+    parts.append(
+        _figure(
+            charts.figure_svg(fig, id_prefix=f"{m.key}-cat"),
+            "Each line is a council's 95% interval; councils whose intervals overlap cannot be told apart.",
+            "chart caterpillar",
+        )
+    )
     if "direct" in m.table.columns:
         fig = charts.direct_vs_model(m.table, label=label, value_format=m.value_format)
-        parts.append(_figure(charts.figure_svg(fig), "Left: the survey's direct estimate against the model "
-                             "estimate. Right: the widths of their 95% intervals.", "chart direct-model"))
+        parts.append(
+            _figure(
+                charts.figure_svg(fig, id_prefix=f"{m.key}-dvm"),
+                "Left: the survey's direct estimate against the model "
+                "estimate. Right: the widths of their 95% intervals.",
+                "chart direct-model",
+            )
+        )
     parts.append(f"<details><summary>Table: {escape(m.title)} by area</summary>{_measure_table(m)}</details>")
     for caption, extra in m.tables.items():
         numeric = [c for c in extra.columns if pd.api.types.is_numeric_dtype(extra[c])]
@@ -267,13 +311,25 @@ def _projection(p: ProjectionSection) -> str:
     if p.description:
         parts.append(f"<p>{escape(p.description)}</p>")
     fig = charts.fan_chart(p.table, label=p.label or p.title, value_format=p.value_format, title=p.title)
-    parts.append(_figure(charts.figure_svg(fig), "Central projection, its 95% interval (darker band) and the "
-                         "range across population-projection variants (lighter band).", "chart fan"))
-    cols = [c for c in ("estimate", "ci_lower", "ci_upper", "variant_lower", "variant_upper") if c in p.table.columns]
+    parts.append(
+        _figure(
+            charts.figure_svg(fig, id_prefix=f"{p.key}-fan"),
+            "Central projection, its 95% interval (darker band) and the "
+            "range across population-projection variants (lighter band).",
+            "chart fan",
+        )
+    )
+    cols = [
+        c
+        for c in ("estimate", "ci_lower", "ci_upper", "variant_lower", "variant_upper")
+        if c in p.table.columns
+    ]
     table = pd.DataFrame({"year": p.table["year"].astype(str)})
     for c in cols:
         table[c] = _fmt(p.table[c], p.value_format)
-    parts.append(f"<details><summary>Table: {escape(p.title)}</summary>{_html_table(table, p.title, cols)}</details>")
+    parts.append(
+        f"<details><summary>Table: {escape(p.title)}</summary>{_html_table(table, p.title, cols)}</details>"
+    )
     parts.append(_notes(p.notes) + "</section>")
     return "".join(parts)
 
@@ -289,15 +345,28 @@ def _appendix(a: Appendix) -> str:
         parts.append("<p>None given.</p>")
     parts.append('<h3 id="definitions">Definitions</h3>')
     if a.definitions:
-        parts.append("<dl>" + "".join(f"<dt><strong>{escape(k)}</strong></dt><dd>{escape(v)}</dd>"
-                                      for k, v in a.definitions.items()) + "</dl>")
+        parts.append(
+            "<dl>"
+            + "".join(
+                f"<dt><strong>{escape(k)}</strong></dt><dd>{escape(v)}</dd>" for k, v in a.definitions.items()
+            )
+            + "</dl>"
+        )
     parts.append('<h3 id="methods">Methods</h3>' + "".join(f"<p>{escape(p)}</p>" for p in a.methods))
-    parts.append('<h3 id="disclosure">Disclosure control applied</h3>' + (_notes(a.disclosure) or "<p>None recorded.</p>"))
+    parts.append(
+        '<h3 id="disclosure">Disclosure control applied</h3>'
+        + (_notes(a.disclosure) or "<p>None recorded.</p>")
+    )
     parts.append('<h3 id="data-protection">Data-protection checklist</h3>')
     if a.data_protection:
-        parts.append('<ul class="checklist">' + "".join(
-            f'<li><span class="status">{escape(str(s))}</span> {escape(str(item))}</li>' for item, s in a.data_protection
-        ) + "</ul>")
+        parts.append(
+            '<ul class="checklist">'
+            + "".join(
+                f'<li><span class="status">{escape(str(s))}</span> {escape(str(item))}</li>'
+                for item, s in a.data_protection
+            )
+            + "</ul>"
+        )
     parts.append("</section>")
     return "".join(parts)
 
@@ -309,18 +378,26 @@ def _check(measures: Sequence[MeasureSection], projections: Sequence[ProjectionS
         raise CarepopError(
             "A section key must start with a letter, hold only letters, digits, '-' and '_', and not be "
             "a name the report uses itself.",
-            code="bad_key", got=bad[:5], fix="give each measure and projection a key such as 'carers'",
+            code="bad_key",
+            got=bad[:5],
+            fix="give each measure and projection a key such as 'carers'",
         )
     dup = sorted({k for k in keys if keys.count(k) > 1})
     if dup:
-        raise CarepopError("Two sections share a key.", code="duplicate_key", got=dup,
-                           fix="give each measure and projection its own key")
+        raise CarepopError(
+            "Two sections share a key.",
+            code="duplicate_key",
+            got=dup,
+            fix="give each measure and projection its own key",
+        )
     for m in measures:
         missing = [c for c in ("area_code", "estimate") if c not in m.table.columns]
         if missing:
             raise CarepopError(
                 f"The table of measure {m.key!r} has no {missing[0]!r} column.",
-                code="missing_column", column=missing[0], got=list(map(str, m.table.columns))[:10],
+                code="missing_column",
+                column=missing[0],
+                got=list(map(str, m.table.columns))[:10],
                 fix="pass one row per council with area_code, area_name, estimate, ci_lower, ci_upper",
             )
 
@@ -338,24 +415,32 @@ def render_report(
     """The report as HTML text (see the module docstring); nothing is fetched when it is opened."""
     _check(measures, projections)
     appendix = appendix or Appendix()
-    toc = [("headline", "Headline figures"), *((m.key, m.title) for m in measures),
-           *((p.key, p.title) for p in projections), ("method-notes", "Method notes"), ("appendix", "Appendix")]
+    toc = [
+        ("headline", "Headline figures"),
+        *((m.key, m.title) for m in measures),
+        *((p.key, p.title) for p in projections),
+        ("method-notes", "Method notes"),
+        ("appendix", "Appendix"),
+    ]
     head = headline_table(measures)
     body = [
         f"<header><h1>{escape(title)}</h1>",
         f'<p class="lede">{escape(subtitle)}</p>' if subtitle else "",
         "</header>",
         '<nav class="toc" id="contents" aria-label="Contents"><strong>Contents</strong><ol>'
-        + "".join(f'<li><a href="#{k}">{escape(t)}</a></li>' for k, t in toc) + "</ol></nav>",
+        + "".join(f'<li><a href="#{k}">{escape(t)}</a></li>' for k, t in toc)
+        + "</ol></nav>",
         '<section id="headline"><h2>Headline figures</h2>'
         + _html_table(head, "Headline figures by measure", [c for c in head.columns if c != "measure"])
         + "</section>",
         *(_measure(m) for m in measures),
         *(_projection(p) for p in projections),
-        '<section id="method-notes"><h2>Method notes</h2>' + (_notes(notes) or "<p>None given.</p>") + "</section>",
+        '<section id="method-notes"><h2>Method notes</h2>'
+        + (_notes(notes) or "<p>None given.</p>")
+        + "</section>",
         _appendix(appendix),
-        f"<footer><p>{escape(footer)}</p><p>{escape(maps.BOUNDARIES_ATTRIBUTION)} {escape(maps.HEX_ATTRIBUTION)}</p>"
-        "</footer>",
+        f"<footer><p>{escape(footer)}</p>"
+        f"<p>{escape(maps.BOUNDARIES_ATTRIBUTION)} {escape(maps.HEX_ATTRIBUTION)}</p></footer>",
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">'
@@ -378,8 +463,15 @@ def write_report(
     footer: str = "",
 ) -> Path:
     """Write the report (one HTML file, atomically) and return its path."""
-    html = render_report(measures, title=title, projections=projections, notes=notes, appendix=appendix,
-                         subtitle=subtitle, footer=footer)
+    html = render_report(
+        measures,
+        title=title,
+        projections=projections,
+        notes=notes,
+        appendix=appendix,
+        subtitle=subtitle,
+        footer=footer,
+    )
     write_text_atomic(path, html)
     return Path(path)
 
@@ -412,21 +504,45 @@ def demo_sections(seed: int = 2023) -> tuple[list[MeasureSection], list[Projecti
         }
     )
     table.loc[table["area_code"] == "E06000053", ["suppressed"]] = True  # Isles of Scilly
-    table.loc[table["area_code"] == "E09000001", ["direct", "direct_se", "estimate", "ci_lower", "ci_upper"]] = np.nan
-    england = pd.DataFrame({"area_level": ["country"], "area_code": ["E92000001"], "area_name": ["England"],
-                            "estimate": [float(np.nanmean(est))]})
+    table.loc[
+        table["area_code"] == "E09000001", ["direct", "direct_se", "estimate", "ci_lower", "ci_upper"]
+    ] = np.nan
+    england = pd.DataFrame(
+        {
+            "area_level": ["country"],
+            "area_code": ["E92000001"],
+            "area_name": ["England"],
+            "estimate": [float(np.nanmean(est))],
+        }
+    )
     table = pd.concat([table, england], ignore_index=True)
     years = np.arange(2023, 2041)
     central = 5.0e6 * (1 + 0.012 * (years - 2023))
     w = 0.004 * central * np.sqrt(years - 2022)
-    projection = pd.DataFrame({"year": years, "estimate": central, "ci_lower": central - w, "ci_upper": central + w,
-                               "variant_lower": central - 2.5 * w, "variant_upper": central + 2 * w})
+    projection = pd.DataFrame(
+        {
+            "year": years,
+            "estimate": central,
+            "ci_lower": central - w,
+            "ci_upper": central + w,
+            "variant_lower": central - 2.5 * w,
+            "variant_upper": central + 2 * w,
+        }
+    )
     measure = MeasureSection(
-        key="demo", title="Demo measure (synthetic)", table=table, label="demo rate", value_format="{:.1%}",
+        key="demo",
+        title="Demo measure (synthetic)",
+        table=table,
+        label="demo rate",
+        value_format="{:.1%}",
         description="Synthetic values by council, to show the layout of the report; they mean nothing.",
-        notes=["values are random draws around a north–south gradient", "Isles of Scilly suppressed as a test"],
+        notes=[
+            "values are random draws around a north–south gradient",
+            "Isles of Scilly suppressed as a test",
+        ],
         reference=float(np.nanmean(est)),
     )
-    proj = ProjectionSection(key="demo-projection", title="Demo projection, England (synthetic)",
-                             table=projection, label="people")
+    proj = ProjectionSection(
+        key="demo-projection", title="Demo projection, England (synthetic)", table=projection, label="people"
+    )
     return [measure], [proj]
