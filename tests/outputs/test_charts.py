@@ -68,7 +68,7 @@ def test_caterpillar_sorted_with_every_council(table):
     labels = [lab.get_text() for lab in ax.get_yticklabels()]
     expected = t.dropna(subset=["estimate"]).sort_values("estimate")["area_name"].tolist()
     assert labels == expected  # lowest at the bottom (y = 0), England not among the councils
-    assert "1 council(s) without a value" in ax.get_title(loc="left")
+    assert "1 council(s) without a value (or suppressed) not shown" in ax.get_title(loc="left")
     segments = ax.collections[0].get_segments()
     assert len(segments) == 152
     lo = t.set_index("area_name").loc[expected, "ci_lower"].to_numpy()
@@ -146,3 +146,16 @@ def test_ids_carry_the_prefix_and_references_follow(table):
     refs = re.findall(r'url\(#([^)]+)\)|href="#([^"]+)"', svg)
     targets = {a or b for a, b in refs}
     assert targets and targets <= set(ids)  # every reference points to an id of this SVG
+
+
+def test_suppressed_values_are_never_drawn(table):
+    t = table.assign(suppressed=False)
+    t.loc[[0, 1], "suppressed"] = True
+    before = t.copy()
+    fig = charts.caterpillar(t)
+    labels = [lab.get_text() for lab in fig.axes[0].get_yticklabels()]
+    assert len(labels) == 151 and "Council 0" not in labels and "Council 1" not in labels
+    fig = charts.direct_vs_model(t)
+    assert len(fig.axes[0].collections[0].get_offsets()) == 151
+    assert len(fig.axes[1].collections[0].get_offsets()) == 151
+    pd.testing.assert_frame_equal(t, before)

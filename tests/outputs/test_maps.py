@@ -246,3 +246,14 @@ def test_bundled_files_are_the_reduction_of_the_shared_ones(tmp_path):
     lon_full = maps.council_paths(full, width=10_000)[0].set_index("code")[["cx", "cy"]]
     lon_small = maps.council_paths(topo, width=10_000)[0].set_index("code")[["cx", "cy"]]
     assert (lon_full - lon_small).abs().to_numpy().max() < 1.0  # 1 unit of 10,000 across England
+
+
+def test_suppressed_councils_are_named_in_the_legend(table):
+    t = table.assign(suppressed=False)
+    t.loc[[0, 1, 2, 3, 4], "suppressed"] = True
+    svg = maps.choropleth_svg(t)
+    names = [e.text for e in ET.fromstring(svg).iter() if e.get("class") == "suppressed-name"]
+    assert names == [*t.loc[[0, 1, 2], "area_name"], "and 2 more"]
+    hexes = maps.hexmap_svg(t.loc[t.index != 0].assign(suppressed=t["suppressed"].iloc[1:]))
+    names = [e.text for e in ET.fromstring(hexes).iter() if e.get("class") == "suppressed-name"]
+    assert names == [*t.loc[[1, 2, 3], "area_name"], "and 1 more"]

@@ -99,13 +99,20 @@ def _columns(table: pd.DataFrame, columns: Sequence[str | None], what: str) -> p
 
 def _council_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Council rows only: ``area_level == "council"`` where the column exists; never the rows of
-    regions (``E12``) or countries (``E92``)."""
+    regions (``E12``) or countries (``E92``). Where a true ``suppressed`` column marks a value
+    withheld by disclosure control, every number of that row becomes missing (never drawn)."""
     keep = (
         ~table["area_code"].astype(str).str[:3].isin(("E12", "E92")) if "area_code" in table.columns else True
     )
     if "area_level" in table.columns:
         keep = keep & (table["area_level"].astype(str) == "council")
-    return table[keep] if keep is not True else table
+    out = (table[keep] if keep is not True else table).reset_index(drop=True)
+    if "suppressed" in out.columns:
+        hidden = out["suppressed"].fillna(False).astype(bool).to_numpy()
+        numbers = [c for c in out.columns if c != "suppressed" and pd.api.types.is_numeric_dtype(out[c])]
+        out = out.astype({c: float for c in numbers})
+        out.loc[hidden, numbers] = np.nan
+    return out
 
 
 def _percent_axis(axis: object, value_format: str) -> None:
@@ -164,7 +171,8 @@ def caterpillar(
     _percent_axis(ax.xaxis, value_format)
     ax.set_xlabel(f"{label or value} (95% interval)")
     missing = int((~ok).sum())
-    ax.set_title(title + (f"\n{missing} council(s) without a value not shown" if missing else ""), loc="left")
+    note = f"\n{missing} council(s) without a value (or suppressed) not shown" if missing else ""
+    ax.set_title(title + note, loc="left")
     return fig
 
 

@@ -20,8 +20,8 @@ Colours: values are cut into ``bins`` classes at quantiles of the mapped values 
 councils per class), coloured from a colour-blind-safe sequential palette (viridis, reversed so
 that darker is more); the legend lists the classes. Councils with no value are hatched grey;
 values withheld by disclosure control (a true ``suppressed`` column) get their own pattern and
-legend entry. Each council carries an SVG ``<title>`` (a tooltip in browsers): its name, code,
-value and interval.
+legend entry, under which those councils are named. Each council carries an SVG ``<title>`` (a
+tooltip in browsers): its name, code, value and interval.
 
 Input tables: one row per council with ``area_code`` and ``estimate``, optionally ``area_name``,
 ``ci_lower``, ``ci_upper`` and ``suppressed``; rows of other areas (regions ``E12``, England
@@ -362,14 +362,25 @@ def _fills(v: pd.DataFrame, classes: MapClasses, pid: str) -> np.ndarray:
 
 
 def _legend(
-    classes: MapClasses, v: pd.DataFrame, pid: str, x: float, y: float, title: str, font: float = 11.0
+    classes: MapClasses,
+    v: pd.DataFrame,
+    names: np.ndarray,
+    pid: str,
+    x: float,
+    y: float,
+    title: str,
+    font: float = 11.0,
 ) -> tuple[str, float]:
-    """The legend as SVG (top left at x, y, text ``font`` units high) and its height."""
+    """The legend as SVG (top left at x, y, text ``font`` units high) and its height. The councils
+    whose value is suppressed are named under their entry (up to three, then how many more)."""
     rows = [(c, lab) for c, lab in zip(classes.colours, classes.labels, strict=True)]
     if (classes.index < 0).any() and (~v["suppressed"] & ~np.isfinite(v["value"])).any():
         rows.append((f"url(#{pid}-na)", "no value"))
     if v["suppressed"].any():
         rows.append((f"url(#{pid}-sup)", "suppressed"))
+        hidden = list(names[v["suppressed"].to_numpy()])
+        more = [f"and {len(hidden) - 3} more"] if len(hidden) > 3 else []
+        rows += [("", f"{n}") for n in hidden[:3]] + [("", m) for m in more]
     step, box = 1.6 * font, 1.25 * font
     parts = [
         f'<g class="legend" font-size="{font:g}"><text x="{x}" y="{y + font:g}" font-weight="bold">'
@@ -377,6 +388,12 @@ def _legend(
     ]
     for i, (colour, label) in enumerate(rows):
         yy = y + step * (i + 1)
+        if not colour:  # a suppressed council, named under its entry
+            parts.append(
+                f'<text class="suppressed-name" x="{x + box + 0.5 * font:g}" y="{yy + font:g}" '
+                f'font-style="italic">{escape(label)}</text>'
+            )
+            continue
         parts.append(
             f'<rect x="{x}" y="{yy:g}" width="{box:g}" height="{box:g}" fill="{colour}" stroke="#555" '
             f'stroke-width="0.5"/><text x="{x + box + 0.5 * font:g}" y="{yy + font:g}">{escape(label)}</text>'
@@ -453,7 +470,9 @@ def choropleth_svg(
         + pd.Series(tips, dtype=str).map(escape)
         + "</title></path>"
     )
-    legend, lh = _legend(classes, v, pid, 8.0, 8.0, title or label or value, font=width / 42)
+    legend, lh = _legend(
+        classes, v, names.to_numpy(), pid, 8.0, 8.0, title or label or value, font=width / 42
+    )
     body = (
         _defs(pid)
         + f'<g class="areas" stroke="#ffffff" stroke-width="0.4" stroke-linejoin="round">{"".join(paths)}</g>'
@@ -548,7 +567,7 @@ def hexmap_svg(
         + pd.Series(tips, dtype=str).map(escape)
         + "</title></use>"
     )
-    legend, lh = _legend(classes, v, pid, 8.0, 8.0, title or label or value)
+    legend, lh = _legend(classes, v, council_name.to_numpy(), pid, 8.0, 8.0, title or label or value)
     body = (
         _defs(pid, f'<polygon id="{pid}-hex" points="{_hex_points(size * 0.98)}"/>')
         + f'<g class="areas" stroke="#ffffff" stroke-width="0.5">{"".join(cells)}</g>'

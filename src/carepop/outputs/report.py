@@ -546,3 +546,45 @@ def demo_sections(seed: int = 2023) -> tuple[list[MeasureSection], list[Projecti
         key="demo-projection", title="Demo projection, England (synthetic)", table=projection, label="people"
     )
     return [measure], [proj]
+
+
+def main(argv: list[str]) -> None:
+    """``python -m carepop.outputs.report OUT.html``: write the sample report of synthetic values
+    (the one pictured in ``docs/report.png``)."""
+    measures, projections = demo_sections()
+    write_report(
+        argv[0] if argv else "report.html",
+        measures,
+        title="carepop sample report (synthetic values)",
+        subtitle="A demo measure for the 153 councils with adult social care duties (values mean nothing).",
+        projections=projections,
+        notes=["Every value in this report is synthetic, drawn to show the layout."],
+        appendix=Appendix(
+            sources=[
+                {
+                    "name": "Council boundaries (generalised, 2023)",
+                    "publisher": "Office for National Statistics",
+                    "licence": "Open Government Licence v3.0",
+                    "attribution": maps.BOUNDARIES_ATTRIBUTION,
+                },
+                {
+                    "name": "Hex layout of local authority districts 2023",
+                    "publisher": "Open Innovations",
+                    "licence": "MIT",
+                    "attribution": maps.HEX_ATTRIBUTION,
+                },
+            ],
+            definitions={"demo rate": "a synthetic share, one per council"},
+            methods=[
+                "Synthetic direct estimates shrunk towards a synthetic model, as a Fay–Herriot model does."
+            ],
+            disclosure=["Isles of Scilly marked as suppressed, to show how suppression looks"],
+            data_protection=[("no person-level data in the report", "yes")],
+        ),
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover - the sample report of docs/report.png
+    import sys
+
+    main(sys.argv[1:])
