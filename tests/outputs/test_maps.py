@@ -257,3 +257,51 @@ def test_suppressed_councils_are_named_in_the_legend(table):
     hexes = maps.hexmap_svg(t.loc[t.index != 0].assign(suppressed=t["suppressed"].iloc[1:]))
     names = [e.text for e in ET.fromstring(hexes).iter() if e.get("class") == "suppressed-name"]
     assert names == [*t.loc[[1, 2, 3], "area_name"], "and 1 more"]
+
+
+def areas_km2(rings: pd.DataFrame) -> pd.Series:
+    """Signed area of each council (km²) by the shoelace formula in the sinusoidal projection
+    (x = λ cos φ, y = φ, times the Earth's mean radius), which is equal-area."""
+    radius = 6371.0088
+    x = np.radians(rings["lon"]) * np.cos(np.radians(rings["lat"])) * radius
+    y = np.radians(rings["lat"]) * radius
+    nxt = rings.assign(x=x, y=y).groupby("ring")[["x", "y"]].shift(-1)
+    cross = (x * nxt["y"] - nxt["x"] * y) / 2  # NaN at each ring's last point (it closes the ring)
+    return cross.groupby(rings["code"]).sum()
+
+
+def test_council_areas_agree_with_published_areas():
+    """The decoded rings enclose the published land areas (ONS Standard Area Measurements as
+    published, e.g. England 130,279 km², City of London 2.90 km²) to within the generalisation of
+    the super-generalised boundaries; a ring walked in the wrong order or an arc not reversed
+    would break this."""
+    rings = maps.council_rings()
+    signed = areas_km2(rings)
+    assert (signed < 0).all()  # every council's exterior rings run the same way (holes the other)
+    area = -signed
+    assert area.sum() == pytest.approx(130_279, rel=0.01)
+    published = {"E06000057": 5_013, "E10000019": 5_921, "E10000020": 5_380, "E09000001": 2.90}
+    for code, km2 in published.items():
+        assert area[code] == pytest.approx(km2, rel=0.02 if km2 > 100 else 0.05), code
+
+
+def test_neighbours_touch():
+    """Councils that share a border in the bundled adjacency table (made by
+    carepop.sources.boundaries from the full ONS file) have boxes that meet on the map."""
+    shapes, _ = maps.council_paths()
+    box = {}
+    for code, d in zip(shapes["code"], shapes["d"], strict=True):
+        xy = np.array(NUMBER.findall(d), dtype=float).reshape(-1, 2)
+        box[code] = (*xy.min(axis=0), *xy.max(axis=0))
+    pairs = pd.read_csv(bundled_path("boundaries", "council_adjacency.csv"))
+    pairs = pairs[pairs["from"].isin(box) & pairs["to"].isin(box)]
+    assert len(pairs) > 300
+    a = np.array([box[c] for c in pairs["from"]])
+    b = np.array([box[c] for c in pairs["to"]])
+    touch = (
+        (a[:, 0] <= b[:, 2] + 0.2)
+        & (b[:, 0] <= a[:, 2] + 0.2)
+        & (a[:, 1] <= b[:, 3] + 0.2)
+        & (b[:, 1] <= a[:, 3] + 0.2)
+    )
+    assert touch.all()

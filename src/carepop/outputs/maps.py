@@ -61,6 +61,7 @@ __all__ = [
     "choropleth_svg",
     "classify",
     "council_paths",
+    "council_rings",
     "decode_arcs",
     "hexmap_svg",
     "sequential_palette",
@@ -119,16 +120,13 @@ def _project(lonlat: np.ndarray) -> np.ndarray:
     return np.column_stack([lonlat[:, 0] * math.cos(math.radians(MID_LATITUDE)), -lonlat[:, 1]])
 
 
-def council_paths(
-    topology: Mapping[str, Any] | None = None,
-    *,
-    year: int = 2023,
-    width: float = 600.0,
-    layer: str = LAYER,
-) -> tuple[pd.DataFrame, tuple[float, float]]:
-    """SVG path data of the English councils of ``year``: ``(table, (width, height))`` where the
-    table has ``code``, ``name``, ``d`` (the path), ``cx``, ``cy`` (the centre of its bounding box),
-    one row per council, sorted by code. ``topology`` defaults to the bundled one."""
+def council_rings(
+    topology: Mapping[str, Any] | None = None, *, year: int = 2023, layer: str = LAYER
+) -> pd.DataFrame:
+    """The boundary points of the English councils of ``year``, one row per point in drawing
+    order: ``code``, ``name``, ``ring`` (a number per ring, over all councils), ``lon``, ``lat``.
+    Each ring is closed (its last point repeats its first). ``topology`` defaults to the bundled
+    one (``layer`` ``utla``)."""
     topology = _bundled_topology() if topology is None else topology
     areas = topojson_areas(topology, layer)
     keep = areas["code"].str.startswith("E") & (areas["start"] <= year) & (areas["end"] >= year)
@@ -136,7 +134,6 @@ def council_paths(
         raise CarepopError(f"The topology has no English {layer} areas in {year}.", code="no_areas", got=year)
     geoms = topology["objects"][layer]["geometries"]
     points, starts = decode_arcs(topology)
-    xy = _project(points)
     # the nested JSON is read once: one entry per (area, ring, arc) with the arc's sign
     refs = [
         (area, ring_no, arc)
@@ -156,32 +153,66 @@ def council_paths(
     seq = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + np.repeat(skip, count)
     forward = np.repeat(arc >= 0, count)
     pos = np.where(forward, seq, np.repeat(n, count) - 1 - seq) + np.repeat(starts[index], count)
-    pts = xy[pos]
+    point_area = np.repeat(area, count)
+    return pd.DataFrame(
+        {
+            "code": areas["code"].to_numpy()[point_area],
+            "name": areas["name"].to_numpy()[point_area],
+            "ring": np.repeat(ring, count),
+            "lon": points[pos, 0],
+            "lat": points[pos, 1],
+        }
+    )
+
+
+def council_paths(
+    topology: Mapping[str, Any] | None = None,
+    *,
+    year: int = 2023,
+    width: float = 600.0,
+    layer: str = LAYER,
+) -> tuple[pd.DataFrame, tuple[float, float]]:
+    """SVG path data of the English councils of ``year``: ``(table, (width, height))`` where the
+    table has ``code``, ``name``, ``d`` (the path), ``cx``, ``cy`` (the centre of its bounding box),
+    one row per council, sorted by code. ``topology`` defaults to the bundled one."""
+    if topology is None:
+        table, size = _bundled_paths(year, float(width), layer)
+        return table.copy(), size
+    return _paths(council_rings(topology, year=year, layer=layer), width)
+
+
+@cache
+def _bundled_paths(year: int, width: float, layer: str) -> tuple[pd.DataFrame, tuple[float, float]]:
+    return _paths(council_rings(year=year, layer=layer), width)
+
+
+def _paths(rings: pd.DataFrame, width: float) -> tuple[pd.DataFrame, tuple[float, float]]:
+    pts = _project(rings[["lon", "lat"]].to_numpy())
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     margin = 4.0
     k = (width - 2 * margin) / (hi[0] - lo[0])
     pts = (pts - lo) * k + margin
     height = float((hi[1] - lo[1]) * k + 2 * margin)
-    point_ring = np.repeat(ring, count)
-    point_area = np.repeat(area, count)
+    point_ring = rings["ring"].to_numpy()
     ring_start = np.r_[True, point_ring[1:] != point_ring[:-1]]
     ring_end = np.r_[point_ring[1:] != point_ring[:-1], True]
     coords = pd.Series(np.round(pts, 1).astype(str).tolist()).str.join(",")
     token = np.where(ring_start, "M", "") + coords.to_numpy(dtype=str) + np.where(ring_end, "Z", "")
-    frame = pd.DataFrame({"area": point_area, "token": token, "x": pts[:, 0], "y": pts[:, 1]})
-    grouped = frame.groupby("area", sort=True)
-    d = grouped["token"].agg(" ".join)
+    frame = pd.DataFrame(
+        {"code": rings["code"], "name": rings["name"], "token": token, "x": pts[:, 0], "y": pts[:, 1]}
+    )
+    grouped = frame.groupby("code", sort=True)
     box = grouped[["x", "y"]].agg(["min", "max"])
     table = pd.DataFrame(
         {
-            "code": areas["code"].to_numpy()[d.index],
-            "name": areas["name"].to_numpy()[d.index],
-            "d": d.to_numpy(),
+            "code": box.index.to_numpy(),
+            "name": grouped["name"].first().to_numpy(),
+            "d": grouped["token"].agg(" ".join).to_numpy(),
             "cx": ((box[("x", "min")] + box[("x", "max")]) / 2).to_numpy(),
             "cy": ((box[("y", "min")] + box[("y", "max")]) / 2).to_numpy(),
         }
     )
-    return table.sort_values("code", ignore_index=True), (float(width), height)
+    return table, (float(width), height)
 
 
 @cache
