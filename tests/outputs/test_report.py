@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from carepop.errors import CarepopError
-from carepop.outputs import report
+from carepop.outputs import charts, report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 APPENDIX = report.Appendix(
@@ -317,3 +317,22 @@ def test_demo_values_have_their_shape(sections):
     assert (ok["ci_lower"] < ok["estimate"]).all() and (ok["estimate"] < ok["ci_upper"]).all()
     p = projections[0].table
     assert np.all(p["variant_lower"] <= p["ci_lower"]) and np.all(p["ci_upper"] <= p["variant_upper"])
+
+
+def test_extra_figures_inline(sections):
+    import base64
+
+    measures, _ = sections
+    fig = charts.fan_chart(sections[1][0].table)
+    png = charts.figure_png(fig, dpi=40)
+    m = replace(measures[0], figures={"as PNG": png, "as SVG": fig})
+    out = report.render_report([m], title="x")
+    uri = re.search(r'<img src="data:image/png;base64,([^"]+)"', out).group(1)
+    assert base64.b64decode(uri) == png
+    assert out.count("<svg") == 5  # the 4 of the measure and the figure
+    p = parse(out)
+    assert all(v.startswith(("#", "data:")) for _, _, v in p.resources)
+    assert len(p.ids) == len(set(p.ids))
+    with pytest.raises(CarepopError) as e:
+        report.render_report([replace(m, figures={"x": b"GIF89a"})], title="x")
+    assert e.value.code == "bad_figure"

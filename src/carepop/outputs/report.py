@@ -15,7 +15,8 @@ data-protection checklist), and writes:
   collapsible block) and the measure's notes;
 - per projection: a fan chart and its table; the method notes; the appendix.
 
-Everything is inline: the CSS in a ``<style>`` element, maps and charts as inline SVG; no
+Everything is inline: the CSS in a ``<style>`` element, maps and charts as inline SVG (PNG figures
+as ``data:`` URIs); no
 script, no external font, image or style sheet, so the file reads the same offline, on a phone
 (viewport meta, fluid SVG, tables that scroll sideways) and printed. All text passed in is escaped
 (``html.escape``): a council name or a note cannot inject markup.
@@ -27,12 +28,14 @@ suppressed, never as numbers).
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,6 +73,8 @@ class MeasureSection:
     notes : the measure's notes (what was treated as known, which model, ...).
     reference : the England value (drawn on the caterpillar plot, in the headline table).
     tables : further tables to show under the measure, by caption.
+    figures : further figures by caption: a matplotlib ``Figure`` (put inline as SVG) or PNG bytes
+        (put inline as a ``data:`` URI), e.g. the small-area model's diagnostic plots.
     """
 
     key: str
@@ -81,6 +86,7 @@ class MeasureSection:
     notes: Sequence[str] = ()
     reference: float | None = None
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    figures: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,7 @@ figure{margin:1rem 0}
 figure svg{display:block;width:100%;height:auto;max-width:100%}
 figure.map svg{max-width:40rem;margin:0 auto}
 figure.chart svg{max-width:44rem}
+figure img{max-width:100%;height:auto}
 figcaption{font-size:.9rem;color:var(--muted)}
 .maps{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%}
@@ -297,6 +304,8 @@ def _measure(m: MeasureSection) -> str:
             )
         )
     parts.append(f"<details><summary>Table: {escape(m.title)} by area</summary>{_measure_table(m)}</details>")
+    for i, (caption, figure) in enumerate(m.figures.items()):
+        parts.append(_extra_figure(figure, caption, f"{m.key}-fig{i + 1}"))
     for caption, extra in m.tables.items():
         numeric = [c for c in extra.columns if pd.api.types.is_numeric_dtype(extra[c])]
         parts.append(_html_table(extra, caption, numeric))
@@ -304,6 +313,28 @@ def _measure(m: MeasureSection) -> str:
         parts.append("<h3>Notes</h3>" + _notes(m.notes))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _extra_figure(figure: Any, caption: str, id_prefix: str) -> str:
+    """A figure given by the caller: PNG bytes as a data URI, a matplotlib Figure as inline SVG."""
+    if isinstance(figure, bytes | bytearray):
+        if not bytes(figure[:8]) == b"\x89PNG\r\n\x1a\n":
+            raise CarepopError(
+                f"The figure {caption!r} is bytes but not a PNG image.",
+                code="bad_figure",
+                fix="pass PNG bytes (carepop.outputs.charts.figure_png) or a matplotlib Figure",
+            )
+        data = base64.b64encode(bytes(figure)).decode("ascii")
+        img = f'<img src="data:image/png;base64,{data}" alt="{escape(caption)}">'
+        return _figure(img, caption, "chart extra")
+    if hasattr(figure, "savefig"):
+        return _figure(charts.figure_svg(figure, id_prefix=id_prefix), caption, "chart extra")
+    raise CarepopError(
+        f"The figure {caption!r} is neither PNG bytes nor a matplotlib Figure.",
+        code="bad_figure",
+        got=type(figure).__name__,
+        fix="pass PNG bytes (carepop.outputs.charts.figure_png) or a matplotlib Figure",
+    )
 
 
 def _projection(p: ProjectionSection) -> str:
