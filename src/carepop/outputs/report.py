@@ -17,8 +17,8 @@ data-protection checklist), and writes:
 
 Everything is inline: the CSS in a ``<style>`` element, maps and charts as inline SVG (PNG figures
 as ``data:`` URIs); no script, no external font, image or style sheet, so the file reads the same
-offline, on a phone (viewport meta, fluid SVG, tables that scroll sideways) and printed. All text passed in is escaped
-(``html.escape``): a council name or a note cannot inject markup.
+offline, on a phone (viewport meta, fluid SVG, tables that scroll sideways) and printed. All text
+passed in is escaped (``html.escape``): a council name or a note cannot inject markup.
 
 The tables passed in are published as they are: apply disclosure control before
 (:mod:`carepop.outputs` does; a ``suppressed`` column marks withheld values, which are shown as
