@@ -498,7 +498,8 @@ def _units(councils: np.ndarray, pc: np.ndarray) -> tuple[pd.DataFrame, np.ndarr
                       .loc[regions, "region_name"].to_numpy()}),
     ]  # fmt: skip
     if england:
-        frames.append(pd.DataFrame({"area_level": ["england"], "area_code": [ENGLAND], "area_name": ["England"]}))
+        england_row = {"area_level": ["england"], "area_code": [ENGLAND], "area_name": ["England"]}
+        frames.append(pd.DataFrame(england_row))
     units = pd.concat(frames, ignore_index=True)
     pos_c = np.full(len(councils), -1)
     pos_c[c_idx] = np.arange(len(c_idx))
