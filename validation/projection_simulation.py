@@ -59,8 +59,15 @@ def _true_counts(rates: pd.DataFrame, to: int) -> pd.Series:
     return t.set_index(["area_code", "year"])["count"]
 
 
-def coverage(replicates: int, *, seed: int = 100, to: int = 2040, england: bool = False,
-             methods: tuple[str, ...] = ("delta", "bootstrap"), boot: int = 400) -> dict[str, float]:  # fmt: skip
+def coverage(
+    replicates: int,
+    *,
+    seed: int = 100,
+    to: int = 2040,
+    england: bool = False,
+    methods: tuple[str, ...] = ("delta", "bootstrap"),
+    boot: int = 400,
+) -> dict[str, float]:
     """Share of 95% intervals that cover the true count, by method and area level."""
     t = truth()
     if england:  # one rate per band for every council: the true England rate is the band's q

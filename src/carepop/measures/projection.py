@@ -31,8 +31,12 @@ treated as known: its own error (projection assumptions) is not in the interval 
 as the variant spread. The interval is ``count ± z se`` (lower end at least 0) for the delta method
 (the count is linear in the rates, so this is exact up to the normal approximation of each rate).
 For rates near 0 or 1, ``method="bootstrap"`` draws each rate as
-``logit r*_k ~ N(logit r_k, se_logit_k²)`` (``se_logit = se / (r (1 − r))``, or from a given
+``logit r*_k ~ N(μ_k, se_logit_k²)`` (``se_logit = se / (r (1 − r))``, or from a given
 interval ``(logit U − logit L) / (2 z)``), seeded, and takes percentile intervals of the counts.
+Each rate's draws are centred on it in mean, not in median: ``logit r*_k ~ N(μ_k, se_logit_k²)``
+with ``μ_k`` solving ``E[r*_k] = r_k``. (Drawn around ``logit r_k`` itself, a rate below one half
+is drawn too high on average; summed over the 459 rates of 153 councils × 3 bands this bias
+outgrows the noise, and the England interval covered 85.5% in the simulation.)
 
 Variant spread
 --------------
@@ -531,9 +535,26 @@ def _population(W: np.ndarray, pc: np.ndarray, unit_of: np.ndarray, U: int, T: i
     return out
 
 
+def _mean_matched_logit(p: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """``μ`` with ``E[expit(μ + σ Z)] = p`` (Z standard normal), by bisection on a 60-node
+    Gauss–Hermite rule, all rates at once. With ``μ = logit p`` the draws' mean would exceed ``p``
+    below 0.5 (and fall short above), a bias that adds up over the many rates of a sum."""
+    x, w = np.polynomial.hermite_e.hermegauss(60)
+    w = w / w.sum()
+    lo = np.full(p.shape, -40.0)
+    hi = np.full(p.shape, 40.0)
+    for _ in range(80):  # interval halves each time: 80 steps reach float precision
+        mid = (lo + hi) / 2
+        mean = expit(mid[:, None] + sigma[:, None] * x[None, :]) @ w
+        below = mean < p
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return (lo + hi) / 2
+
+
 def _bootstrap(p, se_logit, A, boot, seed, level):
     rng = np.random.default_rng(seed)
-    lp = logit(np.clip(p, 1e-12, 1 - 1e-12))
+    lp = _mean_matched_logit(np.clip(p, 1e-12, 1 - 1e-12), se_logit)
     draws = np.empty((boot, A.shape[1]))
     step = 250
     for start in range(0, boot, step):  # chunks of draws (memory)
