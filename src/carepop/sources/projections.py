@@ -201,7 +201,7 @@ def projection_array(
     """``(population[area, group, year], years)`` of a tidy projection frame (``area_code,
     age_group, year, population``) for ``areas`` in order; an area or group missing is an error."""
     have = pd.Index(frame["area_code"].astype(str).unique())
-    missing = [a for a in areas if a not in have]
+    missing = [str(a) for a in areas if a not in have]
     if missing:
         raise CarepopError(
             f"The population projections have no rows for {len(missing)} council(s): "
@@ -212,7 +212,7 @@ def projection_array(
             fix=(
                 "give projections on 2023 council codes (the 2022-based SNPP, or the bundled "
                 "2018-based file: leave out ",
-                opt("projections"),
+                opt("projections", metavar="FILE"),
                 ")",
             ),
         )
