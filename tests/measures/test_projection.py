@@ -299,6 +299,13 @@ def test_unknown_council_code_names_rows():
     assert "area=" in e.value.fix and "England rates only" in e.value.fix
 
 
+def test_council_rates_without_their_area_column_are_caught():
+    rates = pd.DataFrame({"la": ["E06000001", "E06000002"], "estimate": [0.1, 0.2], "se": [0.01, 0.01]})
+    with pytest.raises(CarepopError, match="overlap") as e:
+        project(rates, ages="65+")
+    assert e.value.rows == [1, 2] and "no column 'area_code'" in e.value.fix and "area=" in e.value.fix
+
+
 def test_projections_missing_councils_is_an_error():
     s = load_snpp()
     with pytest.raises(CarepopError, match="no rows for 1 council") as e:

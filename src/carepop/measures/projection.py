@@ -178,7 +178,7 @@ def project(
     common = council_of < 0
     pk = np.concatenate([np.flatnonzero(~common), np.repeat(np.flatnonzero(common), n_c)])
     pc = np.concatenate([council_of[~common], np.tile(np.arange(n_c), int(common.sum()))])
-    _check_overlap(band, pk, pc, n_c, rates)
+    _check_overlap(band, pk, pc, n_c, area if area not in rates.columns else None)
     W = np.einsum("ma,mat->mt", band[pk], P1[pc])
 
     units, unit_of = _units(councils, pc)
@@ -464,7 +464,7 @@ def _bands(rates: pd.DataFrame, age: str, ages: str | None) -> np.ndarray:
     return ((x[None, :] >= lo[:, None]) & (x[None, :] <= hi[:, None])).astype(float)
 
 
-def _check_overlap(band: np.ndarray, pk: np.ndarray, pc: np.ndarray, n_c: int, rates: pd.DataFrame) -> None:
+def _check_overlap(band: np.ndarray, pk: np.ndarray, pc: np.ndarray, n_c: int, no_area: str | None) -> None:
     cover = np.zeros((n_c, band.shape[1]))
     np.add.at(cover, pc, band[pk])
     over = (cover > 1).any(axis=1)
@@ -475,8 +475,16 @@ def _check_overlap(band: np.ndarray, pk: np.ndarray, pc: np.ndarray, n_c: int, r
             "Age bands of the same area overlap: some people would be counted twice.",
             code="overlapping_bands",
             rows=(rows[:5] + 1).tolist(),
-            fix="give bands that do not overlap (e.g. 65-74, 75-84, 85+), or project them separately",
-        )
+            fix=[
+                "give bands that do not overlap (e.g. 65-74, 75-84, 85+), or project them separately",
+                *(
+                    [f"; rates by council? the rates have no column {no_area!r}: name the council "
+                     "column with ", opt("area", metavar="COL")]
+                    if no_area
+                    else []
+                ),
+            ],
+        )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ sums
