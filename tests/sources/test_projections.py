@@ -240,6 +240,11 @@ def test_bulk_file_errors(tmp_path):
     with pytest.raises(CarepopError, match="not a number") as e:
         read_snpp_bulk(bad)
     assert e.value.column == "2030" and e.value.rows == [5] and e.value.got == "n/a"
+    bad.loc[4, "2030"] = "12,5"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(CarepopError, match="not a number") as e:
+        read_snpp_bulk(tmp_path / "bad.csv")
+    assert e.value.column == "2030" and e.value.rows == [5] and e.value.got == "12,5"
     with pytest.raises(CarepopError, match="not a year") as e:
         read_snpp_bulk(raw.assign(notes="x"))
     assert e.value.column == "notes"

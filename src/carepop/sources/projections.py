@@ -300,7 +300,11 @@ def read_snpp_bulk(
     own single years); each must be a union of the file's ages. ``areas`` and ``years`` keep those
     (each must be in the file). ``All ages`` rows are left out."""
     where = "the projections" if isinstance(path, pd.DataFrame) else f"the file {str(path)!r}"
-    raw = path.copy() if isinstance(path, pd.DataFrame) else pd.read_csv(path, dtype=str)
+    if isinstance(path, pd.DataFrame):
+        raw = path.copy()
+    else:  # text columns as text; year columns parsed by pandas (checked below)
+        header = pd.read_csv(path, nrows=0).columns
+        raw = pd.read_csv(path, dtype={c: str for c in header if not str(c).strip().isdigit()})
     raw.columns = [str(c).strip() for c in raw.columns]
     upper = {c.upper(): c for c in raw.columns}
     missing = [c for c in _BULK_COLUMNS if c not in upper]
@@ -371,8 +375,10 @@ def read_snpp_bulk(
     label = raw["AGE_GROUP"].astype(str).str.strip()
     is_all = label.str.lower().isin(_ALL)
     keep &= ~is_all
-    band = label.map(parse_age_band)
-    bad_age = band.isna() & keep
+    bands = {u: parse_age_band(u) for u in label.unique()}  # a few dozen distinct labels
+    lo = label.map({u: b[0] if b else -1 for u, b in bands.items()}).to_numpy()
+    hi = label.map({u: (10_000 if b[1] is None else b[1]) if b else -1 for u, b in bands.items()}).to_numpy()
+    bad_age = (lo < 0) & keep
     if bad_age.any():
         raise CarepopError(
             "AGE_GROUP values that are not ages.",
@@ -402,10 +408,9 @@ def read_snpp_bulk(
             if int(y) not in have:
                 raise _year_error(int(y), have, "years")
         year_cols = [str(int(y)) for y in years]
-    lo = band.map(lambda b: b[0] if b else -1)
-    hi = band.map(lambda b: (b[1] if b[1] is not None else 10_000) if b else -1)
-    tidy = pd.concat([codes.rename("area_code"), raw["AREA_NAME"].rename("area_name"), lo.rename("lo"),
-                      hi.rename("hi"), values[year_cols]], axis=1)[keep.to_numpy()]  # fmt: skip
+    tidy = pd.concat([codes.rename("area_code"), raw["AREA_NAME"].rename("area_name"),
+                      pd.Series(lo, name="lo"), pd.Series(hi, name="hi"), values[year_cols]],
+                     axis=1)[keep.to_numpy()]  # fmt: skip
     if groups is None:
         tidy["age_group"] = label[keep.to_numpy()]
     else:
