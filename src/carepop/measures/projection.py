@@ -9,10 +9,17 @@ For council ``c``, single year of age ``x`` (0 ... 99, 100 and over) in 5-year g
     P(c, x, t) = census_2021(c, x) × S(c, a(x), t) / S(c, a(x), base)
 
 where ``S`` is the subnational projection (bundled 2018-based SNPP on 2023 councils, or a user's
-ONS bulk file) and ``census_2021`` is Census 2021 TS007 summed from districts to councils. The
-census counts are taken as the population of year ``base`` (default 2021; Census Day, 21 March
-2021, is treated as mid-2021). Every single year of a 5-year group grows as its group does, so a
-band that is not a union of 5-year groups (``18-24``) is still exact at the base year.
+ONS bulk file) and ``census_2021`` is Census 2021 TS007 summed from districts to councils. With
+the growth ratio ``g(c, a, t) = S(c, a, t) / S(c, a, 2018)`` this is ``census × g(t) / g(base)``.
+The census counts are taken as the population of year ``base`` (default 2021; Census Day, 21
+March 2021, is treated as mid-2021, three months' growth ignored; with a projection that starts
+later, such as the 2022-based SNPP, ``base=2022`` takes the census counts as mid-2022).
+
+Ages: TS007 gives single years 0 ... 99 and 100-and-over (besides its broad bands 0-4, 5-9,
+10-15, 16-19, 20-24, 25-34, 35-49, 50-64, 65-74, 75-84, 85+, which are not used: 10-15 and 16-19
+do not line up with the SNPP groups). Single year ``x`` belongs to SNPP group ``min(x // 5, 18)``:
+0-4 ... 85-89, and 90+ for 90 ... 99 and 100+. Every single year grows as its 5-year group does,
+so a rate band that is not a union of 5-year groups (``18-24``) is still exact at the base year.
 
 Counts
 ------
