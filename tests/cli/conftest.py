@@ -87,6 +87,7 @@ class Inputs:
     nomis: Path  # a Nomis bulk file
     milk: Path  # direct estimates by area (R sae's milk) for `sae fh`
     lists: Path  # a capture-pattern table of three lists for `capture estimate`
+    rates: Path | None = None  # England rates by age band for `project`
 
 
 @pytest.fixture
@@ -127,9 +128,12 @@ def inputs(tmp_path) -> Inputs:
             "n": [50, 40, 30, 12, 9, 7, 3],
         }
     ).to_csv(lists, index=False)
+    rates = folder / "rates.csv"
+    pd.DataFrame({"age_group": ["65-74", "75+"], "estimate": [0.1, 0.3], "se": [0.01, 0.02]}).to_csv(rates)
     return Inputs(
-        folder, strat, margin, strata, frame, allocation, events, responses, planted, nomis, milk, lists
-    )
+        folder, strat, margin, strata, frame, allocation, events, responses, planted, nomis, milk, lists,
+        rates,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -240,4 +244,5 @@ WRITERS = [
         TABLE,
         "lists",
     ),
+    Writer("project", lambda f: ["project", f.rates, "--to", "2023"], "--out", TABLE, "rates"),
 ]

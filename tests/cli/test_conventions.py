@@ -259,7 +259,7 @@ def test_version_is_shown_cleanly():
 
 GROUPS = {
     "": ["estimate", "weight", "demo", "design", "questionnaire", "census", "cld"]
-    + ["sae", "capture", "measure", "disclose"],
+    + ["sae", "capture", "measure", "disclose", "project", "run"],
     "design": ["size", "allocate", "select"],
     "questionnaire": ["list", "show", "validate", "derive", "export"],
     "census": ["show"],
