@@ -314,6 +314,14 @@ def unmet_need_by_council(
             got=level,
             fix=("set ", opt("level", 0.95)),
         )
+    for param, col in (("council", council), ("age", age), ("sex", sex)):
+        if col not in survey.columns:
+            raise CarepopError(
+                f"The survey has no column {col!r}.",
+                code="unknown_column",
+                column=col,
+                fix=("name the ", param, " column with ", opt(param, metavar="COL")),
+            )
     bands = _bands(d, age_bands)
     from carepop.sources.tables import load_table
 
