@@ -19,10 +19,10 @@ enough help 0.10, no difficulty otherwise; IADL items "no difficulty".
 
 Estimates: :func:`carepop.measures.unmet_need.unmet_need_by_council` (definition ``hse``): direct
 (council domain proportion × population, Korn–Graubard), synthetic (region × age × sex rates applied
-to the council's population) and Fay–Herriot (arcsine; synthetic rate and IMD as covariates).
+to the council's population) and Fay–Herriot (arcsine; expected rate, IMD and region as covariates).
 Treated as known: the census population by council × age band × sex. Coverage is of the true count
 ``Σ P p`` by the 95% interval of the count, over councils and replicates (direct: councils with at
-least one respondent aged 65+).
+least one respondent aged 65+); regions and England: the post-stratified direct estimate.
 
 Run ``python validation/unmet_need_simulation.py [replicates]``; ``test_unmet_need_simulation.py``
 runs a small seeded version.
@@ -133,6 +133,22 @@ def coverage(replicates: int, seed: int = 100, n: int = 20_000, boot: int = 100)
                         }
                     )
                 )
+            above = t[(t["variant"] == variant) & (t["area_level"] != "council")]
+            region_of = pop["table"]["region_code"].to_numpy()
+            by_region = pd.Series(true).groupby(region_of).sum()
+            truth_above = np.append(by_region.reindex(above["area_code"].iloc[:-1]).to_numpy(), true.sum())
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "replicate": r,
+                        "variant": variant,
+                        "estimate": "post-stratified (regions, England)",
+                        "hit": (above["count_lower"].to_numpy() <= truth_above)
+                        & (truth_above <= above["count_upper"].to_numpy()),
+                        "error": (above["count"].to_numpy() - truth_above) / truth_above,
+                    }
+                )
+            )
     d = pd.concat(rows, ignore_index=True)
     g = d.groupby(["variant", "estimate"], sort=False)
     return pd.DataFrame(
@@ -140,7 +156,7 @@ def coverage(replicates: int, seed: int = 100, n: int = 20_000, boot: int = 100)
             "coverage": g["hit"].mean(),
             "relative bias": g["error"].mean(),
             "relative RMSE": g["error"].apply(lambda e: float(np.sqrt(np.mean(e**2)))),
-            "council-replicates": g["hit"].size(),
+            "area-replicates": g["hit"].size(),
         }
     ).reset_index()
 
