@@ -376,6 +376,7 @@ def unmet_need_by_council(
             if model == "fay_herriot"
             else ""
         ),
+        f"direct intervals: {direct_ci}",
         "populations by council, age band and sex (Census 2021 TS007 × TS008, sex split by national "
         "shares at each age) are treated as known; counts = rate × population",
         "synthetic intervals carry the survey error of the region × age × sex rates (their covariance "
