@@ -152,6 +152,16 @@ class Writer:
         return list(self.args(files))  # type: ignore[operator]
 
 
+def need_survey(folder: Path) -> Path:
+    """A small synthetic needs survey of the 153 councils (for ``measure unmet-need``)."""
+    from tests.measures.test_unmet_need import simulated_survey_frame
+
+    path = folder / "need.csv"
+    if not path.exists():
+        simulated_survey_frame(n=1500, seed=9).to_csv(path, index=False)
+    return path
+
+
 TABLE = (".csv", ".parquet", ".xlsx", ".json")
 DATA_FILES = (*TABLE, ".sav")
 
@@ -236,6 +246,13 @@ WRITERS = [
     ),
     Writer(
         "disclose", lambda f: ["disclose", f.lists, "--count", "n", "--by", "A,B,C"], "--out", TABLE, "lists"
+    ),
+    Writer(
+        "measure unmet-need",
+        lambda f: ["measure", "unmet-need", need_survey(f.folder), "--weight", "w", "--model", "synthetic"],
+        "--out",
+        TABLE,
+        "",
     ),
     Writer(
         "capture estimate",

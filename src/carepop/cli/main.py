@@ -15,6 +15,7 @@ from carepop.cli.demo import demo
 from carepop.cli.disclose import disclose
 from carepop.cli.estimate import estimate
 from carepop.cli.measure import measure_app
+from carepop.cli.measure_need import unmet_need
 from carepop.cli.project import project
 from carepop.cli.questionnaire import questionnaire_app
 from carepop.cli.sae import sae_app
@@ -50,6 +51,7 @@ app.add_typer(questionnaire_app, name="questionnaire")
 app.add_typer(census_app, name="census")
 app.add_typer(cld_app, name="cld")
 app.add_typer(sae_app, name="sae")
+measure_app.command("unmet-need")(unmet_need)
 app.add_typer(measure_app, name="measure")
 app.add_typer(capture_app, name="capture")
 app.command("project")(project)
