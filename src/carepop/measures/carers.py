@@ -3,7 +3,8 @@
 :func:`carers_by_council` takes a carers survey (a :class:`~carepop.core.survey.Survey` with a
 council column and a yes/no carer variable) and gives, for each of the councils:
 
-- ``direct``, ``direct_se``: the survey's design-based proportion of carers among residents aged 5+;
+- ``direct``, ``direct_se``: the survey's design-based proportion of carers among residents aged 5+,
+  and ``n`` its respondents (the unweighted base);
 - ``estimate``, ``ci_lower``, ``ci_upper``: the Fay–Herriot model on the arcsine scale (the model
   whose intervals kept their coverage in ``validation/README.md``), with ``n_eff = n / deff`` per
   council; covariates from carepop's council table (census 2021 carer rate, IMD 2019, GP-register
@@ -147,6 +148,7 @@ def carers_by_council(
                 "ci_lower": m["ci_lower"],
                 "ci_upper": m["ci_upper"],
                 "in_sample": m["in_sample"],
+                "n": m[council].map(d.set_index(d[council].astype(str))["n"]).fillna(0).astype(int),
             }
         ),
         m["residents_5plus"].to_numpy(dtype=float),
@@ -280,6 +282,7 @@ def _direct_rows(
                 "ci_lower": est["ci_lower"].to_numpy(),
                 "ci_upper": est["ci_upper"].to_numpy(),
                 "in_sample": True,
+                "n": est["n"].to_numpy(),
             }
         )
         out.append(_with_census(frame, np.asarray(pop, dtype=float), np.asarray(cen, dtype=float)))

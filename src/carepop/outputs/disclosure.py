@@ -319,7 +319,11 @@ def protect_estimates(
         out[col] = round_half_up(table[col].to_numpy(dtype=float), rules.estimate_round)
     for col in rates:
         v = table[col].to_numpy(dtype=float)
-        out[col] = v if rules.rate_decimals is None else round_half_up(v, 10.0**-rules.rate_decimals)
+        out[col] = (
+            v
+            if rules.rate_decimals is None  # halves up, then the nearest double (no 0.28800000000000003)
+            else np.round(round_half_up(v, 10.0**-rules.rate_decimals), rules.rate_decimals)
+        )
     low = np.zeros(len(table), dtype=bool)
     if base is not None:
         n = pd.to_numeric(table[base], errors="coerce").to_numpy(dtype=float)
