@@ -139,3 +139,21 @@ def test_audit_equals_the_enumeration_of_every_possible_table(case, rules):
     assert len(both) == s.sum()
     got = np.minimum(both[["lower", "upper"]].to_numpy(), top)  # the enumeration stops at top
     np.testing.assert_allclose(got, np.minimum(both[["lo", "hi"]].to_numpy(), top), atol=1e-6)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(COUNT, min_size=8, max_size=8), RULES)
+def test_three_way_tables_are_judged_by_the_integer_programme(counts, rules):
+    """2 x 2 x 2 with all margins: not totally unimodular, so the integer bounds decide; they lie
+    inside the LP's and still give every small count its protection width."""
+    idx = pd.MultiIndex.from_product([["a0", "a1"], ["b0", "b1"], ["c0", "c1"]], names=["a", "b", "c"])
+    data = idx.to_frame(index=False).assign(n=counts)
+    out = protect_table(data, "n", ["a", "b", "c"], rules=rules)
+    assert "milp" in out.record["audit"]
+    primary = out.audit[out.audit["status"] == "primary"]
+    assert (primary["width"] >= rules.width - 1e-6).all()
+    table = count_table(data, "n", ["a", "b", "c"])
+    status = suppress(table, rules)
+    lp = audit(table, status, rules, integer=False)
+    ip = audit(table, status, rules, integer=True)
+    assert (ip["lower"] >= lp["lower"] - 1e-6).all() and (ip["upper"] <= lp["upper"] + 1e-6).all()

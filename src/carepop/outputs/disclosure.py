@@ -413,36 +413,26 @@ def _dimension(frame: pd.DataFrame, levels: tuple[str, ...]) -> tuple[_Dim, np.n
             )
     key = pd.MultiIndex.from_arrays(cols) if len(cols) > 1 else pd.Index(cols[0])
     cat_of_row, cats = pd.factorize(key, sort=True)
-    cat_paths = np.array([list(c) if len(cols) > 1 else [c] for c in cats], dtype=object).reshape(
-        len(cats), -1
-    )
-    n_cat = len(cats)
-    rows_m, cols_m, labels, parent = [np.zeros(0, int)], [np.zeros(0, int)], [], []
-    rows_m.append(np.zeros(n_cat, int))
-    cols_m.append(np.arange(n_cat))
-    labels.append([TOTAL] * len(levels))
-    parent.append(-1)
-    prev_code = np.zeros(n_cat, int)  # each category's node at the level above (root)
+    n_cat, k = len(cats), len(levels)
+    paths = np.column_stack([np.asarray(cats.get_level_values(i), dtype=object) for i in range(k)])
+    rows_m, cols_m = [np.zeros(n_cat, int)], [np.arange(n_cat)]  # the root adds up every category
+    labels, parent = [np.full((1, k), TOTAL, dtype=object)], [np.array([-1])]
+    prev_code = np.zeros(n_cat, int)  # each category's node at the level above (the root)
     offset = 1
-    for j in range(1, len(levels) + 1):
-        prefix = (
-            pd.MultiIndex.from_arrays([cat_paths[:, i] for i in range(j)])
-            if j > 1
-            else pd.Index(cat_paths[:, 0])
-        )
-        code, uniq = pd.factorize(prefix, sort=True)
+    for j in range(1, k + 1):  # the levels of the dimension, top first
+        code = np.unique(paths[:, :j].astype(str), axis=0, return_inverse=True)[1].ravel()
+        first = np.unique(code, return_index=True)[1]  # a category under each node at this level
         rows_m.append(offset + code)
         cols_m.append(np.arange(n_cat))
-        first = np.unique(code, return_index=True)[1]
-        for k, u in enumerate(uniq):
-            vals = list(u) if j > 1 else [u]
-            labels.append([*vals, *[TOTAL] * (len(levels) - j)])
-            parent.append(prev_code[first[k]])
+        lab = np.full((len(first), k), TOTAL, dtype=object)
+        lab[:, :j] = paths[first, :j]
+        labels.append(lab)
+        parent.append(prev_code[first])
         prev_code = offset + code
-        offset += len(uniq)
+        offset += len(first)
     r, c = np.concatenate(rows_m), np.concatenate(cols_m)
     member = sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(offset, n_cat))
-    return _Dim(levels, member, np.array(labels, dtype=object), np.array(parent)), cat_of_row
+    return _Dim(levels, member, np.vstack(labels), np.concatenate(parent)), cat_of_row
 
 
 def count_table(data: pd.DataFrame, count: str, by: str | Sequence[str | Sequence[str]]) -> CountTable:
