@@ -18,6 +18,7 @@ from carepop.cli.measure import measure_app
 from carepop.cli.measure_need import unmet_need
 from carepop.cli.project import project
 from carepop.cli.questionnaire import questionnaire_app
+from carepop.cli.run import run
 from carepop.cli.sae import sae_app
 from carepop.cli.sampling import design_app
 from carepop.cli.weight import weight
@@ -57,6 +58,7 @@ app.add_typer(capture_app, name="capture")
 app.command("project")(project)
 app.command()(demo)
 app.command("disclose")(disclose)
+app.command("run")(run)
 
 
 def main() -> None:
