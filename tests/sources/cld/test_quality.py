@@ -43,7 +43,7 @@ def test_story_report_by_hand(tmp_path):
         "NFA - Self-funded client (Inc. 12wk disregard)"
     )
     assert by.loc["nonstandard_spelling:Client_Type", "example_values"] == "carer"
-    assert report.attrs == {"rows": 14, "events": 13, "persons": 4}
+    assert report.attrs == {"rows": 14, "events": 13, "persons": 4, "release": "r1"}
     assert by.loc["missing_birth_date", "share"] == pytest.approx(3 / 14)
     assert by.loc["first_contact_only", "share"] == pytest.approx(1 / 4)
     assert by.loc["overlapping_services", "share"] == pytest.approx(1 / 13)
