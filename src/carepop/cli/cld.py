@@ -34,6 +34,13 @@ cld_app = App(help="Client-level data: check and summarise event files.")
 
 
 EventsArg = Annotated[Path, typer.Argument(help="CLD event file: CSV or Parquet, one row per event.")]
+ReleaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="CLD release of the file: r1 or r2 (default: detected from the wordings it uses).",
+        metavar="r1|r2",
+    ),
+]
 EngineOpt = Annotated[
     EngineName,
     typer.Option(help="duckdb (embedded, default) or spark (PySpark, local or a cluster session)."),
@@ -64,6 +71,7 @@ def check(
     format: FormatOpt = None,
     encoding: EncodingOpt = None,
     sep: SepOpt = None,
+    release: ReleaseOpt = None,
 ) -> None:
     """Data-quality report of a CLD event file: missing birth dates, duplicates, retired and
     invalid codes, events after death, overlapping services, people known only at first contact.
@@ -76,7 +84,7 @@ def check(
         )
     eng = _engine(engine)
     try:
-        frame = quality_report(events, eng, encoding=encoding, sep=sep)
+        frame = quality_report(events, eng, release=release, encoding=encoding, sep=sep)
     finally:
         _stop(eng)
     if format in (OutputFormat.json, OutputFormat.csv):
@@ -170,7 +178,8 @@ def _print_report(frame, events: Path) -> None:
     attrs = frame.attrs
     table = Table(
         title=esc(
-            f"CLD data quality: {events.name} — {attrs.get('rows', 0):,} records, "
+            f"CLD data quality: {events.name} (Release {attrs.get('release', 'r1')[1:]}) — "
+            f"{attrs.get('rows', 0):,} records, "
             f"{attrs.get('events', 0):,} events after de-duplication, {attrs.get('persons', 0):,} people"
         )
     )

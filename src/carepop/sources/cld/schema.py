@@ -397,8 +397,24 @@ def canonical(field: str, value: str) -> str | None:
     return RETIRED.get(field, {}).get(value)
 
 
+#: Release 1 codes that Release 2 merged into a wider one (DHSC's outcome hierarchy puts them at the
+#: same rank: DataS-DHSC/ASC-CLD-LA-Dashboard Main_tables/docs/methodology/6-deduplication.md); used
+#: to write Release 2 files, while reading keeps the wider code apart
+R1_TO_R2: dict[str, dict[str, str]] = {
+    "Event_Outcome": {
+        "Progress to Assessment": "Progress to assessment, review or reassessment",
+        "Progress to Re-assessment / Unplanned Review": "Progress to assessment, review or reassessment",
+        "No change in package": "Continuation of support or services",
+        "Provision of service": "Continuation of support or services",
+    },
+}
+
+
 def to_r2(field: str, code_value: str) -> str:
     """The Release 2 wording of the carepop code ``code_value`` (itself when Release 2 has none)."""
+    merged = R1_TO_R2.get(field, {}).get(code_value)
+    if merged is not None:
+        return merged
     for r2, c in R2_VALUES.get(field, {}).items():
         if c == code_value:
             return r2
