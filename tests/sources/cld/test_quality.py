@@ -189,7 +189,7 @@ def test_generator_is_seeded_and_uses_the_councils(tmp_path):
     assert not ta.equals(tc)
     assert len(ta) == 5_000
     assert set(ta["LA_Code"].astype(str)) <= set(schema.councils())
-    assert list(ta.columns) == list(schema.REQUIRED)
+    assert list(ta.columns) == [*schema.REQUIRED, "Client_Funding_Status"]
 
 
 def test_generator_chunks_add_up(tmp_path):
