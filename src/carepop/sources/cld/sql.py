@@ -35,10 +35,12 @@ from dataclasses import dataclass
 
 from carepop.sources.cld import schema
 
-#: the only dialect-specific function: full regular-expression match (patterns are anchored)
+#: the dialect-specific functions: full regular-expression match (patterns are anchored) and the
+#: days from one date to another, ``cld_days_between(start, end)`` = end - start (a native name
+#: ending in "(" replaces the generic name and its parenthesis)
 DIALECTS: dict[str, dict[str, str]] = {
-    "duckdb": {"cld_regexp_match": "regexp_matches"},
-    "spark": {"cld_regexp_match": "regexp_like"},
+    "duckdb": {"cld_regexp_match": "regexp_matches", "cld_days_between": "datediff('day', "},
+    "spark": {"cld_regexp_match": "regexp_like", "cld_days_between": "-datediff("},
 }
 
 ROW = "__cld_row"
@@ -89,7 +91,7 @@ class Step:
 def dialect(sql: str, engine: str) -> str:
     """``sql`` with the dialect-specific function names of ``engine``."""
     for generic, native in DIALECTS[engine].items():
-        sql = sql.replace(generic + "(", native + "(")
+        sql = sql.replace(generic + "(", native if native.endswith(("(", " ")) else native + "(")
     return sql
 
 
