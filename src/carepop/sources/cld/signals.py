@@ -178,7 +178,8 @@ def signals_steps(kinds: dict[str, str], period: tuple[date, date] | None = None
     if period is None:
         p_start, p_end = "MIN(d_Reporting_Period_Start_Date)", "MAX(d_Reporting_Period_End_Date)"
     else:
-        p_start, p_end = (f"DATE {lit(d.isoformat())}" for d in period)
+        # an aggregate, so the one-row table stays one row
+        p_start, p_end = (f"MIN(DATE {lit(d.isoformat())})" for d in period)
     per = Step(
         "sig_period", f"SELECT {p_start} AS p_start, {p_end} AS p_end FROM cld_typed", materialize=True
     )
