@@ -133,3 +133,43 @@ def test_rejected_values_same_error_on_spark(spark, tmp_path, column, value, cod
         errors.append(err.value.to_dict())
     assert errors[0] == errors[1]
     assert errors[0]["code"] == code and errors[0]["rows"] == [1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Release 2 files and the signals
+
+
+@pytest.fixture(scope="module")
+def generated_r2(tmp_path_factory):
+    return generate(
+        tmp_path_factory.mktemp("cld_spark_r2") / "events.parquet", rows=8_000, seed=43, release="r2"
+    )
+
+
+def test_release_2_planted_problems_found_on_spark(spark, generated_r2):
+    on_spark = quality_report(generated_r2.path, spark)
+    pd.testing.assert_frame_equal(on_spark, quality_report(generated_r2.path, DuckDBEngine()))
+    assert on_spark.attrs["release"] == "r2"
+    found = {c: int(n) for c, n in zip(on_spark["check"], on_spark["count"], strict=True) if n}
+    assert found == {k: v for k, v in generated_r2.planted.items() if v}
+
+
+@pytest.mark.parametrize("which", ["r1", "r2"])
+def test_signals_identical_on_spark(spark, generated, generated_r2, which):
+    from carepop.sources.cld.signals import signals
+
+    made = generated if which == "r1" else generated_r2
+    on_spark = signals(made.path, spark)
+    on_duckdb = signals(made.path, DuckDBEngine())
+    pd.testing.assert_frame_equal(on_spark, on_duckdb)
+    assert on_duckdb["wait_request_to_service_n"].sum() > 0 and on_duckdb["carers_supported"].sum() > 0
+    period = ("2024-06-01", "2024-09-30") if which == "r1" else ("2025-06-01", "2025-09-30")
+    pd.testing.assert_frame_equal(signals(made.path, spark, period=period), signals(made.path, period=period))
+
+
+def test_hand_worked_signals_identical_on_spark(spark, tmp_path):
+    from carepop.sources.cld.signals import signals
+    from tests.sources.cld.test_signals import HAND, r2_events
+
+    path = write(r2_events(*HAND), tmp_path / "hand.csv")
+    pd.testing.assert_frame_equal(signals(path, spark), signals(path, DuckDBEngine()))

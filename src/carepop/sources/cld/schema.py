@@ -11,24 +11,43 @@ NHS England distributes and in its published processing code (github.com/NHSDigi
 ASC-Client-Level-Data-SALT-ASCOF-transformations), so a real extract loads as it is. Other columns
 (``Der_Unique_Record_ID``, ``LA_Name``, ``ImportDate``, ...) are allowed and ignored.
 
-Code lists
-----------
-Where the project's domain notes (CONTEXT.md) are silent the values are those of the
-CLD specification as used in NHS England's processing code (its reference tables for event
-outcomes, service types, delivery mechanisms, primary support reasons and ethnicity). Two choices
-are carepop's own and should be checked against the current specification:
+Releases and code lists
+-----------------------
+CLD has two releases of its specification: Release 1 (2023-24 and 2024-25 returns) and Release 2
+(submitted from 2025), which rewords event outcomes, service types and components, client types,
+ethnicity, delivery mechanisms and support reasons and adds fields (read here when present:
+:data:`OPTIONAL`). :data:`R1_LISTS` holds the Release 1 lists (the wordings of NHS England's
+processing code, github.com/NHSDigital/ASC-Client-Level-Data-SALT-ASCOF-transformations);
+:data:`R2_VALUES` maps each Release 2 wording to the carepop code it is recoded to (from DHSC's
+dashboard code, github.com/DataS-DHSC/ASC-CLD-LA-Dashboard, which maps Release 1 to Release 2).
+:data:`CODE_LISTS` is the carepop code list of each field: Release 1's, then the codes only Release 2
+has ("Progress to assessment, review or reassessment" merges two Release 1 outcomes, "Continuation of
+support or services", "NFA: Referral to other service within the local authority"), so a code's
+position is the same whatever the release. :data:`SOURCES` says, per field, where each list was
+checked (repository, commit and file). Where a Release 2 list could not be verified in full
+(:data:`R2_ALSO_R1`), Release 1 wordings stay current in Release 2 files.
 
-- The self-funded outcome is spelled ``"NFA: Self-funded client or under 12wk disregard"`` (the
-  wording of the carepop issue and CONTEXT.md). The release-1 wordings in NHS England's code
-  (``"NFA - Self-funded client (Inc. 12wk disregard)"`` and ``"... (inc. ...)"``) are accepted as
-  retired codes and recoded to it.
-- ``Service_Component`` and ``Gender`` lists are carepop's working lists (the processing code does
-  not enumerate them); NHS Data Dictionary gender codes ``1/2/9/X`` are accepted as retired codes.
+Choices that are carepop's own and should be checked against the current specification:
 
-Every value is compared after trimming spaces. A value is then
+- The self-funded outcome's code is ``"NFA: Self-funded client or under 12wk disregard"`` (the
+  Release 2 wording, in both releases; the carepop issue and CONTEXT.md). The Release 1 wordings in
+  NHS England's code (``"NFA - Self-funded client (Inc. 12wk disregard)"`` and ``"... (inc. ...)"``)
+  are accepted as retired codes and recoded to it.
+- ``Service_Component`` (Release 1) and ``Gender`` lists are carepop's working lists (the
+  processing code does not enumerate them); NHS Data Dictionary gender codes ``1/2/9/X`` are
+  accepted as retired codes.
+- ``Has_Unpaid_Carer``, ``Total_Hrs_Caring_per_week``, ``Assessment_Type``,
+  ``Eligible_Needs_Identified``, ``Request_Route_of_Access``, ``Review_Reason``, ``Unit_Cost`` and the
+  linked person IDs are carried as text without a list: their full lists are in the Release 2 mapping
+  workbook, which neither repository holds (DHSC's code names "Short term assessment" / "Long term
+  assessment" and review reasons starting "Planned" / "Unplanned" / "Review of short term support").
 
-- *current*: in the list;
+Every value is compared after trimming spaces. Within the file's release (detected or given, see
+:mod:`carepop.sources.cld.releases`) a value is then
+
+- *current*: in that release's list;
 - *retired*: an earlier or alternative wording listed in :data:`RETIRED` (recoded to the current one);
+- *other release*: the other release's wording (recoded; reported for information);
 - *non-standard spelling*: equal to a current or retired value apart from letter case (recoded);
 - *invalid*: anything else (kept as "Invalid code" in aggregates).
 
