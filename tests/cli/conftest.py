@@ -210,6 +210,7 @@ WRITERS = [
     Writer("census show", lambda f: ["census", "show", f.nomis], "--out", TABLE, "nomis"),
     Writer("cld summarise", lambda f: ["cld", "summarise", f.events, "--exact"], "--out", TABLE, "events"),
     Writer("cld check", lambda f: ["cld", "check", f.events], "--report", TABLE, "events", (0, 1)),
+    Writer("cld signals", lambda f: ["cld", "signals", f.events], "--out", TABLE, "events"),
     Writer(
         "questionnaire validate",
         lambda f: ["questionnaire", "validate", f.planted, "-q", "unpaid_carers"],

@@ -3,6 +3,7 @@ nothing written."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import pandas as pd
@@ -237,3 +238,114 @@ def test_cli_implausible_date_exit_2(tmp_path):
     assert "Traceback" not in res.output and not out.exists()
     res = run("check", path)
     assert res.exit_code == 2 and "rows: 2" in res.output, res.output
+
+
+# ---------------------------------------------------------------------------------------------
+# releases and signals
+
+#: the three-row file of the issue: Release 2 wordings only ("Progress to assessment, review or
+#: reassessment" among them), which must check clean
+R2_THREE = [
+    {
+        "Client_Type": "Service user",
+        "Ethnicity": "White: Irish",
+        "Event_Outcome": "Progress to assessment, review or reassessment",
+    },
+    {
+        "Client_Type": "Service user",
+        "Ethnicity": "White: Irish",
+        "Event_Type": "Assessment",
+        "Event_Start_Date": "2024-05-10",
+        "Event_End_Date": "2024-05-20",
+        "Event_Outcome": "Progress to support planning or services",
+        "Primary_Support_Reason": "Physical support: Personal care support",
+    },
+    {
+        "Client_Type": "Service user",
+        "Ethnicity": "White: Irish",
+        "Event_Type": "Service",
+        "Event_Start_Date": "2024-06-01",
+        "Event_End_Date": None,
+        "Event_Outcome": "Continuation of support or services",
+        "Service_Type": "Long term support: Community",
+        "Service_Component": "Home support or domiciliary care",
+        "Delivery_Mechanism": "Direct payment",
+        "Primary_Support_Reason": "Physical support: Personal care support",
+    },
+]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_cli_check_release_2_file_is_clean(tmp_path, suffix):
+    path = write(events(*R2_THREE), tmp_path / f"r2{suffix}")
+    res = run("check", path)
+    assert res.exit_code == 0, res.output
+    assert "no recording problems found" in res.output and "(Release 2)" in res.output
+    res = run("check", path, "--release", "r2", "--format", "csv")
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(io.StringIO(res.stdout))
+    assert table["count"].sum() == 0
+
+
+def test_cli_check_the_issue_outcome_alone_is_not_invalid(tmp_path):
+    # one Release 2 outcome in an otherwise Release 1 file: reported as the other release (info)
+    one = events({"Event_Outcome": "Progress to assessment, review or reassessment"})
+    path = write(one, tmp_path / "one.csv")
+    res = run("check", path, "--format", "csv")
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(io.StringIO(res.stdout)).set_index("check")
+    assert table.loc["invalid_code:Event_Outcome", "count"] == 0
+    assert table.loc["other_release:Event_Outcome", "count"] == 1
+
+
+def test_cli_release_mismatch_names_columns_and_values(tmp_path):
+    path = write(story(), tmp_path / "r1.csv")
+    out = tmp_path / "signals.csv"
+    for args in (("check", path, "--release", "r2"), ("signals", path, "--release", "r2", "--out", out)):
+        res = run(*args)
+        assert res.exit_code == 2, res.output
+        assert "uses Release 1 wordings only" in res.output and "'Progress to Assessment'" in res.output
+        assert "--release r1" in res.output and "Traceback" not in res.output
+    assert not out.exists()
+    res = run("check", path, "--release", "r3")
+    assert res.exit_code == 2 and "--release" in res.output
+
+
+def test_cli_signals_csv_matches_library(tmp_path):
+    from carepop.sources.cld.signals import signals
+
+    made = run("generate", tmp_path / "g.parquet", "--rows", 3000, "--seed", 5, "--release", "r2")
+    assert made.exit_code == 0, made.output
+    out = tmp_path / "signals.csv"
+    res = run("signals", tmp_path / "g.parquet", "--out", out)
+    assert res.exit_code == 0, res.output
+    assert "(Release 2)" in res.output and "exact counts" in res.output
+    got = pd.read_csv(out)
+    want = signals(tmp_path / "g.parquet")
+    assert list(got["council_code"]) == list(want["council_code"])
+    pd.testing.assert_frame_equal(
+        got.drop(columns=["period_start", "period_end"]),
+        want.drop(columns=["period_start", "period_end"]),
+        check_dtype=False,
+    )
+    res = run("signals", tmp_path / "g.parquet", "--period", "2025-04-01,2025-06-30", "--format", "json")
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert {r["period_end"] for r in rows} == {"2025-06-30"}
+
+
+def test_cli_signals_bad_input_exit_2(tmp_path):
+    bad_date = write(events({}, {"Event_Start_Date": "2024-02-30"}), tmp_path / "d.csv")
+    unknown_la = write(events({}, {"LA_Code": "E07000026"}), tmp_path / "la.csv")
+    good = write(events({}), tmp_path / "ok.csv")
+    out = tmp_path / "s.csv"
+    for args, needle in (
+        ((bad_date,), "Event_Start_Date"),
+        ((unknown_la,), "E07000026"),
+        ((good, "--period", "2024-04-01"), "--period"),
+        ((good, "--period", "2025-04-01,2024-04-01"), "before it starts"),
+    ):
+        res = run("signals", *args, "--out", out)
+        assert res.exit_code == 2, res.output
+        assert needle in res.output and "Traceback" not in res.output
+    assert not out.exists()

@@ -1,6 +1,6 @@
-"""``carepop cld check|summarise|generate``: client-level data from the command line.
+"""``carepop cld check|summarise|signals|generate``: client-level data from the command line.
 
-carepop cld check EVENTS [--engine duckdb|spark] [--report FILE] [--format table|json|csv]
+carepop cld check EVENTS [--engine duckdb|spark] [--release r1|r2] [--report FILE] [--format ...]
     Print the data-quality report. Exit 0 when no check finds a problem, 1 when some do, 2 when
     the file cannot be read as CLD (missing fields, dates that do not parse, unknown councils).
 carepop cld summarise EVENTS [--out FILE] [--engine duckdb|spark] [--exact] [--threshold 8]
@@ -9,8 +9,16 @@ carepop cld summarise EVENTS [--out FILE] [--engine duckdb|spark] [--exact] [--t
     :func:`carepop.outputs.disclosure.protect_counts` (the tables carry no totals): counts 1-7
     suppressed and others rounded to 5 unless ``--exact``. Nothing is written when the file
     cannot be read.
-carepop cld generate OUT(.parquet|.csv) [--rows N] [--seed S]
+carepop cld signals EVENTS [--engine duckdb|spark] [--release r1|r2] [--period START,END]
+        [--out FILE] [--format ...]
+    Signals by council (see :mod:`carepop.sources.cld.signals`): requests, with no service,
+    self-funded; long-term people by funding status; home care council-funded; carers supported;
+    waits request -> assessment -> service. Exact counts: apply disclosure control before sharing.
+carepop cld generate OUT(.parquet|.csv) [--rows N] [--seed S] [--release r1|r2]
     A synthetic event file with planted recording problems; prints what was planted (JSON).
+
+The release (r1 or r2) is detected from the wordings the file uses unless ``--release`` is given;
+a file using only the other release's wordings is then refused (exit 2).
 
 A CSV events file may be UTF-8 (with or without BOM) or, with ``--encoding cp1252``, as Excel
 saves it on Windows; its separator (``,`` ``;`` tab ``|``) is detected, or given with ``--sep``.
@@ -33,10 +41,17 @@ from carepop.cli.output import console, emit, esc, prepare
 from carepop.core.vocabulary import EngineName, OutputFormat
 from carepop.io.writers import TABLE_SUFFIXES, check_output
 
-cld_app = App(help="Client-level data: check and summarise event files.")
+cld_app = App(help="Client-level data: check and summarise event files, signals for the measures.")
 
 
 EventsArg = Annotated[Path, typer.Argument(help="CLD event file: CSV or Parquet, one row per event.")]
+ReleaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="CLD release of the file: r1 or r2 (default: detected from the wordings it uses).",
+        metavar="r1|r2",
+    ),
+]
 EngineOpt = Annotated[
     EngineName,
     typer.Option(help="duckdb (embedded, default) or spark (PySpark, local or a cluster session)."),
@@ -67,6 +82,7 @@ def check(
     format: FormatOpt = None,
     encoding: EncodingOpt = None,
     sep: SepOpt = None,
+    release: ReleaseOpt = None,
 ) -> None:
     """Data-quality report of a CLD event file: missing birth dates, duplicates, retired and
     invalid codes, events after death, overlapping services, people known only at first contact.
@@ -79,7 +95,7 @@ def check(
         )
     eng = _engine(engine)
     try:
-        frame = quality_report(events, eng, encoding=encoding, sep=sep)
+        frame = quality_report(events, eng, release=release, encoding=encoding, sep=sep)
     finally:
         _stop(eng)
     if format in (OutputFormat.json, OutputFormat.csv):
@@ -158,18 +174,71 @@ def summarise(
 
 
 @cld_app.command()
+@command
+def signals(
+    events: EventsArg,
+    engine: EngineOpt = EngineName.duckdb,
+    release: ReleaseOpt = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            help="START,END dates (YYYY-MM-DD) of the period (default: the file's reporting period).",
+            metavar="START,END",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the signals here: .csv, .parquet, .xlsx or .json (default: print)."),
+    ] = None,
+    format: FormatOpt = None,
+    encoding: EncodingOpt = None,
+    sep: SepOpt = None,
+) -> None:
+    """Signals by council for the measures: requests for support (with no service, closed as
+    self-funded), people with long-term services by funding status, home care funded by the
+    council, carers supported, and waits from request to assessment and to service (DHSC's
+    method). Exact counts: apply disclosure control before sharing."""
+    from carepop.sources.cld.signals import signals as run_signals
+
+    fmt = prepare(format, out, inputs=[(None, events)], what="the signals")
+    window = None if period is None else tuple(part.strip() for part in period.split(","))
+    started = time.perf_counter()
+    eng = _engine(engine)
+    try:
+        frame = run_signals(events, eng, release=release, period=window, encoding=encoding, sep=sep)
+    finally:
+        _stop(eng)
+    elapsed = time.perf_counter() - started
+    found = frame.attrs.get("release", "r1")
+    emit(
+        frame,
+        fmt,
+        out,
+        title=f"CLD signals by council (Release {found[1:]})",
+        wrote=f"wrote the signals of {len(frame)} council(s) (Release {found[1:]}) to {out} "
+        f"[{engine.value}, {elapsed:.1f} s]",
+    )
+    typer.echo("note: exact counts; apply disclosure control before sharing", err=True)
+
+
+@cld_app.command()
 @command(aliases={"path": None})
 def generate(
     out: Annotated[Path, typer.Argument(help="Where to write the synthetic events: .parquet or .csv.")],
     rows: Annotated[int, typer.Option(help="Number of event records.")] = 100_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 2024,
+    release: Annotated[
+        str, typer.Option(help="CLD release whose wordings the file uses: r1 or r2.", metavar="r1|r2")
+    ] = "r1",
 ) -> None:
     """Write a seeded synthetic CLD event file with the recording problems of real council data,
     and print what was planted (JSON)."""
     from carepop.sources.cld.generate import generate as run_generate
+    from carepop.sources.cld.releases import check_release
 
+    check_release(release)
     check_output(out, suffixes=(".parquet", ".csv"), param=None, what="the events")
-    result = run_generate(out, rows=rows, seed=seed)
+    result = run_generate(out, rows=rows, seed=seed, release=release)
     sys.stdout.write(result.to_json() + "\n")
     typer.echo(f"wrote {result.rows} records of {result.people} people (seed {seed}) to {out}", err=True)
 
@@ -180,7 +249,8 @@ def _print_report(frame, events: Path) -> None:
     attrs = frame.attrs
     table = Table(
         title=esc(
-            f"CLD data quality: {events.name} — {attrs.get('rows', 0):,} records, "
+            f"CLD data quality: {events.name} (Release {attrs.get('release', 'r1')[1:]}) — "
+            f"{attrs.get('rows', 0):,} records, "
             f"{attrs.get('events', 0):,} events after de-duplication, {attrs.get('persons', 0):,} people"
         )
     )

@@ -43,7 +43,7 @@ def test_story_report_by_hand(tmp_path):
         "NFA - Self-funded client (Inc. 12wk disregard)"
     )
     assert by.loc["nonstandard_spelling:Client_Type", "example_values"] == "carer"
-    assert report.attrs == {"rows": 14, "events": 13, "persons": 4}
+    assert report.attrs == {"rows": 14, "events": 13, "persons": 4, "release": "r1"}
     assert by.loc["missing_birth_date", "share"] == pytest.approx(3 / 14)
     assert by.loc["first_contact_only", "share"] == pytest.approx(1 / 4)
     assert by.loc["overlapping_services", "share"] == pytest.approx(1 / 13)
@@ -189,7 +189,7 @@ def test_generator_is_seeded_and_uses_the_councils(tmp_path):
     assert not ta.equals(tc)
     assert len(ta) == 5_000
     assert set(ta["LA_Code"].astype(str)) <= set(schema.councils())
-    assert list(ta.columns) == list(schema.REQUIRED)
+    assert list(ta.columns) == [*schema.REQUIRED, "Client_Funding_Status"]
 
 
 def test_generator_chunks_add_up(tmp_path):

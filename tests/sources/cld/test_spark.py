@@ -133,3 +133,41 @@ def test_rejected_values_same_error_on_spark(spark, tmp_path, column, value, cod
         errors.append(err.value.to_dict())
     assert errors[0] == errors[1]
     assert errors[0]["code"] == code and errors[0]["rows"] == [1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Release 2 files and the signals
+
+
+@pytest.fixture(scope="module")
+def generated_r2(tmp_path_factory):
+    return generate(
+        tmp_path_factory.mktemp("cld_spark_r2") / "events.parquet", rows=4_000, seed=43, release="r2"
+    )
+
+
+def test_release_2_planted_problems_found_on_spark(spark, generated_r2):
+    on_spark = quality_report(generated_r2.path, spark)
+    pd.testing.assert_frame_equal(on_spark, quality_report(generated_r2.path, DuckDBEngine()))
+    assert on_spark.attrs["release"] == "r2"
+    found = {c: int(n) for c, n in zip(on_spark["check"], on_spark["count"], strict=True) if n}
+    assert found == {k: v for k, v in generated_r2.planted.items() if v}
+
+
+def test_signals_identical_on_spark(spark, generated_r2, tmp_path):
+    from carepop.sources.cld.signals import signals
+
+    on_spark = signals(generated_r2.path, spark, period=("2025-04-01", "2025-12-31"))
+    on_duckdb = signals(generated_r2.path, DuckDBEngine(), period=("2025-04-01", "2025-12-31"))
+    pd.testing.assert_frame_equal(on_spark, on_duckdb)
+    assert on_duckdb["wait_request_to_service_n"].sum() > 0 and on_duckdb["carers_supported"].sum() > 0
+    r1 = write(story(), tmp_path / "story.csv")  # Release 1, default period
+    pd.testing.assert_frame_equal(signals(r1, spark), signals(r1, DuckDBEngine()))
+
+
+def test_hand_worked_signals_identical_on_spark(spark, tmp_path):
+    from carepop.sources.cld.signals import signals
+    from tests.sources.cld.test_signals import HAND, r2_events
+
+    path = write(r2_events(*HAND), tmp_path / "hand.csv")
+    pd.testing.assert_frame_equal(signals(path, spark), signals(path, DuckDBEngine()))

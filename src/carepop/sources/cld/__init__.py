@@ -6,9 +6,11 @@
 >>> report = quality_report("events.parquet")                      # doctest: +SKIP
 >>> table = summarise("events.parquet", engine="spark")            # doctest: +SKIP
 
-Modules: :mod:`~.schema` (fields, code lists, councils), :mod:`~.sql` (the SQL both engines run),
-:mod:`~.engines`, :mod:`~.inputs`, :mod:`~.quality`, :mod:`~.pipeline`, :mod:`~.generate`,
-:mod:`~.cli`. Names are imported on first use, so ``carepop`` starts quickly.
+Modules: :mod:`~.schema` (fields, code lists of both releases and where each was checked,
+councils), :mod:`~.releases` (Release 1 or 2: detected or given), :mod:`~.sql` (the SQL both
+engines run), :mod:`~.engines`, :mod:`~.inputs`, :mod:`~.quality`, :mod:`~.summary`,
+:mod:`~.signals` (signals by council for the measures), :mod:`~.generate`. Names are imported on
+first use, so ``carepop`` starts quickly.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from carepop._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from carepop.sources.cld.quality import quality_report, validate
+    from carepop.sources.cld.signals import signals
     from carepop.sources.cld.summary import summarise
 
-__all__ = ["quality_report", "summarise", "validate"]
+__all__ = ["quality_report", "signals", "summarise", "validate"]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -29,5 +32,6 @@ __getattr__, __dir__ = lazy_exports(
         "quality_report": "carepop.sources.cld.quality",
         "validate": "carepop.sources.cld.quality",
         "summarise": "carepop.sources.cld.summary",
+        "signals": "carepop.sources.cld.signals",
     },
 )

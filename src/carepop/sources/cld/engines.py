@@ -11,7 +11,11 @@ Each step reports its progress (:func:`carepop.core.progress.progress`, describe
   temporary folder. Row numbers from ``read_parquet(..., file_row_number = true)``.
 - Spark: a local session (``local[*]``, no UI) unless a session is given, e.g. the one of a
   secure environment's cluster. Row numbers from the Parquet ``_metadata.row_index`` column
-  (Spark 3.5+). Steps marked ``materialize`` are persisted and released after the run.
+  (Spark 3.5+). Steps marked ``materialize`` are computed once into a local checkpoint
+  (``localCheckpoint(eager=True)``), which also cuts their lineage: later steps plan against a
+  stored table, not the whole pipeline again (without it the plans of the signals pipeline, which
+  reads earlier steps several times each, grow until printing them exhausts the driver's memory).
+  The checkpointed blocks are released by Spark's cleaner once the frames are dropped.
 """
 
 from __future__ import annotations
@@ -157,7 +161,7 @@ class SparkEngine(Engine):
                 for step in steps[:-1]:
                     frame = spark.sql(dialect(step.sql, self.name))
                     if step.materialize:
-                        frame = frame.persist()
+                        frame = frame.localCheckpoint(eager=True)
                         persisted.append(frame)
                     frame.createOrReplaceTempView(step.name)
                     advance()
@@ -167,8 +171,7 @@ class SparkEngine(Engine):
                 advance()
                 return result
         finally:
-            for frame in persisted:
-                frame.unpersist()
+            persisted.clear()  # the checkpoints go with the frames
             for step in steps[:-1]:
                 spark.catalog.dropTempView(step.name)
             spark.catalog.dropTempView("cld_raw")

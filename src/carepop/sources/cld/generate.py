@@ -57,6 +57,8 @@ from carepop.sources.cld.synthetic_codes import ETHNICITY_P, PATHWAYS, PSR, Fiel
 __all__ = ["GeneratedCLD", "generate"]
 
 CHUNK_ROWS = 1_000_000
+#: shares of Client_Funding_Status (fully social care, joint, fully client funded, unknown)
+FUNDING_P = np.array([0.6, 0.25, 0.1, 0.05])
 DUPLICATE_RATE = 0.02
 OVERLAP_RATE = 0.003
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -264,6 +266,8 @@ def _chunk(
     vocab: dict[str, FieldValues],
     period_start: np.datetime64,
     period_days: int,
+    release: str = "r1",
+    funding_rng: np.random.Generator | None = None,
 ) -> tuple[pa.Table, dict[str, int], int]:
     n_dup_target = int(round(DUPLICATE_RATE * n_rows))
     n_ov = int(round(OVERLAP_RATE * n_rows))
@@ -425,7 +429,11 @@ def _chunk(
             if c:
                 planted[f"{kind}:{fld}"] = c
     planted["first_contact_only"] = int((people["pathway"] == list(PATHWAYS).index("A")).sum())
-    return _arrow(out, people, person_offset, vocab, period_start, period_days), planted, keep
+    funding = None
+    if funding_rng is not None:  # its own stream: the rest of the file is the same with or without it
+        funding = funding_rng.choice(len(FUNDING_P), size=keep, p=FUNDING_P)
+    table = _arrow(out, people, person_offset, vocab, period_start, period_days, release, funding)
+    return table, planted, keep
 
 
 def _dates(days: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
@@ -435,6 +443,8 @@ def _dates(days: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
 
 def _dict(codes: np.ndarray, values: list[str]) -> pa.Array:
     idx = pa.array(codes.astype(np.int32), mask=codes < 0)
+    if len(set(values)) < len(values):  # Release 2 spells some codes alike: plain strings
+        return pa.DictionaryArray.from_arrays(idx, pa.array(values, type=pa.string())).cast(pa.string())
     return pa.DictionaryArray.from_arrays(idx, pa.array(values, type=pa.string()))
 
 
@@ -445,6 +455,8 @@ def _arrow(
     vocab: dict[str, FieldValues],
     period_start: np.datetime64,
     period_days: int,
+    release: str = "r1",
+    funding: np.ndarray | None = None,
 ) -> pa.Table:
     MISSING = np.iinfo(np.int64).min
     person = out["person"].astype(np.int32)
@@ -461,23 +473,29 @@ def _arrow(
         "Der_LA_Person_Unique_Identifier_Pseudo": lap,
         "Der_Birth_Year": pa.array(out["byear"].astype(np.int32), mask=out["byear"] == MISSING),
         "Der_Birth_Month": pa.array(out["bmonth"].astype(np.int32), mask=out["bmonth"] == MISSING),
-        "Gender": _dict(out["c_Gender"], vocab["Gender"].values),
-        "Ethnicity": _dict(out["c_Ethnicity"], vocab["Ethnicity"].values),
-        "Client_Type": _dict(out["c_Client_Type"], vocab["Client_Type"].values),
-        "Event_Type": _dict(out["c_Event_Type"], vocab["Event_Type"].values),
+        "Gender": _dict(out["c_Gender"], vocab["Gender"].written(release)),
+        "Ethnicity": _dict(out["c_Ethnicity"], vocab["Ethnicity"].written(release)),
+        "Client_Type": _dict(out["c_Client_Type"], vocab["Client_Type"].written(release)),
+        "Event_Type": _dict(out["c_Event_Type"], vocab["Event_Type"].written(release)),
         "Event_Start_Date": _dates(out["start"] + ps),
         "Event_End_Date": _dates(out["end"] + ps, out["end"] == MISSING),
-        "Event_Outcome": _dict(out["c_Event_Outcome"], vocab["Event_Outcome"].values),
-        "Service_Type": _dict(out["c_Service_Type"], vocab["Service_Type"].values),
-        "Service_Component": _dict(out["c_Service_Component"], vocab["Service_Component"].values),
-        "Delivery_Mechanism": _dict(out["c_Delivery_Mechanism"], vocab["Delivery_Mechanism"].values),
+        "Event_Outcome": _dict(out["c_Event_Outcome"], vocab["Event_Outcome"].written(release)),
+        "Service_Type": _dict(out["c_Service_Type"], vocab["Service_Type"].written(release)),
+        "Service_Component": _dict(out["c_Service_Component"], vocab["Service_Component"].written(release)),
+        "Delivery_Mechanism": _dict(
+            out["c_Delivery_Mechanism"], vocab["Delivery_Mechanism"].written(release)
+        ),
         "Primary_Support_Reason": _dict(
-            out["c_Primary_Support_Reason"], vocab["Primary_Support_Reason"].values
+            out["c_Primary_Support_Reason"], vocab["Primary_Support_Reason"].written(release)
         ),
         "Date_of_Death": _dates(out["dod"] + ps, out["dod"] == MISSING),
         "Reporting_Period_Start_Date": _dates(np.full(n, ps)),
         "Reporting_Period_End_Date": _dates(np.full(n, ps + period_days - 1)),
     }
+    if funding is not None:
+        cols["Client_Funding_Status"] = _dict(
+            funding[person].astype(np.int64), list(schema.CODE_LISTS["Client_Funding_Status"])
+        )
     return pa.table(cols)
 
 
@@ -486,15 +504,24 @@ def generate(
     rows: int = 100_000,
     seed: int = 2024,
     *,
-    period_start: date = date(2024, 4, 1),
+    period_start: date | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    release: str = "r1",
 ) -> GeneratedCLD:
     """Write ``rows`` synthetic CLD event records to ``path`` (``.parquet`` or ``.csv``).
 
-    The file covers the financial year from ``period_start``; the same ``rows``, ``seed`` and
-    ``chunk_rows`` give the same file. Returns the planted counts (see the module docstring).
-    The file is written atomically.
+    The file covers the financial year from ``period_start`` (default 1 April 2024 for Release 1,
+    1 April 2025 for Release 2); the same ``rows``, ``seed``, ``chunk_rows`` and ``release`` give
+    the same file. ``release="r2"`` writes every code in its Release 2 wording (letter-case
+    variants too; retired and invalid values stay as they are), so the planted problems are the
+    same ones. Every person has a ``Client_Funding_Status`` (drawn from its own random stream).
+    Returns the planted counts (see the module docstring). The file is written atomically.
     """
+    from carepop.sources.cld.releases import check_release
+
+    release = check_release(release) or "r1"
+    if period_start is None:
+        period_start = date(2025, 4, 1) if release == "r2" else date(2024, 4, 1)
     path = Path(path)
     if rows < 100:
         raise CarepopError(
@@ -534,7 +561,10 @@ def generate(
             with progress(f"generating {path.name}", total=len(sizes)) as advance:
                 for i, size in enumerate(sizes):
                     rng = np.random.default_rng([seed, i])
-                    table, counts, kept = _chunk(rng, size, i * 10_000_000, la_w, vocab, ps, period_days)
+                    funding_rng = np.random.default_rng([seed, i, 7])
+                    table, counts, kept = _chunk(
+                        rng, size, i * 10_000_000, la_w, vocab, ps, period_days, release, funding_rng
+                    )
                     people += kept
                     for k, v in counts.items():
                         planted[k] = planted.get(k, 0) + v

@@ -34,7 +34,8 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 class EventFile:
     """An event file ready for an engine: ``path`` is a Parquet file; ``kinds`` maps each CLD
     field to the kind of its column (``string``, ``int``, ``float``, ``date``, ``timestamp``,
-    ``null``); ``rows`` is the number of data rows."""
+    ``null``, or ``absent`` for an optional field the file does not have); ``rows`` is the number
+    of data rows."""
 
     source: Path
     path: Path
@@ -90,7 +91,7 @@ def open_events(
             target = Path(tmp) / "events.parquet"
             rows = _csv_to_parquet(source, target, header, delimiter, encoding)
             _check_rows(rows, source)
-            kinds = {name: "string" for name in schema.REQUIRED}
+            kinds = {f.name: "string" if f.name in header else "absent" for f in schema.FIELDS}
             yield EventFile(source, target, kinds, rows)
             return
         try:
@@ -103,7 +104,11 @@ def open_events(
                 fix="check the file is a complete Parquet file",
             ) from None
         _check_columns(list(arrow_schema.names), source)
-        kinds = {name: _kind(arrow_schema.field(name).type) for name in schema.REQUIRED}
+        present = set(arrow_schema.names)
+        kinds = {
+            f.name: _kind(arrow_schema.field(f.name).type) if f.name in present else "absent"
+            for f in schema.FIELDS
+        }
         _check_kinds(kinds, arrow_schema)
         _check_rows(meta.num_rows, source)
         target = source
@@ -195,7 +200,7 @@ def _check_kinds(kinds: dict[str, str], arrow_schema: pa.Schema) -> None:
     }
     for f in schema.FIELDS:
         ok = allowed.get(f.kind, ("string", "int", "float", "null"))
-        if kinds[f.name] not in ok:
+        if kinds[f.name] != "absent" and kinds[f.name] not in ok:
             raise CarepopError(
                 f"Column {f.name} has type {arrow_schema.field(f.name).type}, which cannot hold "
                 f"{'dates' if f.kind == 'date' else 'whole numbers' if f.kind == 'int' else 'codes'}.",

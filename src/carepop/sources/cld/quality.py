@@ -187,6 +187,19 @@ def _record_checks() -> list[Check]:
                 code_status=2,
             )
         )
+        if field in schema.R2_VALUES:
+            checks.append(
+                Check(
+                    f"other_release:{field}",
+                    field,
+                    "record",
+                    "info",
+                    f"{field}: wordings of the other CLD release than the file's (e.g. Release 1 "
+                    "wordings in a Release 2 file, as when a council changes release within the "
+                    "period), recoded to the same carepop code.",
+                    code_status=4,
+                )
+            )
         checks.append(
             Check(
                 f"invalid_code:{field}",
@@ -387,7 +400,7 @@ def _summary(chk: str, rows: pd.DataFrame) -> str:
 # the data-quality report
 
 
-def quality_steps(kinds: dict[str, str]) -> list[Step]:
+def quality_steps(kinds: dict[str, str], release: str = "r1") -> list[Step]:
     """Steps whose result has, per check with hits, up to five examples (``chk``, ``_row``,
     ``val``, ``total``), plus the totals ``__events`` and ``__persons``.
 
@@ -403,7 +416,7 @@ def quality_steps(kinds: dict[str, str]) -> list[Step]:
     values = Step(
         "q_codes",
         "\nUNION ALL\n".join(
-            f"SELECT {lit(f)} AS field, val, n, first_row, {status(f, 'val')} AS st FROM (\n"
+            f"SELECT {lit(f)} AS field, val, n, first_row, {status(f, 'val', release)} AS st FROM (\n"
             f"  SELECT raw_{f} AS val, COUNT(*) AS n, MIN(_row) AS first_row FROM cld_typed\n"
             f"  WHERE raw_{f} IS NOT NULL GROUP BY raw_{f}) v_{f}"
             for f in schema.CODE_FIELDS
@@ -418,7 +431,12 @@ def quality_steps(kinds: dict[str, str]) -> list[Step]:
     ]
     kinds_sql = " ".join(
         f"WHEN {k} THEN {lit(name)}"
-        for k, name in ((1, "retired_code"), (2, "nonstandard_spelling"), (3, "invalid_code"))
+        for k, name in (
+            (1, "retired_code"),
+            (2, "nonstandard_spelling"),
+            (3, "invalid_code"),
+            (4, "other_release"),
+        )
     )
     parts += [
         f"SELECT CASE st {kinds_sql} END || ':' || field AS chk, first_row AS _row, val, n "
@@ -498,19 +516,30 @@ def quality_report(
     path: str | Path,
     engine: str | Engine | None = None,
     *,
+    release: str | None = None,
     encoding: str | None = None,
     sep: str | None = None,
 ) -> pd.DataFrame:
     """The data-quality report of the event file at ``path`` (after :func:`validate`).
 
-    ``frame.attrs`` holds ``rows`` (input rows), ``events`` (after de-duplication) and ``persons``.
+    Codes are checked against the lists of ``release`` (``"r1"`` or ``"r2"``; default: detected
+    from the values, see :func:`~carepop.sources.cld.releases.resolve_release`).
+    ``frame.attrs`` holds ``rows`` (input rows), ``events`` (after de-duplication), ``persons``
+    and ``release``.
     ``encoding`` and ``sep`` describe a CSV file (see :func:`~carepop.sources.cld.inputs.open_events`).
     """
+    from carepop.sources.cld.releases import resolve_release
+
     eng = get_engine(engine)
     with open_events(path, spark_safe=eng.spark_safe, encoding=encoding, sep=sep) as events:
         validate(events, eng)
-        hits = eng.run(quality_steps(events.kinds), events.path, label=f"checking {events.source.name}")
-        return report_from_hits(hits, events.rows)
+        found = resolve_release(events, eng, release)
+        hits = eng.run(
+            quality_steps(events.kinds, found.release), events.path, label=f"checking {events.source.name}"
+        )
+        frame = report_from_hits(hits, events.rows)
+        frame.attrs["release"] = found.release
+        return frame
 
 
 def problems(report: pd.DataFrame) -> int:

@@ -35,10 +35,12 @@ from dataclasses import dataclass
 
 from carepop.sources.cld import schema
 
-#: the only dialect-specific function: full regular-expression match (patterns are anchored)
+#: the dialect-specific functions: full regular-expression match (patterns are anchored) and the
+#: days from one date to another, ``cld_days_between(start, end)`` = end - start (a native name
+#: ending in "(" replaces the generic name and its parenthesis)
 DIALECTS: dict[str, dict[str, str]] = {
-    "duckdb": {"cld_regexp_match": "regexp_matches"},
-    "spark": {"cld_regexp_match": "regexp_like"},
+    "duckdb": {"cld_regexp_match": "regexp_matches", "cld_days_between": "datediff('day', "},
+    "spark": {"cld_regexp_match": "regexp_like", "cld_days_between": "-datediff("},
 }
 
 ROW = "__cld_row"
@@ -89,7 +91,7 @@ class Step:
 def dialect(sql: str, engine: str) -> str:
     """``sql`` with the dialect-specific function names of ``engine``."""
     for generic, native in DIALECTS[engine].items():
-        sql = sql.replace(generic + "(", native + "(")
+        sql = sql.replace(generic + "(", native if native.endswith(("(", " ")) else native + "(")
     return sql
 
 
@@ -114,7 +116,7 @@ def code(field: str, value: str) -> int:
 
 
 def _text(col: str, kind: str) -> str:
-    if kind == "null":
+    if kind in ("null", "absent"):
         return "CAST(NULL AS STRING)"
     if kind == "string":
         return f"NULLIF(TRIM({col}), '')"
@@ -126,7 +128,7 @@ def str_step(kinds: Mapping[str, str]) -> Step:
     cols = [f"{ROW} AS _row"]
     for f in schema.FIELDS:
         kind = kinds[f.name]
-        if f.kind in ("la", "id", "code"):
+        if f.kind in ("la", "id", "code", "text"):
             cols.append(f"{_text(f.name, kind)} AS s_{f.name}")
         elif f.kind == "date":
             if kind == "date":
@@ -177,30 +179,46 @@ def _int_cols(name: str, kind: str) -> list[str]:
     return [f"{val} AS i_{name}", f"({s} IS NOT NULL AND ({val}) IS NULL) AS bad_{name}", f"{s} AS s_{name}"]
 
 
-def _recode(field: str, src: str | None = None) -> tuple[str, str]:
+def _recode(field: str, src: str | None = None, release: str = "r1") -> tuple[str, str]:
     """(code expression, status expression) for one code field, from the trimmed text ``src``
-    (default ``s_<field>``). Codes are SMALLINT: the position in the list, -1 when not in it."""
+    (default ``s_<field>``). Codes are SMALLINT: the position in the list, -1 when not in it.
+
+    Either release's wording is recoded (both name the same carepop code); the status says
+    whether the wording is current in ``release`` (0), retired (1), another letter case (2),
+    outside every list (3) or the other release's (4)."""
     s = src or f"s_{field}"
-    current = schema.CODE_LISTS[field]
+    codes = schema.CODE_LISTS[field]
     retired = schema.RETIRED.get(field, {})
-    exact = [f"WHEN {lit(v)} THEN {i}" for i, v in enumerate(current)]
-    exact += [f"WHEN {lit(old)} THEN {current.index(new)}" for old, new in retired.items()]
+    other_release = "r2" if release == "r1" else "r1"
+    current = schema.release_values(field, release)
+    other = [v for v in schema.release_values(field, other_release) if v not in current]
+    known: dict[str, int] = {}
+    for v in (*current, *other, *retired):
+        known.setdefault(v, codes.index(schema.canonical(field, v)))
+    exact = [f"WHEN {lit(v)} THEN {i}" for v, i in known.items()]
     upper: dict[str, int] = {}
-    for i, v in enumerate(current):
+    for v, i in known.items():
         upper.setdefault(ascii_upper(v), i)
-    for old, new in retired.items():
-        upper.setdefault(ascii_upper(old), current.index(new))
     loose = [f"WHEN {lit(v)} THEN {i}" for v, i in upper.items()]
     code_expr = (
         f"CAST(CASE WHEN {s} IS NULL THEN NULL ELSE CASE {s} {' '.join(exact)} "
         f"ELSE CASE {upper_sql(s)} {' '.join(loose)} ELSE -1 END END END AS SMALLINT)"
     )
-    st_exact = [f"WHEN {lit(v)} THEN 0" for v in current] + [f"WHEN {lit(o)} THEN 1" for o in retired]
+    st: dict[str, int] = {}
+    for v in current:
+        st.setdefault(v, 0)
+    for v in retired:
+        st.setdefault(v, 1)
+    for v in other:
+        st.setdefault(v, 4)
+    st_exact = [f"WHEN {lit(v)} THEN {k}" for v, k in st.items()]
     st_upper: dict[str, int] = {}
     for v in current:
         st_upper.setdefault(ascii_upper(v), 2)
-    for old in retired:
-        st_upper.setdefault(ascii_upper(old), 1)
+    for v in retired:
+        st_upper.setdefault(ascii_upper(v), 1)
+    for v in other:
+        st_upper.setdefault(ascii_upper(v), 4)
     st_loose = [f"WHEN {lit(v)} THEN {k}" for v, k in st_upper.items()]
     status_expr = (
         f"CAST(CASE WHEN {s} IS NULL THEN NULL ELSE CASE {s} {' '.join(st_exact)} "
@@ -221,6 +239,7 @@ def typed_step(kinds: Mapping[str, str]) -> Step:
     for name in schema.INT_FIELDS:
         cols += _int_cols(name, kinds[name])
     cols += [f"s_{name} AS raw_{name}" for name in schema.CODE_FIELDS]
+    cols += [f"s_{name} AS t_{name}" for name in schema.TEXT_FIELDS]
     return Step("cld_typed", "SELECT " + ",\n  ".join(cols) + "\nFROM cld_str")
 
 
@@ -230,10 +249,10 @@ def recode(field: str, src: str) -> str:
     return _recode(field, src)[0]
 
 
-def status(field: str, src: str) -> str:
-    """SQL for the status of the text ``src`` of ``field``: 0 current, 1 retired, 2 another
-    letter case, 3 outside the list, NULL when missing."""
-    return _recode(field, src)[1]
+def status(field: str, src: str, release: str = "r1") -> str:
+    """SQL for the status of the text ``src`` of ``field`` in ``release``: 0 current, 1 retired,
+    2 another letter case, 3 outside the lists, 4 the other release's wording, NULL when missing."""
+    return _recode(field, src, release)[1]
 
 
 def base_steps(kinds: Mapping[str, str]) -> list[Step]:

@@ -31,12 +31,30 @@ class FieldValues:
         self.name = name
         self.values: list[str] = list(schema.CODE_LISTS[name])
         self.kind: list[str] = [""] * len(self.values)
+        self.base: list[str | None] = list(self.values)  # the code a variant spells another way
         self.invalid = [self._add(v, "invalid_code") for v in invalid]
 
-    def _add(self, value: str, kind: str) -> int:
+    def _add(self, value: str, kind: str, base: str | None = None) -> int:
         self.values.append(value)
         self.kind.append(kind)
+        self.base.append(base)
         return len(self.values) - 1
+
+    def written(self, release: str) -> list[str]:
+        """The strings as a file of ``release`` spells them: Release 2 files carry the Release 2
+        wording of each code and of its letter-case variants (retired and invalid values as they
+        are)."""
+        if release == "r1":
+            return list(self.values)
+        out = []
+        for value, kind, base in zip(self.values, self.kind, self.base, strict=True):
+            if kind == "":
+                out.append(schema.to_r2(self.name, value))
+            elif kind == "nonstandard_spelling" and base is not None:
+                out.append(variant(schema.to_r2(self.name, base)))
+            else:
+                out.append(value)
+        return out
 
     def idx(self, value: str) -> int:
         return self.values.index(value)
@@ -47,7 +65,7 @@ class FieldValues:
 
     def variant_of(self, current: str) -> int:
         v = variant(current)
-        return self.values.index(v) if v in self.values else self._add(v, "nonstandard_spelling")
+        return self.values.index(v) if v in self.values else self._add(v, "nonstandard_spelling", current)
 
 
 def field_values() -> dict[str, FieldValues]:
