@@ -266,7 +266,7 @@ GROUPS = {
     "cld": ["check", "summarise", "generate"],
     "sae": ["fh", "bhf", "ebp"],
     "capture": ["estimate", "link"],
-    "measure": ["carers", "hidden-carers"],
+    "measure": ["carers", "hidden-carers", "self-funders", "workforce"],
 }
 
 

@@ -14,6 +14,7 @@ from carepop.cli.common import EXIT_INPUT, App
 from carepop.cli.demo import demo
 from carepop.cli.estimate import estimate
 from carepop.cli.measure import measure_app
+from carepop.cli.measure_supply import self_funders, workforce
 from carepop.cli.questionnaire import questionnaire_app
 from carepop.cli.sae import sae_app
 from carepop.cli.sampling import design_app
@@ -48,6 +49,8 @@ app.add_typer(questionnaire_app, name="questionnaire")
 app.add_typer(census_app, name="census")
 app.add_typer(cld_app, name="cld")
 app.add_typer(sae_app, name="sae")
+measure_app.command("self-funders")(self_funders)
+measure_app.command("workforce")(workforce)
 app.add_typer(measure_app, name="measure")
 app.add_typer(capture_app, name="capture")
 app.command()(demo)
