@@ -232,7 +232,7 @@ WRITERS = [
     ),
     Writer(
         "measure workforce",
-        lambda f: ["measure", "workforce", "--pa-recipients", "215000", "--pa-share", ".3", "--pa-per-employer", "2"],
+        lambda f: ["measure", "workforce", "--pa-recipients", "9", "--pa-share", ".3", "--pa-per-employer", "2"],
         "--out",
         TABLE,
         "",
