@@ -232,7 +232,8 @@ WRITERS = [
     ),
     Writer(
         "measure workforce",
-        lambda f: ["measure", "workforce", "--pa-recipients", "9", "--pa-share", ".3", "--pa-per-employer", "2"],
+        lambda f: ["measure", "workforce", "--pa-recipients", "9", "--pa-share", ".3"]
+        + ["--pa-per-employer", "2"],
         "--out",
         TABLE,
         "",
