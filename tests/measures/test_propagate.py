@@ -135,3 +135,10 @@ def test_interval_input_is_read_as_normal():
 def test_refusals(call, needle):
     with pytest.raises(CarepopError, match=needle):
         call()
+
+
+def test_t_interval_with_degrees_of_freedom():
+    from scipy.stats import t as student
+
+    r = propagate("difference", [source("a", [100.0, 100.0], 10.0), source("b", 40.0)], df=[4, 30])
+    np.testing.assert_allclose(r.upper - r.estimate, student.ppf(0.975, [4, 30]) * 10.0)

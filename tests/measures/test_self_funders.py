@@ -60,6 +60,14 @@ def test_hand_calculation_of_the_bed_weighted_ratio():
     eng = res[res["area_level"] == "england"].iloc[0]
     assert eng["self_funders"] == pytest.approx(S.sum()) and eng["homes"] == len(directory)
     assert set(c["method"]) == {"direct"}
+    # t intervals, df = responding homes in the council - its cells (2 home types)
+    from scipy.stats import t as student
+
+    assert (c["df"] == c["homes_responding"] - 2).all()
+    q = student.ppf(0.975, c["df"])
+    np.testing.assert_allclose(
+        c["self_funders_lower"], c["self_funders"] - q * c["self_funders_se"], rtol=1e-10
+    )
 
 
 R_CODE = r"""

@@ -51,6 +51,17 @@ def test_weights_reproduce_the_register_and_hand_totals():
     assert (c["locations"] == reg.groupby("council_code").size().loc[c.index]).all()
     eng = t[t["area_level"] == "england"].iloc[0]
     assert eng["filled_posts"] == pytest.approx(f.sum()) and eng["locations"] == len(reg)
+    # t intervals, df = respondents in the area - cells they are in (2 per council here)
+    from scipy.stats import t as student
+
+    assert (c["df"] == c["respondents"] - 2).all()
+    q = student.ppf(0.975, c["df"])
+    np.testing.assert_allclose(
+        c["filled_posts_lower"], c["filled_posts"] - q * c["filled_posts_se"], rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        c["vacancy_rate_upper"], c["vacancy_rate"] + q * c["vacancy_rate_se"], rtol=1e-10
+    )
 
 
 R_CODE = r"""

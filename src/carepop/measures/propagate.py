@@ -24,7 +24,8 @@ positive quantities (moments matched: ``s² = log(1 + σ²/μ²)``, ``m = log μ
 ``log(1 + σ_ab/(μ_a μ_b))`` on the log scale); the operation applied to each draw; the SE is the
 draws' standard deviation and the interval their percentiles. The estimate stays the plug-in one.
 
-Intervals from the delta method are normal, ``θ̂ ± z SE``. Every :class:`Propagated` result
+Intervals from the delta method are normal, ``θ̂ ± z SE`` (or ``θ̂ ± t_df SE`` given degrees of
+freedom, as for a survey estimate from a small sample). Every :class:`Propagated` result
 records the inputs treated as known (SE 0 in every area) and the method, so a published table can
 say what its interval leaves out.
 
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from carepop.core.estimation.ci import norm_ppf
+from carepop.core.estimation.ci import critical, norm_ppf
 from carepop.errors import CarepopError, opt
 
 OPERATIONS = ("sum", "difference", "product", "ratio")
@@ -157,6 +158,7 @@ def propagate(
     boot: int = 2000,
     seed: int | None = None,
     level: float = 0.95,
+    df: object = None,
 ) -> Propagated:
     """Combine ``sources`` by ``operation`` with an interval (module docstring).
 
@@ -169,6 +171,8 @@ def propagate(
     method : ``delta`` (first order), ``exact`` (Goodman's variance; ``product`` of independent
         inputs only) or ``bootstrap`` (parametric, ``boot`` draws, ``seed``).
     dist : the bootstrap's distribution of the inputs: ``normal`` or ``lognormal`` (positive inputs).
+    df : degrees of freedom of the delta-method interval (one per area, or one): ``θ̂ ± t_df SE``
+        (e.g. a survey estimate's design degrees of freedom); None: normal.
     """
     if operation not in OPERATIONS:
         raise CarepopError(
@@ -234,7 +238,7 @@ def propagate(
             g = _gradient(operation, mu)  # (M, k)
             var = np.einsum("mi,mij,mj->m", g, S, g)
         se = np.sqrt(np.maximum(var, 0.0))
-        z = float(norm_ppf(0.5 + level / 2))
+        z = critical(level, np.inf if df is None else np.maximum(np.asarray(df, dtype=float), 1.0))
         lower, upper = est - z * se, est + z * se
     known = tuple(s.name for s in sources if s.known)
     return Propagated(

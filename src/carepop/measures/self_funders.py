@@ -23,7 +23,9 @@ each cell), and ``var = Σ_c N_c² (1 − n_c/N_c) s²_c(z) / n_c``. Shares and 
 ``y = (s − p̂ r) / R̂`` and ``y = (s f − F̂ s) / Ŝ``. All sums are taken per (cell, area) pair, so
 cells need not nest in the areas. R: ``svyby(~s + r + b, ~cell, svydesign(ids = ~1, strata =
 ~cell, fpc = ~N), svytotal, covmat = TRUE)`` then ``svycontrast`` of the ratio of bed-weighted
-sums (checked live in ``tests/measures/test_self_funders.py``). A cell needs at least two
+sums (checked live in ``tests/measures/test_self_funders.py``). Intervals: ``θ̂ ± t_df SE`` with
+``df`` = responding homes in the area − cells they fall in (Korn & Graubard's rule for small
+domains; normal in effect for regions and England). A cell needs at least two
 responding homes (or all of its homes): otherwise collapse cells.
 
 *Bootstrap over homes* (``boot > 0``): the Rao–Wu–Yue rescaled bootstrap with the finite-population
@@ -57,7 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from carepop.core.estimation.ci import norm_ppf
+from carepop.core.estimation.ci import critical
 from carepop.core.results import TableResult
 from carepop.errors import CarepopError, data_rows, opt
 from carepop.measures.propagate import propagate, source
@@ -163,13 +165,12 @@ def self_funders_in_care_homes(
         ("region", pd.Categorical(codes.map(region_of), categories=regions).codes, regions),
         ("england", np.zeros(len(codes), dtype=np.int64), np.array([ENGLAND])),
     ]
-    z = float(norm_ppf(0.5 + level / 2))
     dir_beds = _directory_area_sums(directory, council, beds, region_of, None)
     dir_homes = _directory_area_sums(directory, council, beds, region_of, directory_homes or "")
     parts = []
     reps = est.replicate_weights(boot, seed) if boot else None
     for name, dom, labels in levels:
-        part = est.domain_table(dom, len(labels), z, fee is not None, reps, level)
+        part = est.domain_table(dom, len(labels), fee is not None, reps, level)
         part.insert(0, "area_code", labels)
         part.insert(0, "area_level", name)
         part.insert(2, "homes", dir_homes[name].reindex(labels).fillna(0).to_numpy())
@@ -180,7 +181,7 @@ def self_funders_in_care_homes(
         for m in ("self_funder_share", "self_funders") + (("weekly_fee",) if fee else ()):
             out[f"{m}_lower"], out[f"{m}_upper"] = out[f"{m}_boot_lower"], out[f"{m}_boot_upper"]
     out["method"] = np.where(out["area_level"] == "council", "direct", "direct (all homes in the area)")
-    out = _model_rows(out, table, region_of, min_homes, tuple(covariates), z, level)
+    out = _model_rows(out, table, region_of, min_homes, tuple(covariates), level)
     out["self_funder_share_lower"] = out["self_funder_share_lower"].clip(lower=0.0)
     out["self_funder_share_upper"] = out["self_funder_share_upper"].clip(upper=1.0)
     for m in ("self_funders", "residents"):
@@ -277,10 +278,14 @@ class _Estimator:
         )
         return wd * (self.B_c[:, None] / bstar)[self.cell]  # bed weighting redone in each replicate
 
-    def domain_table(self, dom, D, z, fees, reps, level):
+    def domain_table(self, dom, D, fees, reps, level):
         T = self.totals(dom, D)  # (D, K)
         S, R = T[:, 0], T[:, 1]
         n_resp = np.bincount(dom, minlength=D)
+        # degrees of freedom: responding homes in the area minus the cells they are in
+        _, _, pair_dom = _pairs(self.cell, dom)
+        df = np.maximum(n_resp - np.bincount(pair_dom, minlength=D), 1)
+        z = critical(level, df.astype(float))
         with np.errstate(divide="ignore", invalid="ignore"):
             p = S / R
             vS = self.variance(dom, D, np.tile(_e(0, self.X.shape[1]), (D, 1)))
@@ -288,7 +293,7 @@ class _Estimator:
             Ap = np.zeros((D, self.X.shape[1]))
             Ap[:, 0], Ap[:, 1] = 1 / R, -p / R
             vp = self.variance(dom, D, np.nan_to_num(Ap))
-        out = pd.DataFrame({"homes_responding": n_resp})
+        out = pd.DataFrame({"homes_responding": n_resp, "df": df})
         out["residents"], out["residents_se"] = R, np.sqrt(vR)
         _cols(out, "self_funder_share", np.where(n_resp > 0, p, np.nan), np.sqrt(vp), z)
         _cols(out, "self_funders", S, np.sqrt(vS), z)
@@ -319,7 +324,7 @@ def _e(k: int, K: int) -> np.ndarray:
     return v
 
 
-def _cols(out: pd.DataFrame, name: str, est, se, z: float) -> None:
+def _cols(out: pd.DataFrame, name: str, est, se, z) -> None:
     out[name], out[f"{name}_se"] = est, se
     out[f"{name}_lower"], out[f"{name}_upper"] = est - z * se, est + z * se
 
@@ -505,7 +510,7 @@ def _directory_area_sums(directory, council, beds, region_of, homes) -> dict[str
     return {"council": by_c, "region": by_r, "england": pd.Series({ENGLAND: float(v.sum())})}
 
 
-def _model_rows(out, table, region_of, min_homes, covariates, z, level) -> pd.DataFrame:
+def _model_rows(out, table, region_of, min_homes, covariates, level) -> pd.DataFrame:
     """Fay–Herriot shares for councils with fewer than ``min_homes`` responding homes."""
     from carepop.sae.area_level import fay_herriot
 
@@ -587,6 +592,7 @@ def community_self_funders(
     se: str = "home_care_users_se",
     funded: str = "home_care_council_funded",
     funded_se: str | None = None,
+    df: str | None = None,
     method: str = "delta",
     boot: int = 2000,
     seed: int | None = None,
@@ -602,9 +608,11 @@ def community_self_funders(
         ``funded_se`` names its SE). Other columns (``requests_self_funded``: requests closed as
         "NFA: self-funded") are carried beside the estimate, never combined with it.
     method : ``delta`` or ``bootstrap`` (parametric, normal) for the difference.
+    df : a column of ``users`` with the degrees of freedom of its estimate (t intervals for the
+        difference; e.g. responding providers − 1); None: normal intervals.
     """
     for t, what, cols in (
-        (users, "users", [area, estimate, se]),
+        (users, "users", [area, estimate, se] + ([df] if df else [])),
         (cld, "CLD signals", [area, funded] + ([funded_se] if funded_se else [])),
     ):
         missing = [c for c in cols if c not in t.columns]
@@ -656,8 +664,9 @@ def community_self_funders(
         c[funded].to_numpy(dtype=float),
         c[funded_se].to_numpy(dtype=float) if funded_se else None,
     )
-    diff = propagate("difference", [a, k], method=method, boot=boot, seed=seed, level=level)
-    ratio = propagate("ratio", [k, a], level=level)  # share funded: 1 - it is the share self-funding
+    dfs = u[df].to_numpy(dtype=float) if df else None
+    diff = propagate("difference", [a, k], method=method, boot=boot, seed=seed, level=level, df=dfs)
+    ratio = propagate("ratio", [k, a], level=level, df=dfs)  # share funded: 1 - it is the share self-funding
     out = pd.DataFrame({"area_code": u.index.to_numpy()})
     out["home_care_users"], out["home_care_users_se"] = a.estimate, a.se
     out["council_funded"] = k.estimate

@@ -19,10 +19,13 @@ equivalent post-stratified design — one simple random sample of the whole regi
 to the cells' counts: R ``postStratify(svydesign(ids = ~1, fpc = ~N), ~cell, counts)``. The two
 give the same estimates; their SEs differ a little (the post-stratified SE conditions on the
 achieved cell sizes only through the residuals). Both are carepop's Survey machinery and are checked
-against R live in ``tests/measures/test_workforce.py``. Intervals are Wald intervals; for the rate
-they use the linearised SE of the ratio. A cell with one responding location and more than one
-registered has no variance estimate of its own: ``lonely_psu`` says what to do (R
-``survey.lonely.psu``; default ``adjust``, centring on the grand mean).
+against R live in ``tests/measures/test_workforce.py``. Intervals are ``θ̂ ± t_df SE`` with ``df``
+= responding locations in the area − cells they fall in (Korn & Graubard's rule for small domains;
+the simulation in ``validation/supply_simulation.py`` shows normal intervals under-cover councils
+with a few returns per cell); for the rate the linearised SE of the ratio. A cell with one
+responding location and more than one registered has no variance estimate of its own:
+``lonely_psu`` says what to do (R ``survey.lonely.psu``; default ``adjust``, centring on the grand
+mean).
 
 **Personal-assistant posts** (:func:`personal_assistant_posts`). People who employ their own care
 staff with a direct payment are in no register of locations. Skills for Care estimate
@@ -41,6 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from carepop.core.estimation.ci import critical
 from carepop.core.results import TableResult
 from carepop.core.survey import Survey
 from carepop.errors import CarepopError, data_rows, opt
@@ -155,15 +159,24 @@ def workforce_by_area(
                 "locations": n_loc,
             }
         )
+        # degrees of freedom: responding locations in the area minus the cells they are in
+        if by is None:
+            n_cells = np.array([frame["_cell"].nunique()])
+        else:
+            key = survey.column(by).astype(str).to_numpy()
+            n_cells = pd.Series(frame["_cell"].to_numpy()).groupby(key).nunique()
+            n_cells = n_cells.reindex(f[by].astype(str)).to_numpy()
+        out["df"] = np.maximum(out["respondents"].to_numpy() - n_cells, 1)
+        t = critical(level, out["df"].to_numpy(dtype=float))
         for name, est in (
             ("filled_posts", f),
             ("vacancies", v),
             ("vacancy_rate", rate.reset_index(drop=True)),
         ):
             out[name] = est["estimate"].to_numpy()
-            out[f"{name}_se"] = est["se"].to_numpy()
-            out[f"{name}_lower"] = est["ci_lower"].to_numpy()
-            out[f"{name}_upper"] = est["ci_upper"].to_numpy()
+            out[f"{name}_se"] = se = est["se"].to_numpy()
+            out[f"{name}_lower"] = out[name] - t * se
+            out[f"{name}_upper"] = out[name] + t * se
         parts.append(out)
     table = pd.concat(parts, ignore_index=True)
     table["method"] = f"coverage-weighted ({' x '.join(cells)}), {variance} design"
