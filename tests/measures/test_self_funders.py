@@ -234,6 +234,15 @@ def test_empty_and_thin_cells_say_collapse():
     assert err.value.rows == [8]
 
 
+def test_home_in_a_council_the_directory_does_not_list():
+    directory, homes = directory_and_survey()
+    other = COUNCILS[COUNCILS["region_code"] == "E12000001"]["council_code"].iloc[5]
+    moved = homes.assign(council_code=homes["council_code"].where(homes.index != 2, other))
+    with pytest.raises(CarepopError, match="does not list") as err:
+        self_funders_in_care_homes(moved, directory, cells=("region_code", "home_type"), min_homes=2)
+    assert err.value.rows == [3]
+
+
 def test_inputs_not_modified():
     directory, homes = directory_and_survey()
     d0, h0 = directory.copy(), homes.copy()

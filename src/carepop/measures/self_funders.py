@@ -165,6 +165,16 @@ def self_funders_in_care_homes(
         ("region", pd.Categorical(codes.map(region_of), categories=regions).codes, regions),
         ("england", np.zeros(len(codes), dtype=np.int64), np.array([ENGLAND])),
     ]
+    outside = levels[0][1] < 0
+    if outside.any():
+        raise CarepopError(
+            "Some homes are in a council the directory does not list.",
+            code="unknown_category",
+            column=council,
+            rows=data_rows(outside),
+            got=codes[outside].iloc[0],
+            fix="check the council codes in both files, or the directory's vintage",
+        )
     dir_beds = _directory_area_sums(directory, council, beds, region_of, None)
     dir_homes = _directory_area_sums(directory, council, beds, region_of, directory_homes or "")
     parts = []
@@ -293,7 +303,7 @@ class _Estimator:
             Ap = np.zeros((D, self.X.shape[1]))
             Ap[:, 0], Ap[:, 1] = 1 / R, -p / R
             vp = self.variance(dom, D, np.nan_to_num(Ap))
-        out = pd.DataFrame({"homes_responding": n_resp, "df": df})
+        out = pd.DataFrame({"homes_responding": n_resp, "df": df.astype(float)})
         out["residents"], out["residents_se"] = R, np.sqrt(vR)
         _cols(out, "self_funder_share", np.where(n_resp > 0, p, np.nan), np.sqrt(vp), z)
         _cols(out, "self_funders", S, np.sqrt(vS), z)
@@ -568,6 +578,7 @@ def _model_rows(out, table, region_of, min_homes, covariates, level) -> pd.DataF
         k for k in out.columns if k.startswith(("weekly_fee", "self_funder_share_boot", "self_funders_boot"))
     ]:
         out.loc[small, col] = np.nan  # no direct fee or bootstrap for model rows
+    out.loc[small, "df"] = np.nan  # the model interval is not a t interval
     out.loc[small, "method"] = "model (Fay–Herriot, region effects" + (
         f", {', '.join(covariates)})" if covariates else ")"
     )
