@@ -307,3 +307,37 @@ def test_community_refusals(users, cld, needle):
         c = c.drop(columns=k) if v is None else c.assign(**{k: v})
     with pytest.raises(CarepopError, match=needle):
         community_self_funders(u, c)
+
+
+R_SVYRATIO = r"""
+suppressMessages(library(survey))
+D <- commandArgs(trailingOnly = TRUE)[1]
+d <- read.csv(file.path(D, "homes.csv"))
+des <- svydesign(ids = ~1, strata = ~council_code, fpc = ~N, data = d)
+r <- svyby(~self_funders, ~council_code, des, svyratio, denominator = ~residents)
+e <- svyratio(~self_funders, ~residents, des)
+write.csv(data.frame(area = c(as.character(r$council_code), "E92000001"), est = c(coef(r), coef(e)),
+                     se = c(SE(r), SE(e))), file.path(D, "r.csv"), row.names = FALSE)
+"""
+
+
+@needs_r
+def test_share_matches_svyratio_when_cells_are_councils(tmp_path):
+    """With one cell per council the beds cancel within a council: its share is R's
+    ``svyratio(~self_funders, ~residents)`` in the design stratified by council with fpc (run
+    live). England still weights each council to its beds, so it differs from R's unweighted-by-
+    beds ratio: only the councils are compared with svyratio (England is checked against
+    ``svycontrast`` above)."""
+    directory, homes = directory_and_survey(seed=9)
+    res = self_funders_in_care_homes(homes, directory, cells=("council_code",), min_homes=2).to_pandas()
+    N = directory.groupby("council_code").size()
+    homes.assign(N=homes["council_code"].map(N)).to_csv(tmp_path / "homes.csv", index=False)
+    (tmp_path / "r.R").write_text(R_SVYRATIO)
+    subprocess.run(
+        ["Rscript", str(tmp_path / "r.R"), str(tmp_path)], check=True, capture_output=True, timeout=120
+    )
+    r = pd.read_csv(tmp_path / "r.csv").set_index("area")
+    r = r.drop(index="E92000001")
+    py = res[res["area_level"] == "council"].set_index("area_code").loc[r.index]
+    np.testing.assert_allclose(py["self_funder_share"], r["est"], rtol=1e-10)
+    np.testing.assert_allclose(py["self_funder_share_se"], r["se"], rtol=1e-8)

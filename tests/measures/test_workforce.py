@@ -249,3 +249,14 @@ def test_inputs_not_modified():
     workforce_by_area(resp, reg, cells=CELLS, regions=pd.Series(dtype=object))
     pd.testing.assert_frame_equal(reg, before_r)
     pd.testing.assert_frame_equal(resp, before_e)
+
+
+def test_one_cell_column():
+    """Cells of one column (the council alone): the same as a stratified design by council."""
+    reg, resp = register_and_returns()
+    one = workforce_by_area(resp, reg, cells=("council_code",), regions=pd.Series(dtype=object)).to_pandas()
+    N = reg.groupby("council_code").size()
+    n = resp.groupby("council_code").size()
+    f = (resp["filled_posts"].groupby(resp["council_code"]).sum() * N / n).loc[N.index]
+    c = one[one["area_level"] == "council"].set_index("area_code").loc[N.index]
+    np.testing.assert_allclose(c["filled_posts"], f, rtol=1e-12)

@@ -467,6 +467,7 @@ def _cells(data, directory, cells, beds, directory_homes):
     g = pd.DataFrame({"beds": db}).groupby(keys)
     B = g["beds"].sum()
     N = g.size() if directory_homes is None else directory.groupby(keys)[directory_homes].sum().astype(float)
+    B, N = _multi(B), _multi(N)
     key = pd.MultiIndex.from_arrays([data[c].astype(str) for c in cells], names=B.index.names)
     known = key.isin(B.index)
     if not known.all():
@@ -502,6 +503,14 @@ def _cells(data, directory, cells, beds, directory_homes):
                 ),
             )
     return cell, n, Nv, B.to_numpy(dtype=float), B.index
+
+
+def _multi(x: pd.Series) -> pd.Series:
+    """The same Series with a MultiIndex (grouping by one column gives a plain Index)."""
+    if not isinstance(x.index, pd.MultiIndex):
+        x = x.copy()
+        x.index = pd.MultiIndex.from_arrays([x.index])
+    return x
 
 
 def _directory_area_sums(directory, council, beds, region_of, homes) -> dict[str, pd.Series]:

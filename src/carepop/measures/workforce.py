@@ -193,9 +193,10 @@ def workforce_by_area(
 def _register_locations(register: pd.DataFrame, cells: tuple[str, ...], locations: str | None) -> pd.Series:
     """Locations per cell of the register (a Series with a MultiIndex over ``cells``)."""
     keys = [register[c].astype(str) for c in cells]
-    if locations is None:
-        return register.groupby(keys).size()
-    return register.groupby(keys)[locations].sum()
+    out = register.groupby(keys).size() if locations is None else register.groupby(keys)[locations].sum()
+    if not isinstance(out.index, pd.MultiIndex):  # grouping by one column gives a plain Index
+        out.index = pd.MultiIndex.from_arrays([out.index])
+    return out
 
 
 def _cell_frame(
@@ -270,6 +271,8 @@ def _cell_frame(
             fix="check the cell codes in both files (same spelling), or the register's vintage",
         )
     n = pd.Series(1, index=est_key).groupby(level=list(range(len(cells)))).sum()
+    if not isinstance(n.index, pd.MultiIndex):
+        n.index = pd.MultiIndex.from_arrays([n.index])
     n.index = n.index.set_names(N.index.names)
     empty = ~N.index.isin(n.index)
     if empty.any():
