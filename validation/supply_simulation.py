@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from carepop import Survey
+from carepop.core.estimation.ci import critical
 from carepop.measures.self_funders import community_self_funders, self_funders_in_care_homes
 from carepop.measures.workforce import personal_assistant_posts, workforce_by_area
 from carepop.sources.tables import load_table
@@ -115,7 +116,8 @@ def run(replicates: int, seed: int = 100, boot: int = 0) -> dict[str, float]:
         )
     }
     if boot:
-        hits["care homes: share (bootstrap)"] = []
+        hits["care homes: share (bootstrap percentile)"] = []
+        hits["care homes: share (bootstrap SE, t)"] = []
     directory = homes[["council_code", "home_type", "beds"]]
     for b in range(replicates):
         survey = _sample(homes, ["council_code", "home_type"], 0.4, rng)
@@ -140,9 +142,13 @@ def run(replicates: int, seed: int = 100, boot: int = 0) -> dict[str, float]:
             )
         )
         if boot:
-            hits["care homes: share (bootstrap)"].append(
+            hits["care homes: share (bootstrap percentile)"].append(
                 _cover(c["self_funder_share_boot_lower"], c["self_funder_share_boot_upper"], truth_share)
             )
+            q = critical(0.95, c["df"].to_numpy(dtype=float))
+            lo = c["self_funder_share"] - q * c["self_funder_share_boot_se"]
+            hi = c["self_funder_share"] + q * c["self_funder_share_boot_se"]
+            hits["care homes: share (bootstrap SE, t)"].append(_cover(lo, hi, truth_share))
         ps = _sample(providers, ["council_code"], 0.5, rng)
         ps = ps.assign(N=ps["council_code"].map(providers.groupby("council_code").size()))
         est = Survey(ps, strata="council_code", fpc="N").total("users", by="council_code").to_pandas()

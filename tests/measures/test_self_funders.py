@@ -144,7 +144,7 @@ def test_ratio_estimator_and_linearised_se_match_r_survey(tmp_path, cells):
 def test_bootstrap_over_homes_agrees_with_linearisation():
     """The Rao–Wu–Yue rescaled bootstrap with fpc estimates the same variance as the
     linearisation (England and the regions: within 12% with 400 replicates, about the bootstrap's
-    own sampling error), is seeded, and gives percentile intervals when asked."""
+    own sampling error), is seeded, and gives t intervals on its SE or percentile intervals."""
     directory, homes = directory_and_survey(seed=2, per=(30, 60))
     a = self_funders_in_care_homes(homes, directory, boot=400, seed=3, min_homes=2).to_pandas()
     b = self_funders_in_care_homes(homes, directory, boot=400, seed=3, min_homes=2, interval="bootstrap")
@@ -153,9 +153,15 @@ def test_bootstrap_over_homes_agrees_with_linearisation():
     ratio = a.loc[top, "self_funder_share_boot_se"] / a.loc[top, "self_funder_share_se"]
     assert ((ratio > 0.88) & (ratio < 1.12)).all(), ratio
     np.testing.assert_array_equal(a["self_funder_share_boot_se"], b["self_funder_share_boot_se"])
-    np.testing.assert_array_equal(
-        b["self_funder_share_lower"], b["self_funder_share_boot_lower"].clip(lower=0)
-    )
+    from scipy.stats import t as student
+
+    q = student.ppf(0.975, b["df"])
+    expected = (b["self_funder_share"] - q * b["self_funder_share_boot_se"]).clip(lower=0)
+    np.testing.assert_allclose(b["self_funder_share_lower"], expected, rtol=1e-12)
+    pc = self_funders_in_care_homes(homes, directory, boot=400, seed=3, min_homes=2, interval="percentile")
+    pc = pc.to_pandas()
+    lower = pc["self_funder_share_boot_lower"].clip(lower=0)
+    np.testing.assert_array_equal(pc["self_funder_share_lower"], lower)
 
 
 def test_councils_with_few_homes_get_the_model_and_say_so():

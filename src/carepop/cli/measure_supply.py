@@ -3,7 +3,7 @@
 carepop measure self-funders HOMES --directory FILE [--cells council_code,home_type] [--council COL]
     [--beds COL] [--residents COL] [--self-funders COL | --share COL] [--fee COL]
     [--directory-homes COL] [--min-homes 5] [--covariates COLS] [--boot B] [--seed N]
-    [--interval linear|bootstrap] [--level 0.95] [--format json|csv|table] [--out FILE]
+    [--interval linear|bootstrap|percentile] [--level 0.95] [--format json|csv|table] [--out FILE]
 carepop measure self-funders USERS --cld FILE [--estimate COL] [--se COL] [--funded COL]
     [--funded-se COL] [--area COL]          (community self-funders)
 carepop measure workforce RETURNS --register FILE [--cells council_code,service,employer_type]
@@ -43,6 +43,7 @@ SeedOpt = Annotated[int | None, typer.Option(help="Random seed of the bootstrap 
 class Interval(str, Enum):
     linear = "linear"
     bootstrap = "bootstrap"
+    percentile = "percentile"
 
 
 class Variance(str, Enum):
