@@ -114,7 +114,13 @@ def test_community_self_funders(files):
     from io import StringIO
 
     t = pd.read_csv(StringIO(res.stdout))
-    assert len(t) == 153 and (t["self_funders_lower"] >= 0).all()
+    assert (
+        len(t) == 154 and (t["area_level"] == "council").sum() == 153 and (t["self_funders_lower"] >= 0).all()
+    )
+    eng = t[t["area_level"] == "england"].iloc[0]
+    c = t[t["area_level"] == "council"]
+    assert eng["self_funders"] == pytest.approx(c["self_funders"].sum())
+    assert eng["self_funders_se"] == pytest.approx(np.sqrt((c["home_care_users_se"] ** 2).sum()))
     assert "cld_requests_self_funded" in t and (t["treated_as_known"] == "council-funded (CLD)").all()
 
 

@@ -285,6 +285,10 @@ def test_community_self_funders_difference_with_known_count():
     assert t.loc["A", "self_funder_share_se"] == pytest.approx(700 * 80 / 1000**2)
     assert t.loc["B", "cld_requests_self_funded"] == 12
     assert (t["treated_as_known"] == "council-funded (CLD)").all()
+    # the total row: 1800 - 1290 users, the councils' variances added
+    assert t.loc["total", "area_level"] == "total" and t.loc["total", "self_funders"] == 510
+    assert t.loc["total", "self_funders_se"] == pytest.approx(np.sqrt(80**2 + 60**2 + 50**2))
+    assert t.loc["total", "cld_requests_self_funded"] == 46
     assert "treated as known: council-funded (CLD)" in res.notes[0]
 
 
@@ -292,6 +296,7 @@ def test_community_with_an_se_on_the_cld_count():
     users = pd.DataFrame({"council_code": ["A"], "home_care_users": [1000.0], "home_care_users_se": [80.0]})
     cld = pd.DataFrame({"council_code": ["A"], "home_care_council_funded": [700.0], "funded_se": [60.0]})
     t = community_self_funders(users, cld, funded_se="funded_se").to_pandas().iloc[0]
+    assert t["area_level"] == "area"
     assert t["self_funders_se"] == pytest.approx(100.0) and t["treated_as_known"] == "none"
 
 

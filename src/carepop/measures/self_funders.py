@@ -697,7 +697,34 @@ def community_self_funders(
     dfs = u[df].to_numpy(dtype=float) if df else None
     diff = propagate("difference", [a, k], method=method, boot=boot, seed=seed, level=level, df=dfs)
     ratio = propagate("ratio", [k, a], level=level, df=dfs)  # share funded: 1 - it is the share self-funding
-    out = pd.DataFrame({"area_code": u.index.to_numpy()})
+    out = _community_rows(u.index.to_numpy(), a, k, diff, ratio)
+    # the total over the areas: users' variances add (areas' estimates independent), funded known
+    a_t = source(a.name, a.estimate.sum(), np.sqrt(np.sum(a.se**2)), level=level)
+    k_t = source(k.name, k.estimate.sum(), np.sqrt(np.sum(k.se**2)))
+    diff_t = propagate("difference", [a_t, k_t], method=method, boot=boot, seed=seed, level=level)
+    ratio_t = propagate("ratio", [k_t, a_t], level=level)
+    is_england = len(u.index) == 153 and u.index.str.match(r"E0[6-9]|E10").all()
+    total = _community_rows(np.array([ENGLAND if is_england else "total"]), a_t, k_t, diff_t, ratio_t)
+    out.insert(0, "area_level", "council" if is_england else "area")
+    total.insert(0, "area_level", "england" if is_england else "total")
+    extra = [col for col in c.columns if col not in (area, funded, funded_se)]
+    for col in extra:
+        out[f"cld_{col}"] = c[col].to_numpy()
+        total[f"cld_{col}"] = pd.to_numeric(c[col], errors="coerce").sum()
+    out = pd.concat([out, total], ignore_index=True)
+    out["treated_as_known"] = ", ".join(diff.known) or "none"
+    notes = (
+        diff.description,
+        "an interval reaching below 0 self-funders is shown from 0 (self_funders_lower_clipped)",
+        "the share self-funding is 1 − funded / users (delta method); CLD columns are beside, not combined",
+        "the total row adds the areas' variances (their estimates taken as independent)",
+        *diff.notes,
+    )
+    return CommunitySelfFunders(table=out, notes=notes)
+
+
+def _community_rows(codes, a, k, diff, ratio) -> pd.DataFrame:
+    out = pd.DataFrame({"area_code": codes})
     out["home_care_users"], out["home_care_users_se"] = a.estimate, a.se
     out["council_funded"] = k.estimate
     out["self_funders"] = diff.estimate
@@ -710,14 +737,4 @@ def community_self_funders(
     out["self_funder_share_se"] = ratio.se
     out["self_funder_share_lower"] = np.clip(1 - ratio.upper, 0, 1)
     out["self_funder_share_upper"] = np.clip(1 - ratio.lower, 0, 1)
-    extra = [col for col in c.columns if col not in (area, funded, funded_se)]
-    for col in extra:
-        out[f"cld_{col}"] = c[col].to_numpy()
-    out["treated_as_known"] = ", ".join(diff.known) or "none"
-    notes = (
-        diff.description,
-        "an interval reaching below 0 self-funders is shown from 0 (self_funders_lower_clipped)",
-        "the share self-funding is 1 − funded / users (delta method); CLD columns are beside, not combined",
-        *diff.notes,
-    )
-    return CommunitySelfFunders(table=out, notes=notes)
+    return out
