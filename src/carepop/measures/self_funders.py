@@ -50,7 +50,9 @@ with its SE, e.g. from a survey or provider returns) minus those the council fun
 data, a count treated as known unless an SE is given) = community self-funders, with the interval
 of the difference (:mod:`carepop.measures.propagate`); the share ``1 − funded / users`` by the
 delta method. A lower bound below zero is shown as 0 (``self_funders_lower_clipped``): the data are
-then consistent with no self-funders, which is not a count of fewer than none.
+then consistent with no self-funders, which is not a count of fewer than none. A last row gives
+the total over the areas (``england`` when they are the 153 councils), adding the areas'
+variances (their estimates taken as independent).
 """
 
 from __future__ import annotations
