@@ -256,6 +256,14 @@ WRITERS = [
         "",
     ),
     Writer(
+        "measure workforce",
+        lambda f: ["measure", "workforce", "--pa-recipients", "9", "--pa-share", ".3"]
+        + ["--pa-per-employer", "2"],
+        "--out",
+        TABLE,
+        "",
+    ),
+    Writer(
         "capture estimate",
         lambda f: ["capture", "estimate", f.lists, "--lists", "A,B,C", "--count", "n"],
         "--out",

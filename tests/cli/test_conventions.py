@@ -267,7 +267,7 @@ GROUPS = {
     "cld": ["check", "summarise", "signals", "generate"],
     "sae": ["fh", "bhf", "ebp"],
     "capture": ["estimate", "link"],
-    "measure": ["carers", "hidden-carers", "unmet-need"],
+    "measure": ["carers", "hidden-carers", "unmet-need", "self-funders", "workforce"],
 }
 
 

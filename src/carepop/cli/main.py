@@ -16,6 +16,7 @@ from carepop.cli.disclose import disclose
 from carepop.cli.estimate import estimate
 from carepop.cli.measure import measure_app
 from carepop.cli.measure_need import unmet_need
+from carepop.cli.measure_supply import self_funders, workforce
 from carepop.cli.project import project
 from carepop.cli.questionnaire import questionnaire_app
 from carepop.cli.run import run
@@ -53,6 +54,8 @@ app.add_typer(census_app, name="census")
 app.add_typer(cld_app, name="cld")
 app.add_typer(sae_app, name="sae")
 measure_app.command("unmet-need")(unmet_need)
+measure_app.command("self-funders")(self_funders)
+measure_app.command("workforce")(workforce)
 app.add_typer(measure_app, name="measure")
 app.add_typer(capture_app, name="capture")
 app.command("project")(project)
