@@ -195,7 +195,7 @@ def workdir(tmp_path_factory) -> Path:
             shutil.copy2(f, wd / f.name)
     # the README's set-up: `... && carepop demo` (default output folder carepop-demo/)
     proc = _run("carepop demo", wd)
-    assert proc.returncode == 0 and (wd / "carepop-demo" / "sample.csv").is_file(), _report(
+    assert proc.returncode == 0 and (wd / "carepop-demo" / "results" / "report.html").is_file(), _report(
         "carepop demo (the README's set-up step)", proc
     )
     return wd
@@ -272,9 +272,12 @@ def test_demo_writes_its_outputs_where_asked(tmp_path):
     proc = _run(f"carepop demo --out {shlex.quote(str(out))}", tmp_path)
     assert proc.returncode == 0, _report("carepop demo --out", proc)
     assert "Traceback" not in proc.stderr
-    csvs = sorted(out.glob("*.csv"))
-    assert (out / "sample.csv") in csvs and len(csvs) >= 2, csvs
+    csvs = sorted((out / "results").glob("*.csv"))
+    assert (out / "results" / "carers.csv") in csvs and len(csvs) >= 10, csvs
     assert all(f.stat().st_size > 0 for f in csvs)
+    assert (out / "inputs" / "synthetic_carers_survey.csv").is_file() and (out / "carepop.toml").is_file()
+    # its closing lines say where the report is and how to open it
+    assert "report.html" in proc.stdout and "browser" in proc.stdout
     assert not (tmp_path / "carepop-demo").exists()  # --out is honoured, not the default folder
 
 

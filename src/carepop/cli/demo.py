@@ -13,10 +13,13 @@ from carepop.errors import CarepopError, opt
 
 @command
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the demo's outputs.")] = Path("carepop-demo"),
-    seed: Annotated[int, typer.Option(help="Random seed for the synthetic survey.")] = 2021,
+    out: Annotated[Path, typer.Option(help="Folder for the demo's inputs, config and results.")] = Path(
+        "carepop-demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed of the synthetic inputs and the models.")] = 2021,
 ) -> None:
-    """Draw a synthetic carers survey from Census 2021 and estimate carers by local authority."""
+    """Carers, hidden carers, unmet need, self-funders, the workforce and projections for the 153
+    councils, from synthetic surveys on the bundled census data: tables, plots and a report."""
     from carepop.pipeline.demo import run_demo
 
     folder = out.expanduser()
@@ -27,4 +30,10 @@ def demo(
             got=str(out),
             fix=("give ", opt("out", metavar="FOLDER"), " naming a folder (it is created if needed)"),
         )
-    run_demo(out, seed=seed)
+    results = run_demo(folder, seed=seed, say=lambda msg: typer.echo(f"{msg} ...", err=True))
+    report = results / "report.html"
+    typer.echo(f"Tables, plots and manifest: {results}/")
+    typer.echo(f"Report: {report.resolve()}")
+    uri = report.resolve().as_uri()
+    typer.echo(f"Open it in any web browser (no network needed), e.g.  python -m webbrowser {uri}")
+    typer.echo(f"Rerun the same analysis: carepop run {folder / 'carepop.toml'}")

@@ -26,7 +26,7 @@ def run(
     """Run the whole chain from a config: tables, plots, report.html and manifest.json in one folder."""
     if init:
         from carepop.io.writers import write_text_atomic
-        from carepop.pipeline.starter import starter_config
+        from carepop.pipeline.demo import starter_config
 
         if config.exists():
             raise CarepopError(

@@ -8,7 +8,7 @@ carepop's council table; or carers supported in client-level data, or any regist
   with the known count ``K`` treated as exact (registers are counts, not estimates; their
   duplicates and out-of-date entries are not modelled). A lower bound below zero is reported
   as 0 (``hidden_lower_clipped`` true): the data are then consistent with no hidden carers,
-  which is not a count of fewer than none;
+  which is not a count of fewer than none; so is an estimate below zero (``hidden_clipped``);
 - ``share_known = K / carers``, interval ``[K / U, min(1, K / L)]``, the form to quote where the
   known count approaches or exceeds the estimate.
 
@@ -91,7 +91,8 @@ def hidden_carers(
             "carers_upper": hi,
             "known": k,
             "known_source": source,
-            "hidden": est - k,
+            "hidden": np.maximum(est - k, 0.0),
+            "hidden_clipped": est - k < 0,
             "hidden_lower": np.maximum(hidden_lo, 0.0),
             "hidden_upper": np.maximum(hi - k, 0.0),
             "hidden_lower_clipped": hidden_lo < 0,
@@ -102,7 +103,8 @@ def hidden_carers(
     )
     notes = (
         f"known carers: {source}, treated as an exact count",
-        "a hidden-carers interval reaching below 0 is shown from 0 (hidden_lower_clipped)",
+        "a hidden-carers estimate or interval reaching below 0 is shown from 0 (hidden_clipped, "
+        "hidden_lower_clipped)",
         *carers.notes,
     )
     return HiddenCarers(table=out, source=source, notes=notes)

@@ -717,7 +717,8 @@ def community_self_funders(
     out["treated_as_known"] = ", ".join(diff.known) or "none"
     notes = (
         diff.description,
-        "an interval reaching below 0 self-funders is shown from 0 (self_funders_lower_clipped)",
+        "an estimate or interval reaching below 0 self-funders is shown from 0 (self_funders_clipped, "
+        "self_funders_lower_clipped)",
         "the share self-funding is 1 − funded / users (delta method); CLD columns are beside, not combined",
         "the total row adds the areas' variances (their estimates taken as independent)",
         *diff.notes,
@@ -729,13 +730,16 @@ def _community_rows(codes, a, k, diff, ratio) -> pd.DataFrame:
     out = pd.DataFrame({"area_code": codes})
     out["home_care_users"], out["home_care_users_se"] = a.estimate, a.se
     out["council_funded"] = k.estimate
-    out["self_funders"] = diff.estimate
+    # a difference below 0 (more funded than the users estimated) is shown as 0, flagged: the data
+    # are then consistent with no self-funders, which is not a count of fewer than none
+    out["self_funders"] = np.maximum(diff.estimate, 0.0)
+    out["self_funders_clipped"] = diff.estimate < 0
     out["self_funders_se"] = diff.se
     out["self_funders_lower"] = np.maximum(diff.lower, 0.0)
     out["self_funders_upper"] = np.maximum(diff.upper, 0.0)
     out["self_funders_lower_clipped"] = diff.lower < 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["self_funder_share"] = 1 - ratio.estimate
+        out["self_funder_share"] = np.clip(1 - ratio.estimate, 0, 1)
     out["self_funder_share_se"] = ratio.se
     out["self_funder_share_lower"] = np.clip(1 - ratio.upper, 0, 1)
     out["self_funder_share_upper"] = np.clip(1 - ratio.lower, 0, 1)

@@ -153,6 +153,9 @@ def caterpillar(
     y = np.arange(n)
     ax.hlines(y, lo, hi, color=BLUE, alpha=0.55, lw=1.4)
     ax.plot(est, y, "o", color=BLUE, ms=2.8)
+    span = float(np.nanmax(hi) - np.nanmin(lo)) if n else 0.0
+    if reference is not None and n and not (np.nanmin(lo) - span <= reference <= np.nanmax(hi) + span):
+        reference = None  # e.g. England's total beside councils' counts: off the councils' scale
     if reference is not None:
         ax.axvline(
             reference,

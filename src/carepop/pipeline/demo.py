@@ -1,4 +1,20 @@
-"""``carepop demo``: a synthetic carers survey drawn from Census 2021, estimated by local authority.
+"""``carepop demo``: the whole chain on bundled data — carers, hidden carers, unmet need, self-funders,
+the workforce and projections for the 153 councils, with the report — from seeded synthetic inputs.
+
+:func:`run_demo` writes the synthetic inputs (``inputs/``, every file named ``synthetic_*``) and a
+run config (``carepop.toml``) into the demo folder, then runs that config
+(:func:`carepop.pipeline.run.run`) into ``results/``: so ``carepop run carepop-demo/carepop.toml``
+reproduces the demo's tables byte for byte. The inputs (:mod:`carepop.pipeline.synthetic` and
+:func:`draw_sample` below):
+
+- the carers survey described here (drawn from the real Census 2021 MSOA counts, so its estimates
+  should sit near the census: the demo doubles as a check that nothing is biased);
+- a needs survey of adults (the self-funder instrument's ADL/IADL items), care homes with their
+  directory, home-care users and council-funded home care, providers' returns with the register
+  of locations, and a synthetic client-level data file (Release 2) — all calibrated to the real
+  census council totals.
+
+The carers survey
 
 The population is real: the Census 2021 TS039 counts of residents aged 5+ by hours of unpaid care
 in every English MSOA. The survey is a stratified two-stage sample drawn from it, as a national
@@ -82,73 +98,166 @@ def survey_of(sample: pd.DataFrame) -> Survey:
     )
 
 
-def run_demo(out: Path, seed: int = 2021) -> dict[str, float]:
-    """Draw the sample, estimate, compare with the census, write outputs; return a summary."""
-    from rich.console import Console
-    from rich.table import Table
+def run_demo(out: Path, seed: int = 2021, *, say=None) -> Path:
+    """Write the synthetic inputs and the config into ``out`` and run it into ``out/results``;
+    return the results folder (module docstring)."""
+    from carepop.io.writers import write_text_atomic
+    from carepop.pipeline import synthetic
+    from carepop.pipeline.run import run
+    from carepop.sources.cld.generate import generate
+    from carepop.sources.regions import councils_of
 
-    from carepop.io.writers import write_text_atomic as _write_atomic
-
-    console = Console()
-    sample = draw_sample(seed)
-    survey = survey_of(sample)
-    # proportions with logit intervals (t with the design df, as R svyciprop): they stay inside
-    # [0, 1] and keep their coverage with the few PSUs an LA has
-    by_la = survey.proportion("carer", by=["la_code", "la_name"], ci="logit").to_pandas()
-    by_la = by_la[by_la["level"] == "Yes"].reset_index(drop=True)
-    census = load_ts039("la")[["area_code", "residents_5plus", "carers"]]
-    census = census.assign(census_rate=census["carers"] / census["residents_5plus"])
-    by_la = by_la.merge(census[["area_code", "census_rate"]], left_on="la_code", right_on="area_code").drop(
-        columns="area_code"
-    )
-    by_la["covered"] = (by_la["ci_lower"] <= by_la["census_rate"]) & (
-        by_la["census_rate"] <= by_la["ci_upper"]
-    )
-    national = survey.proportion("carer", ci="logit").to_pandas().set_index("level").loc["Yes"]
-    bands = survey.proportion("hours_band").to_pandas()
-    eng_rate = census["carers"].sum() / census["residents_5plus"].sum()
-
+    say = say or (lambda _msg: None)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out / "sample.csv", sample.to_csv(index=False))
-    _write_atomic(out / "carers_by_la.csv", by_la.to_csv(index=False))
-    _write_atomic(out / "hours_bands_england.csv", bands.to_csv(index=False))
-
-    coverage = float(by_la["covered"].mean())
-    console.print(
-        f"[bold]Synthetic carers survey[/bold]: {len(sample):,} respondents in "
-        f"{sample['msoa_code'].nunique():,} MSOAs of {sample['la_code'].nunique()} local authorities "
-        f"(drawn from Census 2021 TS039, seed {seed})."
-    )
-    console.print(
-        f"England: {national['estimate']:.2%} provide unpaid care "
-        f"(95% CI {national['ci_lower']:.2%}–{national['ci_upper']:.2%}); census: {eng_rate:.2%}."
-    )
-    table = Table(title="Share providing unpaid care, ten largest LAs")
-    for col in ("LA", "estimate", "95% interval", "census", "n"):
-        table.add_column(col, justify="left" if col == "LA" else "right")
-    big = census.nlargest(10, "residents_5plus")["area_code"]
-    for rec in by_la[by_la["la_code"].isin(big)].itertuples():
-        table.add_row(
-            rec.la_name,
-            f"{rec.estimate:.1%}",
-            f"{rec.ci_lower:.1%}–{rec.ci_upper:.1%}",
-            f"{rec.census_rate:.1%}",
-            str(rec.n),
-        )
-    console.print(table)
-    console.print(
-        f"95% intervals cover the census rate in {coverage:.1%} of the {len(by_la)} LAs. "
-        f"Outputs in {out}/ (sample.csv, carers_by_la.csv, hours_bands_england.csv)."
-    )
-    console.print(
-        "Try: carepop estimate "
-        f"{out / 'sample.csv'} --weight weight --strata la_code --psu msoa_code --fpc msoas_in_la "
-        "--ssu respondent --fpc2 residents_in_msoa --mean carer --by la_name"
-    )
-    return {
-        "england_estimate": float(national["estimate"]),
-        "england_census": float(eng_rate),
-        "coverage": coverage,
-        "respondents": float(len(sample)),
+    inputs = out / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    say("drawing the synthetic surveys")
+    carers = draw_sample(seed)
+    carers.insert(2, "council_code", councils_of(carers["la_code"]).to_numpy())
+    homes, directory = synthetic.care_homes(seed + 1)
+    users, funded = synthetic.home_care_users(seed + 2)
+    returns, register = synthetic.establishments(seed + 3)
+    frames = {
+        "synthetic_carers_survey.csv": carers,
+        "synthetic_needs_survey.csv": synthetic.needs_survey(seed + 4),
+        "synthetic_care_homes.csv": homes,
+        "synthetic_care_directory.csv": directory,
+        "synthetic_home_care_users.csv": users,
+        "synthetic_council_funded_home_care.csv": funded,
+        "synthetic_provider_returns.csv": returns,
+        "synthetic_register.csv": register,
     }
+    for name, frame in frames.items():
+        write_text_atomic(inputs / name, frame.to_csv(index=False, lineterminator="\n"))
+    cld = inputs / "synthetic_cld.parquet"
+    generate(cld, rows=60_000, seed=seed, release="r2")
+    config = out / "carepop.toml"
+    write_text_atomic(config, demo_config(seed))
+    return run(config, out=out / "results", progress=say).out
+
+
+def demo_config(seed: int) -> str:
+    """The demo's run config (commented: ``carepop run --init`` writes the same as a starter)."""
+    return DEMO_CONFIG.format(seed=seed)
+
+
+DEMO_CONFIG = """\
+# carepop run config: the demo's (carepop demo writes it; carepop run carepop-demo/carepop.toml
+# reruns it and gives the same tables, byte for byte). Paths are relative to this file.
+
+[run]
+title = "Carers, unmet need and self-funders by council (synthetic demo data)"
+seed = {seed}           # every random step (model bootstraps) is seeded from this
+out = "results"
+
+# ---- inputs: files, read only for the columns the measures below name ----------------------
+[inputs.carers]
+file = "inputs/synthetic_carers_survey.csv"
+
+[inputs.needs]
+file = "inputs/synthetic_needs_survey.csv"
+
+[inputs.homes]
+file = "inputs/synthetic_care_homes.csv"
+
+[inputs.directory]
+file = "inputs/synthetic_care_directory.csv"
+
+[inputs.home_care_users]
+file = "inputs/synthetic_home_care_users.csv"
+
+[inputs.council_funded]
+file = "inputs/synthetic_council_funded_home_care.csv"
+
+[inputs.returns]
+file = "inputs/synthetic_provider_returns.csv"
+
+[inputs.register]
+file = "inputs/synthetic_register.csv"
+
+[inputs.cld]
+file = "inputs/synthetic_cld.parquet"   # client-level data, read by SQL (DuckDB)
+
+# ---- survey designs -------------------------------------------------------------------------
+[surveys.carers]                 # stratified two-stage: MSOAs within local authorities, people
+input = "carers"
+weight = "weight"
+strata = "la_code"
+psu = "msoa_code"
+fpc = "msoas_in_la"
+ssu = "respondent"
+fpc2 = "residents_in_msoa"
+
+[surveys.needs]                  # stratified by council
+input = "needs"
+weight = "weight"
+strata = "council_code"
+
+# ---- measures (each a library call: see carepop.pipeline.steps) ------------------------------
+[measures.cld_signals]
+input = "cld"
+
+[measures.carers]
+survey = "carers"
+carer = "carer"
+category = 1
+hours = "hours_band"             # also by census hours band
+benchmark = "region"             # council estimates add up to each region's direct estimate
+boot = 200
+
+[measures.hidden_carers]
+known = "gp"                     # GP-registered carers (bundled); "cld" for carers the councils support
+
+[measures.unmet_need]
+survey = "needs"
+definition = "hse"               # Health Survey for England: 65+, ADLs
+boot = 200
+
+[measures.self_funders]
+homes = "homes"
+directory = "directory"
+boot = 200
+users = "home_care_users"
+funded = "council_funded"
+
+[measures.workforce]
+returns = "returns"
+register = "register"
+pa_recipients = 215000           # Skills for Care's published inputs, with survey SEs
+pa_share = 0.32
+pa_share_se = 0.015
+pa_per_employer = 1.87
+pa_per_employer_se = 0.06
+
+[measures.projection]
+variant = "no_help"
+to = 2040
+
+# ---- disclosure control (on by default; these are the defaults) -----------------------------
+[disclosure]
+threshold = 8                    # counts 1-7 suppressed
+count_round = 5
+estimate_round = 10
+rate_decimals = 3
+min_base = 50                    # direct survey estimates on fewer respondents are not published
+
+[outputs]
+tables = ["csv", "parquet", "xlsx"]
+plots = ["png", "svg"]
+report = true
+"""
+
+
+STARTER_HEADER = """\
+# A starter config for `carepop run` (written by `carepop run --init`). It is the demo's config:
+# `carepop demo` writes the synthetic files it names into carepop-demo/inputs/, so with this file
+# in carepop-demo/ it runs as it is. For your own analysis: point each [inputs.NAME] file at yours,
+# put your column names in [surveys] and [measures], and delete the measures you do not need.
+# Unknown keys, wrong types and missing files are refused with their line number.
+
+"""
+
+
+def starter_config() -> str:
+    """The commented starter config of ``carepop run --init``."""
+    return STARTER_HEADER + demo_config(2021)

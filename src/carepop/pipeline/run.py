@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -154,7 +155,9 @@ def run(
     check_folder(folder)
     t0 = time.perf_counter()
     say("reading the inputs")
-    frames = {name: read_input(config, name) for name in config.inputs}
+    steps = {s.name: s for s in STEPS}
+    by_engine = {spec["input"] for m, spec in config.measures.items() if steps[m].reads_file}
+    frames = {name: read_input(config, name) for name in config.inputs if name not in by_engine}
     surveys = build_surveys(config, frames)
     timings["inputs"] = time.perf_counter() - t0
     ctx = Context(config=config, surveys=surveys, inputs=frames)
@@ -163,7 +166,12 @@ def run(
             continue
         say(f"estimating {step.title.lower()}")
         t0 = time.perf_counter()
-        ctx.results[step.name] = step.run(ctx, config.measures[step.name])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ctx.results[step.name] = step.run(ctx, config.measures[step.name])
+        for w in caught:  # say which measure a library warning is about
+            if issubclass(w.category, UserWarning):
+                warnings.warn(f"{step.name}: {w.message}", w.category, stacklevel=2)
         timings[step.name] = time.perf_counter() - t0
     say("applying disclosure control")
     from carepop.pipeline.publish import publish

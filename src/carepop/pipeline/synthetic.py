@@ -113,3 +113,88 @@ def needs_survey(seed: int, n: int = 12_000) -> pd.DataFrame:
     frame["weight"] = w
     frame["stratum_adults"] = pop.sum(axis=1)[c]
     return pd.DataFrame(frame)
+
+
+def _srs_within(frame: pd.DataFrame, by: list[str], frac: float, rng: np.random.Generator) -> pd.DataFrame:
+    """A simple random sample of ``frac`` of the rows (at least 2) within each cell of ``by``."""
+    rank = pd.Series(rng.random(len(frame)), index=frame.index).groupby([frame[c] for c in by]).rank()
+    size = frame.groupby(by)[by[0]].transform("size")
+    return frame[rank <= np.maximum(2, np.round(frac * size))].reset_index(drop=True)
+
+
+def care_homes(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A synthetic care directory and a survey of 40% of its homes (within council × home type).
+
+    Homes per council: one per 700 residents aged 65+ (Census 2021; about 15,000 in England, as
+    the CQC register has), at least 4; nursing 40%; 10–90 beds, 86% occupied; the council's share
+    of self-funding residents ``logit p_c ~ N(logit 0.37, 0.35²)`` (ONS: 37% of care-home residents
+    self-funded in 2023), homes around it. Returns ``(survey of homes, directory)``.
+    """
+    t = council_table()
+    rng = np.random.default_rng(seed)
+    old = t[["age_65_74", "age_75_84", "age_85_plus"]].sum(axis=1).to_numpy(dtype=float)
+    nh = np.maximum(np.round(old / 700).astype(int), 4)
+    codes = t["council_code"].to_numpy()
+    p = 1 / (1 + np.exp(-(np.log(0.37 / 0.63) + rng.normal(0, 0.35, len(codes)))))
+    homes = pd.DataFrame({"council_code": np.repeat(codes, nh)})
+    homes["home_id"] = np.arange(1, len(homes) + 1)
+    homes["home_type"] = np.where(rng.random(len(homes)) < 0.4, "nursing", "residential")
+    homes["beds"] = rng.integers(10, 91, len(homes))
+    homes["residents"] = rng.binomial(homes["beds"], 0.86)
+    ph = np.repeat(p, nh)
+    ph = 1 / (1 + np.exp(-(np.log(ph / (1 - ph)) + rng.normal(0, 0.5, len(homes)))))
+    homes["self_funders"] = rng.binomial(homes["residents"], ph)
+    directory = homes[["council_code", "home_type", "beds"]]
+    survey = _srs_within(homes, ["council_code", "home_type"], 0.4, rng).drop(columns="home_id")
+    return survey, directory
+
+
+def home_care_users(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """People receiving home care by council, estimated from a synthetic survey of half the home-care
+    providers (stratified by council), and the people whose home care the council funds (as a
+    council's client-level data would count them: 55–85% of users). Users: about 2.5% of residents
+    aged 65+ plus 0.3% of those 18–64. Returns ``(users estimate by council, council-funded counts)``.
+    """
+    from carepop.core.survey import Survey
+
+    t = council_table()
+    rng = np.random.default_rng(seed)
+    codes = t["council_code"].to_numpy()
+    old = t[["age_65_74", "age_75_84", "age_85_plus"]].sum(axis=1).to_numpy(dtype=float)
+    expected = 0.025 * old + 0.003 * t["age_18_64"].to_numpy(dtype=float)
+    n_prov = np.maximum(np.round(expected / 120).astype(int), 6)
+    providers = pd.DataFrame({"council_code": np.repeat(codes, n_prov)})
+    mean = np.repeat(expected / n_prov, n_prov)
+    providers["users"] = rng.negative_binomial(3, 3 / (3 + mean))
+    truth = providers.groupby("council_code")["users"].sum().reindex(codes).to_numpy()
+    funded = np.round(truth * rng.uniform(0.55, 0.85, len(codes))).astype(int)
+    sample = _srs_within(providers, ["council_code"], 0.5, rng)
+    sample = sample.assign(N=sample["council_code"].map(providers.groupby("council_code").size()))
+    est = Survey(sample, strata="council_code", fpc="N").total("users", by="council_code").to_pandas()
+    users = pd.DataFrame(
+        {
+            "council_code": est["council_code"],
+            "home_care_users": est["estimate"],
+            "home_care_users_se": est["se"],
+            "df": est["n"] - 1,
+        }
+    )
+    return users, pd.DataFrame({"council_code": codes, "home_care_council_funded": funded})
+
+
+def establishments(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A synthetic register of care locations (one per 2,200 residents, care homes and home-care
+    agencies) and the returns of half of them (within council × service): filled posts
+    (negative binomial, mean 30 in care homes, 45 in home care) and vacancies (about 8%).
+    Returns ``(returns, register)``."""
+    t = council_table()
+    rng = np.random.default_rng(seed)
+    codes = t["council_code"].to_numpy()
+    nl = np.maximum(np.round(t["residents"].to_numpy(dtype=float) / 2200).astype(int), 6)
+    reg = pd.DataFrame({"council_code": np.repeat(codes, nl)})
+    reg["service"] = np.where(rng.random(len(reg)) < 0.55, "care home", "home care")
+    mean = np.where(reg["service"] == "care home", 30.0, 45.0)
+    reg["filled_posts"] = rng.negative_binomial(3, 3 / (3 + mean))
+    reg["vacancies"] = rng.poisson(0.085 * reg["filled_posts"] + 0.3)
+    returns = _srs_within(reg, ["council_code", "service"], 0.5, rng)
+    return returns, reg[["council_code", "service"]]

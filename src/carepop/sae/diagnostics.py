@@ -132,6 +132,13 @@ class BrownTest:
     p_value: float
 
 
+def _largest(r: np.ndarray, obs: np.ndarray, k: int = 3) -> list[int]:
+    """The 1-based rows of the ``k`` largest absolute residuals among the areas with a direct estimate."""
+    a = np.where(obs, np.abs(np.nan_to_num(r)), -1.0)
+    top = np.argsort(-a, kind="stable")[: min(k, int(obs.sum()))]
+    return sorted((top + 1).tolist())
+
+
 def brown_test(direct: Any, estimate: Any, psi: Any, mse: Any) -> BrownTest:
     """W = Σ (y_i − θ̂_i)² / (ψ_i + MSE_i) over areas with a direct estimate; df = their number.
 
@@ -284,7 +291,7 @@ def fh_diagnostics(
             notes.append(
                 f"The standardised residuals are heavy-tailed (kurtosis {rn.kurtosis:.2f}, "
                 f"Anscombe-Glynn p = {kt.pvalue:.3g}); look at the largest ones "
-                f"(rows {data_rows(obs & (np.abs(r) > 3))})."
+                f"(rows {_largest(r, obs)})."
             )
     if rn.shapiro_p < alpha:
         notes.append(
