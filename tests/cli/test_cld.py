@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -317,7 +318,7 @@ def test_cli_signals_csv_matches_library(tmp_path):
     made = run("generate", tmp_path / "g.parquet", "--rows", 3000, "--seed", 5, "--release", "r2")
     assert made.exit_code == 0, made.output
     out = tmp_path / "signals.csv"
-    res = run("signals", tmp_path / "g.parquet", "--out", out)
+    res = run("signals", tmp_path / "g.parquet", "--exact", "--out", out)
     assert res.exit_code == 0, res.output
     assert "(Release 2)" in res.output and "exact counts" in res.output
     got = pd.read_csv(out)
@@ -332,6 +333,28 @@ def test_cli_signals_csv_matches_library(tmp_path):
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
     assert {r["period_end"] for r in rows} == {"2025-06-30"}
+
+
+def test_cli_signals_are_protected_by_default(tmp_path):
+    """Without --exact: counts 1-7 empty, others multiples of 5; a wait measured on fewer than 8
+    people withheld (its n suppressed too); the exact table has such small cells to protect."""
+    from carepop.sources.cld.signals import SIGNALS, signals
+
+    run("generate", tmp_path / "g.parquet", "--rows", 3000, "--seed", 5, "--release", "r2")
+    out = tmp_path / "safe.csv"
+    res = run("signals", tmp_path / "g.parquet", "--out", out)
+    assert res.exit_code == 0, res.output
+    assert "suppressed" in res.output
+    got = pd.read_csv(out)
+    exact = signals(tmp_path / "g.parquet")
+    counts = [c for c in SIGNALS if not c.startswith("wait_") or c.endswith("_n")]
+    small = (exact[counts] >= 1) & (exact[counts] <= 7)
+    assert small.to_numpy().any()  # something to protect
+    assert got[counts].where(small.to_numpy()).isna().all().all()
+    published = got[counts].to_numpy(dtype=float)
+    assert (published[~np.isnan(published)] % 5 == 0).all()
+    few = exact["wait_request_to_service_n"] < 8
+    assert few.any() and got.loc[few.to_numpy(), "wait_request_to_service_median_days"].isna().all()
 
 
 def test_cli_signals_bad_input_exit_2(tmp_path):

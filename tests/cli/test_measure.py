@@ -164,3 +164,48 @@ def test_carers_needs_carer_or_hours(survey_file):
     res = invoke("measure", "carers", survey_file, *DESIGN)
     assert res.exit_code != 0
     assert "--carer COL" in res.output and "--hours COL" in res.output
+
+
+def test_hidden_carers_known_from_cld(tmp_path, survey_file):
+    """--known-cld: the carers the councils support (CLD signals), summed to regions and England."""
+    from carepop.sources.cld.generate import generate
+    from carepop.sources.cld.signals import signals
+
+    events = tmp_path / "cld.parquet"
+    generate(events, rows=3000, seed=4, release="r2")
+    supported = signals(events).set_index("council_code")["carers_supported"]
+    res = invoke(
+        "measure",
+        "hidden-carers",
+        survey_file,
+        *DESIGN,
+        "--carer",
+        "carer",
+        "--category",
+        "yes",
+        "--boot",
+        "10",
+        "--known-cld",
+        events,
+        "--format",
+        "json",
+    )
+    assert res.exit_code == 0, res.output
+    rows = pd.DataFrame(json.loads(res.stdout)).set_index("area_code")
+    councils = rows[rows["area_level"] == "council"]
+    np.testing.assert_array_equal(councils["known"], supported.reindex(councils.index).fillna(0))
+    assert rows.loc["E92000001", "known"] == supported.sum()
+    assert rows["known_source"].str.contains("client-level data").all()
+    both = invoke(
+        "measure",
+        "hidden-carers",
+        survey_file,
+        *DESIGN,
+        "--carer",
+        "carer",
+        "--known-cld",
+        events,
+        "--known",
+        events,
+    )
+    assert both.exit_code == 2 and "not both" in both.output

@@ -10,10 +10,10 @@ carepop cld summarise EVENTS [--out FILE] [--engine duckdb|spark] [--exact] [--t
     suppressed and others rounded to 5 unless ``--exact``. Nothing is written when the file
     cannot be read.
 carepop cld signals EVENTS [--engine duckdb|spark] [--release r1|r2] [--period START,END]
-        [--out FILE] [--format ...]
+        [--exact] [--threshold 8] [--round 5] [--out FILE] [--format ...]
     Signals by council (see :mod:`carepop.sources.cld.signals`): requests, with no service,
     self-funded; long-term people by funding status; home care council-funded; carers supported;
-    waits request -> assessment -> service. Exact counts: apply disclosure control before sharing.
+    waits request -> assessment -> service. Disclosure control as ``summarise`` unless ``--exact``.
 carepop cld generate OUT(.parquet|.csv) [--rows N] [--seed S] [--release r1|r2]
     A synthetic event file with planted recording problems; prints what was planted (JSON).
 
@@ -190,6 +190,11 @@ def signals(
         Path | None,
         typer.Option(help="Write the signals here: .csv, .parquet, .xlsx or .json (default: print)."),
     ] = None,
+    exact: Annotated[
+        bool, typer.Option(help="Exact counts and waits: no suppression, no rounding (not for sharing).")
+    ] = False,
+    threshold: Annotated[int, typer.Option(help="Suppress counts from 1 to threshold-1 (8: 1-7).")] = 8,
+    round: Annotated[int, typer.Option("--round", help="Round other counts to this base (1: exact).")] = 5,
     format: FormatOpt = None,
     encoding: EncodingOpt = None,
     sep: SepOpt = None,
@@ -197,8 +202,13 @@ def signals(
     """Signals by council for the measures: requests for support (with no service, closed as
     self-funded), people with long-term services by funding status, home care funded by the
     council, carers supported, and waits from request to assessment and to service (DHSC's
-    method). Exact counts: apply disclosure control before sharing."""
+    method). Counts 1-7 suppressed and others rounded to 5, and waits measured on fewer than 8
+    people withheld, unless --exact."""
+    from carepop.outputs.disclosure import DisclosureRules
+    from carepop.sources.cld.signals import SIGNALS
     from carepop.sources.cld.signals import signals as run_signals
+
+    rules = None if exact else DisclosureRules(threshold=threshold, count_round=round)
 
     fmt = prepare(format, out, inputs=[(None, events)], what="the signals")
     window = None if period is None else tuple(part.strip() for part in period.split(","))
@@ -210,6 +220,8 @@ def signals(
         _stop(eng)
     elapsed = time.perf_counter() - started
     found = frame.attrs.get("release", "r1")
+    if rules is not None:
+        frame = _protect_signals(frame, SIGNALS, rules)
     emit(
         frame,
         fmt,
@@ -218,7 +230,34 @@ def signals(
         wrote=f"wrote the signals of {len(frame)} council(s) (Release {found[1:]}) to {out} "
         f"[{engine.value}, {elapsed:.1f} s]",
     )
-    typer.echo("note: exact counts; apply disclosure control before sharing", err=True)
+    if rules is not None:
+        typer.echo(
+            f"note: counts 1-{rules.threshold - 1} suppressed (empty), others rounded to the nearest "
+            f"{rules.count_round}; waits measured on fewer than {rules.threshold} people withheld",
+            err=True,
+        )
+    else:
+        typer.echo("note: exact counts; apply disclosure control before sharing", err=True)
+
+
+def _protect_signals(frame, signals, rules):
+    """Counts protected cell by cell (the table has no totals); each wait statistic withheld where
+    it was measured on fewer than ``threshold`` people (a median of a handful describes them)."""
+    import numpy as np
+
+    from carepop.outputs.disclosure import protect_counts
+
+    counts = [c for c in signals if c in frame.columns and not c.startswith("wait_")]
+    out = protect_counts(frame, counts, rules)
+    for stem in sorted(
+        {c[: -len("_n")] for c in frame.columns if c.startswith("wait_") and c.endswith("_n")}
+    ):
+        n = frame[f"{stem}_n"].to_numpy(dtype=float)
+        few = n < rules.threshold
+        for col in [c for c in frame.columns if c.startswith(stem + "_") and c.endswith("_days")]:
+            out[col] = np.where(few, np.nan, frame[col].to_numpy(dtype=float))
+        out = protect_counts(out, [f"{stem}_n"], rules)
+    return out
 
 
 @cld_app.command()

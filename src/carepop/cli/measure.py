@@ -4,7 +4,8 @@ carepop measure carers DATA [design options] [weighting options] --carer COL [--
     [--category VALUE] [--definition TEXT] [--benchmark region|england|none] [--hours COL] [--boot B]
     [--model-seed N]
     [--level 0.95] [--format json|csv|table] [--out FILE]
-carepop measure hidden-carers DATA ... (as carers) [--known FILE --known-count COL [--known-area COL]]
+carepop measure hidden-carers DATA ... (as carers) [--known FILE --known-count COL [--known-area COL]
+    | --known-cld EVENTS]
     [--source TEXT]
 
 DATA is the survey (one row per respondent) with a 2023 council code per row. ``carers`` gives each
@@ -184,6 +185,10 @@ def hidden_carers_command(
     known: Annotated[
         Path | None, typer.Option(help="Known carers by area (default: GP-registered carers).")
     ] = None,
+    known_cld: Annotated[
+        Path | None,
+        typer.Option(help="Known carers = carers supported in this CLD event file (instead of --known)."),
+    ] = None,
     known_count: Annotated[str, typer.Option(help="The count column of --known.")] = "known",
     known_area: Annotated[str, typer.Option(help="The area-code column of --known.")] = "area_code",
     source: Annotated[str | None, typer.Option(help="What --known counts (kept in every row).")] = None,
@@ -201,8 +206,22 @@ def hidden_carers_command(
     from carepop.measures.hidden import hidden_carers
 
     inputs = [(None, data), *margin_inputs(weighting)] + ([("known", known)] if known else [])
+    inputs += [("known_cld", known_cld)] if known_cld else []
     fmt = prepare(format, out, inputs=inputs, what="the hidden carers")
     counts = None
+    if known is not None and known_cld is not None:
+        raise CarepopError(
+            "Give one source of known carers.",
+            code="bad_option",
+            fix="give --known FILE or --known-cld EVENTS, not both",
+        )
+    if known_cld is not None:
+        from carepop.measures.hidden import with_region_totals
+        from carepop.sources.cld.signals import signals
+
+        supported = signals(known_cld).set_index("council_code")["carers_supported"]
+        counts = with_region_totals(supported)
+        source = source or f"carers supported in client-level data ({known_cld.name})"
     if known is not None:
         table = read_data(known, encoding=encoding, sep=sep)
         for col, flag in ((known_count, "--known-count"), (known_area, "--known-area")):

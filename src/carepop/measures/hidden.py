@@ -110,11 +110,21 @@ def hidden_carers(
     return HiddenCarers(table=out, source=source, notes=notes)
 
 
+def with_region_totals(by_council: pd.Series) -> pd.Series:
+    """Known counts by council (indexed by 2023 council code; councils missing count 0) with their
+    regions' and England's (``E92000001``) sums, as :func:`hidden_carers` takes them."""
+    from carepop.sources.tables import load_table
+
+    t = load_table("council", None).set_index("council_code")
+    v = pd.Series(by_council, dtype=float)
+    v.index = v.index.astype(str)
+    v = v.reindex(t.index).fillna(0.0)
+    by_region = v.groupby(t["region_code"]).sum()
+    return pd.concat([v, by_region, pd.Series({"E92000001": v.sum()})])
+
+
 def _gp_carers() -> pd.Series:
     """GP-registered carers by council, region and England (``E92000001``)."""
     from carepop.sources.tables import load_table
 
-    c = load_table("council", None)
-    by_council = c.set_index("council_code")["gp_carers"]
-    by_region = c.groupby("region_code")["gp_carers"].sum()
-    return pd.concat([by_council, by_region, pd.Series({"E92000001": c["gp_carers"].sum()})])
+    return with_region_totals(load_table("council", None).set_index("council_code")["gp_carers"])

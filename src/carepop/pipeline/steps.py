@@ -193,7 +193,7 @@ def _carers(ctx: Context, spec: dict[str, Any]) -> StepResult:
 
 
 def _hidden(ctx: Context, spec: dict[str, Any]) -> StepResult:
-    from carepop.measures.hidden import hidden_carers
+    from carepop.measures.hidden import hidden_carers, with_region_totals
 
     if "carers" not in ctx.raw:
         raise CarepopError(
@@ -211,7 +211,7 @@ def _hidden(ctx: Context, spec: dict[str, Any]) -> StepResult:
                 fix="add a [measures.cld_signals] table (the councils' client-level data)",
             )
         sig = ctx.raw["cld_signals"]
-        counts = _with_regions(sig.set_index("council_code")["carers_supported"])
+        counts = with_region_totals(sig.set_index("council_code")["carers_supported"])
         result = hidden_carers(
             ctx.raw["carers"],
             counts,
@@ -244,16 +244,6 @@ def _hidden(ctx: Context, spec: dict[str, Any]) -> StepResult:
             ctx.raw["carers"], counts, source=spec.get("source", f"known carers ({known})")
         )
     return _hidden_result(result)
-
-
-def _with_regions(by_council: pd.Series) -> pd.Series:
-    """Council counts with their regions' and England's sums (codes of the council table)."""
-    from carepop.sources.tables import load_table
-
-    t = load_table("council", None).set_index("council_code")
-    v = by_council.reindex(t.index).fillna(0.0).astype(float)
-    by_region = v.groupby(t["region_code"]).sum()
-    return pd.concat([v, by_region, pd.Series({"E92000001": v.sum()})])
 
 
 def _hidden_result(result: Any) -> StepResult:
