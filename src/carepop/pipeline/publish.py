@@ -28,7 +28,7 @@ from carepop.outputs import charts
 from carepop.outputs.disclosure import DisclosureRules, protect_estimates, protect_table, rules_from
 from carepop.outputs.report import Appendix, MeasureSection, ProjectionSection, write_report
 from carepop.outputs.tables import write_tables
-from carepop.pipeline.steps import Protect, Section, StepResult
+from carepop.pipeline.step_types import Protect, Section, StepResult
 
 #: the data sources a run's report credits (bundled data; the run's own inputs are listed too)
 SOURCES = (
