@@ -184,7 +184,7 @@ def run(
             for name in config.inputs
         },
         "packages": {p: _version(p) for p in PACKAGES},
-        "seeds": {"run": int(config.run.get("seed", 2021)), **{n: ctx.seed(n) for n in ctx.results}},
+        "seeds": {"run": int(config.run.get("seed", 2021)), **dict(sorted(ctx.seeds_used.items()))},
     }
     parent = folder.parent
     parent.mkdir(parents=True, exist_ok=True)

@@ -24,11 +24,14 @@ class Context:
     inputs: dict[str, pd.DataFrame]  # name -> data frame (non-survey inputs, read whole)
     results: dict[str, StepResult] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)  # measure name -> the library's result object
+    seeds_used: dict[str, int] = field(default_factory=dict)  # every seed a step drew
 
     def seed(self, name: str) -> int:
         """The seed of step ``name``: the run's seed plus a fixed offset per name (stable)."""
         base = int(self.config.run.get("seed", 2021))
-        return base + zlib.crc32(name.encode()) % 100_000
+        seed = base + zlib.crc32(name.encode()) % 100_000
+        self.seeds_used[name] = seed  # for the manifest
+        return seed
 
     def survey(self, name: str) -> Any:
         return self.surveys[name]
