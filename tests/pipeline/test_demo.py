@@ -121,6 +121,12 @@ def test_published_tables_pass_the_rules_and_the_audit(demo):
         small = t["n"] < rules.min_base
         assert small.any() and t.loc[small, "direct"].isna().all(), name
         assert t.loc[~small, "direct"].notna().all(), name
+    # the CLD waits beside unmet need: counts protected, a wait on fewer than 8 people withheld
+    u = pd.read_csv(results / "unmet_need.csv")
+    n = u["wait_request_to_service_n"].dropna()
+    assert len(n) and not ((n >= 1) & (n < 8)).any() and (n % 5 == 0).all()
+    assert u.loc[u["wait_request_to_service_n"].isna(), "wait_request_to_service_median_days"].isna().all()
+    assert not {"requests_people", "carers_supported"} & set(u.columns)  # counts only in cld_counts
     # rates at 3 decimals, totals of people at tens
     t = pd.read_csv(results / "carers.csv")
     np.testing.assert_allclose(t["estimate"], np.round(t["estimate"], 3), atol=1e-12)

@@ -84,15 +84,31 @@ def protect(
         return _protect_nested(table, spec, rules)
     records: dict[str, Any] = {}
     out = table
+    if spec.withheld:
+        out = out.copy()
+        for stat, n in spec.withheld:
+            few = pd.to_numeric(table[n], errors="coerce").to_numpy(dtype=float) < rules.threshold
+            out[stat] = np.where(
+                few, np.nan, pd.to_numeric(table[stat], errors="coerce").to_numpy(dtype=float)
+            )
+        records["withheld"] = {stat: f"blank where {n} < {rules.threshold}" for stat, n in spec.withheld}
     if spec.base is not None and spec.base_columns:
         first = protect_estimates(out, rates=list(spec.base_columns), base=spec.base, rules=rules)
         out = first.table.rename(columns={"status": "direct_status"})
         records["direct"] = first.record
     rest = [c for c in spec.rates if c not in spec.base_columns]
+    # counts given for some rows only (council rows of a table with region and England rows) are
+    # protected where they are given and stay empty elsewhere
+    empty = {c: out[c].isna().to_numpy() for c in spec.counts}
+    if any(m.any() for m in empty.values()):
+        out = out.assign(**{c: out[c].fillna(0) for c in spec.counts})
     second = protect_estimates(
         out, totals=list(spec.totals), rates=rest, counts=list(spec.counts), base=None, rules=rules
     )
     out = second.table.drop(columns="status")
+    for c, m in empty.items():
+        if m.any():
+            out.loc[m, c] = pd.NA
     records["estimates"] = second.record
     return out, records
 

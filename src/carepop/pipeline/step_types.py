@@ -47,7 +47,8 @@ class Protect:
     the direct-estimate columns blanked where it is below ``min_base`` (model estimates borrow
     strength and are published). ``nested``: for a table of counts by council with regions and
     England, the count columns are protected with their margins (secondary suppression and the LP
-    audit, :func:`carepop.outputs.disclosure.protect_table`) instead."""
+    audit, :func:`carepop.outputs.disclosure.protect_table`) instead. ``withheld``: statistics of
+    people (e.g. a median wait) blanked where they describe fewer than ``threshold`` people."""
 
     totals: tuple[str, ...] = ()
     rates: tuple[str, ...] = ()
@@ -55,6 +56,7 @@ class Protect:
     base: str | None = None
     base_columns: tuple[str, ...] = ()
     nested: bool = False
+    withheld: tuple[tuple[str, str], ...] = ()  # (statistic, its count of people): blank under threshold
 
 
 @dataclass(frozen=True)

@@ -205,11 +205,24 @@ def _hidden_result(result: Any) -> StepResult:
 _UNMET_LABEL = {"no_help": "with no help", "insufficient": "with no help or not enough help"}
 
 
+#: the CLD signals shown beside unmet need: the waits (requests that led to no service are published
+#: by council with their regions' totals in ``cld_counts``, protected together; repeating them here,
+#: protected differently, could undo the secondary suppression there)
+UNMET_SIGNALS = (
+    "wait_request_to_assessment_median_days",
+    "wait_request_to_assessment_n",
+    "wait_request_to_service_median_days",
+    "wait_request_to_service_n",
+)
+
+
 def unmet_step(ctx: Context, spec: dict[str, Any]) -> StepResult:
     from carepop.measures.unmet_need import unmet_need_by_council
 
     survey = ctx.survey(spec["survey"])
     signals = ctx.raw.get("cld_signals")
+    if signals is not None:  # the CLD signals beside unmet need (protected as counts and waits below)
+        signals = signals[["council_code", *UNMET_SIGNALS]]
     result = unmet_need_by_council(
         survey,
         council=spec.get("council", "council_code"),
@@ -225,11 +238,15 @@ def unmet_step(ctx: Context, spec: dict[str, Any]) -> StepResult:
     )
     ctx.raw["unmet_need"] = result
     direct = ("direct", "direct_se", "direct_lower", "direct_upper")
+    beside = signals is not None
+    waits = tuple(c for c in UNMET_SIGNALS if c.endswith("_median_days"))
     protect = Protect(
         totals=("population", "count", "count_lower", "count_upper", "synthetic_count", "synthetic_count_se"),
         rates=(*direct, "expected", "synthetic", "synthetic_se", "estimate", "ci_lower", "ci_upper"),
+        counts=tuple(c for c in UNMET_SIGNALS if not c.endswith("_days")) if beside else (),
         base="n",
         base_columns=direct,
+        withheld=tuple((w, w.replace("_median_days", "_n")) for w in waits) if beside else (),
     )
     cells = Protect(
         rates=("rate", "se", "ci_lower", "ci_upper"),

@@ -59,8 +59,7 @@ def cld_step(ctx: Context, spec: dict[str, Any]) -> StepResult:
             "cld_waits": Protect(
                 rates=("median_days", "p25_days", "p75_days"),
                 counts=("n",),
-                base="n",
-                base_columns=("median_days", "p25_days", "p75_days"),
+                withheld=(("median_days", "n"), ("p25_days", "n"), ("p75_days", "n")),
             ),
         },
         notes=(
@@ -146,7 +145,8 @@ def self_funders_step(ctx: Context, spec: dict[str, Any]) -> StepResult:
                     fix="add [measures.cld_signals], or name an input with home_care_council_funded by "
                     "council",
                 )
-            funded = ctx.raw["cld_signals"]
+            # only the count this measure uses: other CLD columns are published (protected) in cld_counts
+            funded = ctx.raw["cld_signals"][["council_code", "home_care_council_funded"]]
         else:
             funded = ctx.inputs[funded_from]
         users = ctx.inputs[spec["users"]]
