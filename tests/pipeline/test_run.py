@@ -179,3 +179,29 @@ def test_disclosure_off_is_said_everywhere(tmp_path):
     result = run(cfg, out=tmp_path / "out")
     assert result.manifest["disclosure"]["rules"]["enabled"] is False
     assert "NOT FOR PUBLICATION" in result.manifest["disclosure"]["rules"]["warning"]
+
+
+def test_cld_known_carers_are_published_as_the_cld_table_publishes_them(tmp_path):
+    """known = "cld": the hidden-carers table shows the councils' carers supported exactly as
+    cld_counts publishes them (same suppressions, same region and England totals), so neither table
+    undoes the other's secondary suppression."""
+    from carepop.sources.cld.generate import generate
+
+    generate(tmp_path / "cld.parquet", rows=3000, seed=4, release="r2")
+    extra = '\n[inputs.cld]\nfile = "cld.parquet"\n\n[measures.cld_signals]\ninput = "cld"\n'
+    cfg = _config(tmp_path, extra=extra)
+    cfg.write_text(
+        cfg.read_text().replace("[measures.hidden_carers]\n", '[measures.hidden_carers]\nknown = "cld"\n')
+    )
+    result = run(cfg, out=tmp_path / "out")
+    hidden = result.tables["hidden_carers"].set_index("area_code")["known"]
+    cld = result.tables["cld_counts"]
+    cld = cld[cld["measure"] == "carers_supported"]
+    councils = cld[cld["council_code"] != "Total"].set_index("council_code")["value"].astype(float)
+    np.testing.assert_array_equal(hidden.loc[councils.index].to_numpy(dtype=float), councils.to_numpy())
+    assert councils.isna().any()  # something was suppressed, and is suppressed in both
+    gone = hidden.index[hidden.isna()]
+    derived = result.tables["hidden_carers"].set_index("area_code").loc[gone]
+    assert derived[["hidden", "hidden_lower", "share_known", "share_known_upper"]].isna().all().all()
+    england = cld[(cld["region_code"] == "Total") & (cld["council_code"] == "Total")]["value"].astype(float)
+    assert hidden.loc["E92000001"] == england.iloc[0]

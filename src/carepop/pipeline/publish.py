@@ -77,13 +77,29 @@ def disclosure_rules(config_section: Mapping[str, Any]) -> tuple[DisclosureRules
 
 
 def protect(
-    table: pd.DataFrame, spec: Protect, rules: DisclosureRules
+    table: pd.DataFrame,
+    spec: Protect,
+    rules: DisclosureRules,
+    published: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """One table protected as ``spec`` says (module docstring); returns it and what was done."""
+    """One table protected as ``spec`` says (module docstring); returns it and what was done.
+    ``published``: the tables protected so far (for ``spec.linked``)."""
     if spec.nested:
         return _protect_nested(table, spec, rules)
     records: dict[str, Any] = {}
     out = table
+    if spec.linked is not None:
+        source, measure, column = spec.linked
+        values = _linked_values(table, (published or {})[source], measure)
+        out = table.assign(**{column: values})
+        hidden = np.isnan(values)
+        if hidden.any() and spec.derived:
+            out[list(spec.derived)] = (
+                out[list(spec.derived)]
+                .astype(float)
+                .mask(pd.DataFrame({c: hidden for c in spec.derived}, index=out.index))
+            )
+        records["linked"] = f"{column} as published in {source} ({measure}), suppression included"
     if spec.withheld:
         out = out.copy()
         for stat, n in spec.withheld:
@@ -111,6 +127,19 @@ def protect(
             out.loc[m, c] = pd.NA
     records["estimates"] = second.record
     return out, records
+
+
+def _linked_values(table: pd.DataFrame, nested: pd.DataFrame, measure: str) -> np.ndarray:
+    """The values a nested council → region → England table publishes for ``measure``, for each
+    row of ``table`` (councils, regions and England by ``area_code``)."""
+    from carepop.outputs.disclosure import TOTAL
+
+    rows = nested[nested["measure"] == measure]
+    council = rows["council_code"].astype(str)
+    region = rows["region_code"].astype(str)
+    code = np.where(council != TOTAL, council, np.where(region != TOTAL, region, "E92000001"))
+    values = pd.Series(pd.to_numeric(rows["value"], errors="coerce").to_numpy(dtype=float), index=code)
+    return table["area_code"].astype(str).map(values).to_numpy(dtype=float)
 
 
 def _protect_nested(table: pd.DataFrame, spec: Protect, rules: DisclosureRules) -> tuple[pd.DataFrame, dict]:
@@ -155,7 +184,7 @@ def publish(
             if rules is None:
                 tables[tname] = frame
             else:
-                tables[tname], applied[tname] = protect(frame, spec, rules)
+                tables[tname], applied[tname] = protect(frame, spec, rules, tables)
         notes.extend(f"{name}: {n}" for n in result.notes)
     outputs = config.outputs
     say("writing the tables")

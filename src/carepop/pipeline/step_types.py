@@ -48,7 +48,11 @@ class Protect:
     strength and are published). ``nested``: for a table of counts by council with regions and
     England, the count columns are protected with their margins (secondary suppression and the LP
     audit, :func:`carepop.outputs.disclosure.protect_table`) instead. ``withheld``: statistics of
-    people (e.g. a median wait) blanked where they describe fewer than ``threshold`` people."""
+    people (e.g. a median wait) blanked where they describe fewer than ``threshold`` people.
+    ``linked``: a column holding counts that another table publishes with its margins (``nested``)
+    shows exactly the values published there (suppressed where they are), so that no table undoes
+    another's secondary suppression; ``derived`` columns (a difference or share computed from it)
+    are blanked where it is suppressed, as they would give it back."""
 
     totals: tuple[str, ...] = ()
     rates: tuple[str, ...] = ()
@@ -57,6 +61,8 @@ class Protect:
     base_columns: tuple[str, ...] = ()
     nested: bool = False
     withheld: tuple[tuple[str, str], ...] = ()  # (statistic, its count of people): blank under threshold
+    linked: tuple[str, str, str] | None = None  # (nested table, its measure, our column): same values
+    derived: tuple[str, ...] = ()  # columns computed from the linked one: blanked where it is suppressed
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ def hidden_step(ctx: Context, spec: dict[str, Any]) -> StepResult:
             counts,
             source=spec.get("source", "carers supported by councils (client-level data)"),
         )
-        return _hidden_result(result)
+        return _hidden_result(result, linked=("cld_counts", "carers_supported", "known"))
     if known != "gp" and known not in ctx.inputs:
         raise CarepopError(
             f"[measures.hidden_carers] known = {known!r}: no input of that name.",
@@ -151,23 +151,33 @@ def hidden_step(ctx: Context, spec: dict[str, Any]) -> StepResult:
     return _hidden_result(result)
 
 
-def _hidden_result(result: Any) -> StepResult:
+def _hidden_result(result: Any, linked: tuple[str, str, str] | None = None) -> StepResult:
     return StepResult(
         tables={"hidden_carers": result.to_pandas()},
         protect={
             "hidden_carers": Protect(
                 # GP-registered carers are apportioned from practices to councils (not whole
-                # numbers): rounded as estimates of people
+                # numbers): rounded as estimates of people; carers the councils support are counts,
+                # shown as cld_counts publishes them (linked)
                 totals=(
                     "carers",
                     "carers_lower",
                     "carers_upper",
-                    "known",
+                    *(() if linked else ("known",)),
                     "hidden",
                     "hidden_lower",
                     "hidden_upper",
                 ),
                 rates=("share_known", "share_known_lower", "share_known_upper"),
+                linked=linked,
+                derived=(
+                    "hidden",
+                    "hidden_lower",
+                    "hidden_upper",
+                    "share_known",
+                    "share_known_lower",
+                    "share_known_upper",
+                ),
             )
         },
         notes=tuple(result.notes),
