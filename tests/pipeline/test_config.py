@@ -124,3 +124,38 @@ def test_hashed_values_refused():
         refuse_hashed_values(pd.DataFrame({"key": [digest, digest[::-1]], "n": [1, 2]}), where="t")
     assert err.value.column == "key"
     refuse_hashed_values(pd.DataFrame({"area_code": ["E06000001"], "n": [1]}), where="t")
+
+
+def test_input_references_and_pairs_are_checked_before_any_work(tmp_path):
+    from carepop.pipeline.config import load_config
+    from carepop.pipeline.steps import check_references
+
+    base = GOOD + '\n[inputs.homes]\nfile = "survey.csv"\n'
+    cfg = load_config(
+        _write(tmp_path, base + '\n[measures.self_funders]\nhomes = "home"\ndirectory = "homes"\n'),
+        measure_schemas(),
+    )
+    with pytest.raises(CarepopError) as err:
+        check_references(cfg)
+    assert (
+        err.value.code == "unknown_input"
+        and "line 22" in str(err.value)
+        and "did you mean 'homes'" in str(err.value)
+    )
+    cfg = load_config(
+        _write(tmp_path, base + '\n[measures.self_funders]\nhomes = "homes"\n'), measure_schemas()
+    )
+    with pytest.raises(CarepopError) as err:
+        check_references(cfg)
+    assert err.value.code == "missing_key" and "directory" in str(err.value)
+    cfg = load_config(
+        _write(tmp_path, base + '\n[measures.hidden_carers]\nknown = "GP"\n'), measure_schemas()
+    )
+    with pytest.raises(CarepopError) as err:
+        check_references(cfg)
+    assert "gp / cld" in str(err.value)
+
+
+def test_output_formats_are_checked(tmp_path):
+    err = _error(tmp_path, GOOD + '\n[outputs]\nplots = ["pdf"]\n')
+    assert err.code == "bad_value" and "pdf" in str(err)

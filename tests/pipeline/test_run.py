@@ -205,3 +205,13 @@ def test_cld_known_carers_are_published_as_the_cld_table_publishes_them(tmp_path
     assert derived[["hidden", "hidden_lower", "share_known", "share_known_upper"]].isna().all().all()
     england = cld[(cld["region_code"] == "Total") & (cld["council_code"] == "Total")]["value"].astype(float)
     assert hidden.loc["E92000001"] == england.iloc[0]
+
+
+def test_a_column_the_file_lacks_names_its_config_line(tmp_path):
+    cfg = _config(tmp_path)
+    cfg.write_text(cfg.read_text().replace('weight = "weight"', 'weight = "wieght"'))
+    with pytest.raises(CarepopError) as err:
+        run(cfg, out=tmp_path / "out")
+    assert err.value.code == "unknown_column" and "line 10" in str(err.value)
+    assert "did you mean 'weight'" in str(err.value)
+    assert not (tmp_path / "out").exists()

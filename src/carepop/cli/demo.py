@@ -35,5 +35,5 @@ def demo(
     typer.echo(f"Tables, plots and manifest: {results}/")
     typer.echo(f"Report: {report.resolve()}")
     uri = report.resolve().as_uri()
-    typer.echo(f"Open it in any web browser (no network needed), e.g.  python -m webbrowser {uri}")
+    typer.echo(f"Open it in any web browser (it needs no network): {uri}")
     typer.echo(f"Rerun the same analysis: carepop run {folder / 'carepop.toml'}")

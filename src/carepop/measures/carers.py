@@ -239,6 +239,10 @@ def _with_census(frame: pd.DataFrame, population: np.ndarray, census_carers: np.
     """Counts (rate × population) and the ratio to the census rate, with their intervals."""
     rate = census_carers / population
     out = frame.copy()
+    # a proportion's interval stays in [0, 1] (the model interval is estimate ± z·RMSE after
+    # benchmarking, which can reach below 0 for a rare hours band): no negative count of carers
+    for col in ("estimate", "ci_lower", "ci_upper"):
+        out[col] = np.clip(out[col].to_numpy(dtype=float), 0.0, 1.0)
     for col, src in (("carers", "estimate"), ("carers_lower", "ci_lower"), ("carers_upper", "ci_upper")):
         out[col] = out[src].to_numpy(dtype=float) * population
     out["census_carers"] = census_carers

@@ -119,7 +119,7 @@ def line_of(text: str, table: str, key: str | None = None) -> int | None:
     return found
 
 
-def _error(
+def config_error(
     cfg_path: Path, text: str, table: str, key: str | None, message: str, fix: str, **kw
 ) -> CarepopError:
     line = line_of(text, table, key) or (line_of(text, table) if key else None)
@@ -130,7 +130,7 @@ def _error(
     )
 
 
-def _nearest(name: str, choices) -> str:
+def nearest(name: str, choices) -> str:
     close = difflib.get_close_matches(name, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -145,12 +145,12 @@ def check_keys(
     """Unknown keys, missing required keys and wrong types in one table, as clear errors."""
     for key, value in values.items():
         if key not in schema:
-            raise _error(
+            raise config_error(
                 cfg_path,
                 text,
                 table,
                 key,
-                f"unknown key {key!r}{_nearest(key, schema)}.",
+                f"unknown key {key!r}{nearest(key, schema)}.",
                 "use one of: " + ", ".join(sorted(schema)),
                 code="unknown_key",
             )
@@ -158,7 +158,7 @@ def check_keys(
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
         if not ok:
             expected = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
-            raise _error(
+            raise config_error(
                 cfg_path,
                 text,
                 table,
@@ -172,7 +172,7 @@ def check_keys(
             )
     for key, (_, required, what) in schema.items():
         if required and key not in values:
-            raise _error(
+            raise config_error(
                 cfg_path,
                 text,
                 table,
@@ -212,17 +212,17 @@ def load_config(path: str | Path, measure_schemas: Mapping[str, Mapping[str, Any
     known = {*SCHEMA, "measures"}
     for table in raw:
         if table not in known:
-            raise _error(
+            raise config_error(
                 cfg_path,
                 text,
                 table,
                 None,
-                f"unknown table{_nearest(table, known)}.",
+                f"unknown table{nearest(table, known)}.",
                 "use the tables: " + ", ".join(sorted(known)),
                 code="unknown_key",
             )
         if not isinstance(raw[table], dict):
-            raise _error(
+            raise config_error(
                 cfg_path, text, "", table, f"{table} must be a table ([{table}]).", f"write [{table}]"
             )
     for table in ("run", "disclosure", "outputs"):
@@ -230,24 +230,38 @@ def load_config(path: str | Path, measure_schemas: Mapping[str, Mapping[str, Any
     for table in ("inputs", "surveys"):
         for name, values in raw.get(table, {}).items():
             if not isinstance(values, dict):
-                raise _error(cfg_path, text, table, name, "must be a table.", f"write [{table}.{name}]")
+                raise config_error(cfg_path, text, table, name, "must be a table.", f"write [{table}.{name}]")
             check_keys(cfg_path, text, f"{table}.{name}", values, SCHEMA[table])
     measures = raw.get("measures", {})
     for name, values in measures.items():
         if measure_schemas is not None and name not in measure_schemas:
-            raise _error(
+            raise config_error(
                 cfg_path,
                 text,
                 f"measures.{name}",
                 None,
-                f"unknown measure {name!r}{_nearest(name, measure_schemas)}.",
+                f"unknown measure {name!r}{nearest(name, measure_schemas)}.",
                 "use one of: " + ", ".join(sorted(measure_schemas)),
                 code="unknown_key",
             )
         if not isinstance(values, dict):
-            raise _error(cfg_path, text, "measures", name, "must be a table.", f"write [measures.{name}]")
+            raise config_error(
+                cfg_path, text, "measures", name, "must be a table.", f"write [measures.{name}]"
+            )
         if measure_schemas is not None:
             check_keys(cfg_path, text, f"measures.{name}", values, measure_schemas[name])
+    for key, allowed in (("tables", ("csv", "parquet", "xlsx")), ("plots", ("png", "svg"))):
+        bad = [v for v in raw.get("outputs", {}).get(key, []) if v not in allowed]
+        if bad:
+            raise config_error(
+                cfg_path,
+                text,
+                "outputs",
+                key,
+                f"{bad[0]!r} is not a format carepop writes{nearest(str(bad[0]), allowed)}.",
+                f"use some of: {', '.join(allowed)}",
+                code="bad_value",
+            )
     config = Config(
         path=cfg_path,
         text=text,
@@ -266,7 +280,7 @@ def _check_references(config: Config) -> None:
     """Input files exist; surveys name inputs; measures name surveys and inputs that exist."""
     for name, spec in config.inputs.items():
         if not config.file(name).is_file():
-            raise _error(
+            raise config_error(
                 config.path,
                 config.text,
                 f"inputs.{name}",
@@ -277,12 +291,12 @@ def _check_references(config: Config) -> None:
             )
     for name, spec in config.surveys.items():
         if spec["input"] not in config.inputs:
-            raise _error(
+            raise config_error(
                 config.path,
                 config.text,
                 f"surveys.{name}",
                 "input",
-                f"no input named {spec['input']!r}{_nearest(spec['input'], config.inputs)}.",
+                f"no input named {spec['input']!r}{nearest(spec['input'], config.inputs)}.",
                 "name an [inputs.NAME] table",
                 code="unknown_input",
             )
@@ -291,12 +305,12 @@ def _check_references(config: Config) -> None:
             for ref_key in [k for k in spec if k == key or k.endswith(f"_{key}")]:
                 ref = spec[ref_key]
                 if isinstance(ref, str) and ref not in pool:
-                    raise _error(
+                    raise config_error(
                         config.path,
                         config.text,
                         f"measures.{name}",
                         ref_key,
-                        f"no {kind[:-1]} named {ref!r}{_nearest(ref, pool)}.",
+                        f"no {kind[:-1]} named {ref!r}{nearest(ref, pool)}.",
                         f"name a [{kind}.NAME] table",
                         code="unknown_input",
                     )

@@ -181,8 +181,10 @@ def publish(
     for name, result in results.items():
         for tname, frame in result.tables.items():
             spec = result.protect.get(tname, Protect())
-            if rules is None:
-                tables[tname] = frame
+            if rules is None:  # every table says so, in its first column
+                tables[tname] = frame.assign(**{"NOT FOR PUBLICATION": "disclosure control was off"})[
+                    ["NOT FOR PUBLICATION", *frame.columns]
+                ]
             else:
                 tables[tname], applied[tname] = protect(frame, spec, rules, tables)
         notes.extend(f"{name}: {n}" for n in result.notes)

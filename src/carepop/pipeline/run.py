@@ -31,7 +31,7 @@ import pandas as pd
 from carepop.errors import CarepopError
 from carepop.pipeline.config import Config, load_config
 from carepop.pipeline.governance import refuse_hashed_values, refuse_identifiers
-from carepop.pipeline.steps import STEPS, Context, StepResult, measure_schemas
+from carepop.pipeline.steps import STEPS, Context, StepResult, check_references, measure_schemas
 
 #: packages whose versions the manifest records
 PACKAGES = ("carepop", "numpy", "scipy", "pandas", "pyarrow", "openpyxl", "matplotlib", "statsmodels")
@@ -77,6 +77,25 @@ def check_folder(folder: Path) -> None:
             got=str(folder),
             fix="give --out naming a new folder (an earlier run's folder is replaced)",
         )
+    if (folder / "manifest.json").is_file():
+        try:
+            ours = set(json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("outputs", []))
+        except (OSError, ValueError):
+            ours = set()
+        ours |= {"manifest.json", "plots"}
+        theirs = sorted(
+            str(p.relative_to(folder))
+            for p in folder.rglob("*")
+            if p.is_file() and str(p.relative_to(folder)) not in ours
+        )
+        if theirs:
+            raise CarepopError(
+                f"The earlier run's folder {str(folder)!r} holds files the run did not write "
+                f"({', '.join(theirs[:3])}); replacing it would delete them.",
+                code="cannot_write",
+                got=theirs[:5],
+                fix="move those files out, or give --out naming a new folder",
+            )
 
 
 def _declared_columns(config: Config, input_name: str) -> list[str] | None:
@@ -115,6 +134,7 @@ def read_input(config: Config, name: str) -> pd.DataFrame:
         )
     kwargs: dict[str, Any] = {k: spec[k] for k in ("format", "sep", "encoding") if k in spec}
     if columns is not None:
+        _check_header(config, name, path, columns, kwargs)
         suffix = (spec.get("format") or path.suffix.lstrip(".")).lower()
         kwargs["columns" if suffix == "parquet" else "usecols"] = columns
     try:
@@ -128,6 +148,46 @@ def read_input(config: Config, name: str) -> pd.DataFrame:
     if columns is None:
         refuse_identifiers(frame.columns, where=where, fix="remove the column from the file")
     return frame
+
+
+def _check_header(config: Config, name: str, path: Path, columns: list[str], kwargs: dict[str, Any]) -> None:
+    """Declared columns the file lacks, named with the config line that names them (read the
+    header only)."""
+    import difflib
+    import re
+
+    from carepop.io import read_data
+
+    suffix = (kwargs.get("format") or path.suffix.lstrip(".")).lower()
+    if suffix == "parquet":
+        import pyarrow.parquet as pq
+
+        header = [c for c in pq.read_schema(path).names if not c.startswith("__")]
+    elif suffix in ("csv", "txt", "tsv"):
+        header = list(read_data(path, nrows=0, **kwargs).columns)
+    else:
+        return  # other formats: the reader's own error
+    missing = [c for c in columns if c not in header]
+    if not missing:
+        return
+    col = missing[0]
+    line = next(
+        (
+            i
+            for i, text in enumerate(config.text.splitlines(), 1)
+            if re.search(rf"=\s*\"{re.escape(col)}\"", text)
+        ),
+        None,
+    )
+    close = difflib.get_close_matches(col, header, n=1)
+    raise CarepopError(
+        f"{config.path}{f', line {line}' if line else ''}: the file of [inputs.{name}] ({path.name}) has no "
+        f"column {col!r}" + (f" (did you mean {close[0]!r}?)" if close else "") + ".",
+        code="unknown_column",
+        column=col,
+        expected=header[:40],
+        fix="name one of the file's columns in the config",
+    )
 
 
 def build_surveys(config: Config, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
@@ -151,6 +211,7 @@ def run(
     started = time.perf_counter()
     timings: dict[str, float] = {}
     config = load_config(config_path, measure_schemas())
+    check_references(config)
     folder = output_folder(config, out)
     check_folder(folder)
     t0 = time.perf_counter()

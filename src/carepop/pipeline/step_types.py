@@ -105,4 +105,6 @@ class Step:
     columns: tuple[str, ...] = ()
     default_columns: tuple[tuple[str, str], ...] = ()
     more_columns: Callable[[dict[str, Any]], list[str]] | None = None  # columns implied by the keys
+    input_keys: tuple[str, ...] = ()  # keys whose value names an [inputs.NAME] table
+    requires: tuple[tuple[str, tuple[str, ...]], ...] = ()  # a key and the keys that must come with it
     reads_file: bool = False  # the step reads its ``input`` file itself (by SQL: only the columns it needs)

@@ -12,6 +12,8 @@ carers use carers; projections use a rate measure).
 
 from __future__ import annotations
 
+from typing import Any
+
 from carepop.pipeline.step_types import Context, Protect, Schema, Section, Step, StepResult
 from carepop.pipeline.steps_people import carers_step, hidden_step, need_items, projection_step, unmet_step
 from carepop.pipeline.steps_services import CLD_COUNTS, cld_step, self_funders_step, workforce_step
@@ -103,6 +105,8 @@ STEPS: tuple[Step, ...] = (
             level=(_NUM, False, "the confidence level"),
         ),
         self_funders_step,
+        input_keys=("homes", "directory", "users"),
+        requires=(("homes", ("directory",)), ("directory", ("homes",))),
     ),
     Step(
         "workforce",
@@ -121,6 +125,12 @@ STEPS: tuple[Step, ...] = (
             level=(_NUM, False, "the confidence level"),
         ),
         workforce_step,
+        input_keys=("returns", "register"),
+        requires=(
+            ("returns", ("register",)),
+            ("register", ("returns",)),
+            ("pa_recipients", ("pa_share", "pa_per_employer")),
+        ),
     ),
     Step(
         "projection",
@@ -134,6 +144,43 @@ STEPS: tuple[Step, ...] = (
         projection_step,
     ),
 )
+
+
+def check_references(config: Any) -> None:
+    """Keys that name inputs name ones that exist, and keys that go together are together — checked
+    before any work, each error with its line (:func:`carepop.pipeline.config.config_error`)."""
+    from carepop.pipeline.config import config_error, nearest
+
+    steps = {s.name: s for s in STEPS}
+    for name, spec in config.measures.items():
+        step, table = steps[name], f"measures.{name}"
+        special = {"known": ("gp", "cld"), "funded": ("cld",)}
+        for key in (*step.input_keys, *[k for k in special if k in spec]):
+            value = spec.get(key)
+            if value is None or value in special.get(key, ()) or value in config.inputs:
+                continue
+            raise config_error(
+                config.path,
+                config.text,
+                table,
+                key,
+                f"no input named {value!r}{nearest(str(value), config.inputs)}.",
+                "name an [inputs.NAME] table"
+                + (f" (or {' / '.join(special[key])})" if key in special else ""),
+                code="unknown_input",
+            )
+        for key, needed in step.requires:
+            missing = [k for k in needed if key in spec and k not in spec]
+            if missing:
+                raise config_error(
+                    config.path,
+                    config.text,
+                    table,
+                    key,
+                    f"{key} needs {', '.join(missing)} beside it.",
+                    f"add {missing[0]} = ... to [{table}]",
+                    code="missing_key",
+                )
 
 
 def measure_schemas() -> dict[str, Schema]:

@@ -27,14 +27,11 @@ WAITS = ("request_to_assessment", "request_to_service")
 def cld_step(ctx: Context, spec: dict[str, Any]) -> StepResult:
     """The councils' client-level data: signals by council (:mod:`carepop.sources.cld.signals`)."""
     from carepop.sources.cld.signals import signals
-    from carepop.sources.tables import load_table
 
     path = ctx.config.file(spec["input"])
     sig = signals(path, engine=spec.get("engine", "duckdb"), release=spec.get("release"))
     ctx.raw["cld_signals"] = sig
-    regions = load_table("council", None)[["council_code", "region_code"]]
-    counts = regions.merge(sig[["council_code", *CLD_COUNTS]], on="council_code", how="left").fillna(0)
-    counts[list(CLD_COUNTS)] = counts[list(CLD_COUNTS)].astype("int64")
+    counts = _nested_counts(sig, CLD_COUNTS)  # the councils in the file only (no false zeros)
     waits = pd.concat(
         [
             pd.DataFrame(
@@ -102,6 +99,17 @@ def _share_section(key: str, title: str, table: str, stem: str, label: str, fmt:
     )
 
 
+def _nested_counts(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Counts by council with each council's region (councils not in ``frame`` are left out: a
+    file from one council is not 152 zeros), for protection with their totals."""
+    from carepop.sources.tables import load_table
+
+    regions = load_table("council", None)[["council_code", "region_code"]]
+    out = regions.merge(frame[["council_code", *columns]], on="council_code", how="inner")
+    out[list(columns)] = out[list(columns)].fillna(0).astype("int64")
+    return out
+
+
 def self_funders_step(ctx: Context, spec: dict[str, Any]) -> StepResult:
     from carepop.measures.self_funders import community_self_funders, self_funders_in_care_homes
 
@@ -147,8 +155,15 @@ def self_funders_step(ctx: Context, spec: dict[str, Any]) -> StepResult:
                 )
             # only the count this measure uses: other CLD columns are published (protected) in cld_counts
             funded = ctx.raw["cld_signals"][["council_code", "home_care_council_funded"]]
+            linked_to = "cld_counts"
+            source = "council-funded home care (client-level data)"
         else:
-            funded = ctx.inputs[funded_from]
+            funded = ctx.inputs[funded_from][["council_code", "home_care_council_funded"]]
+            # published once, with its region and England totals, after secondary suppression
+            tables["council_funded_home_care"] = _nested_counts(funded, ("home_care_council_funded",))
+            protect["council_funded_home_care"] = Protect(counts=("home_care_council_funded",), nested=True)
+            linked_to = "council_funded_home_care"
+            source = f"council-funded home care ({funded_from})"
         users = ctx.inputs[spec["users"]]
         community = community_self_funders(
             users,
@@ -159,13 +174,18 @@ def self_funders_step(ctx: Context, spec: dict[str, Any]) -> StepResult:
         )
         tables["community_self_funders"] = _named(community.to_pandas())
         cols = tables["community_self_funders"].columns
+        totals = ("home_care_users", "home_care_users_se", "self_funders", "self_funders_se")
+        derived = (*totals[2:], "self_funders_lower", "self_funders_upper")
+        shares = tuple(c for c in cols if c.startswith("self_funder_share"))
         protect["community_self_funders"] = Protect(
-            totals=tuple(
-                c for c in cols if c.startswith(("home_care_users", "self_funders_")) or c == "self_funders"
-            ),
-            rates=tuple(c for c in cols if c.startswith("self_funder_share")),
-            counts=("council_funded",),
+            totals=(*totals, "self_funders_lower", "self_funders_upper"),
+            rates=shares,
+            # the council-funded count exactly as its nested table publishes it; the difference and
+            # the share blanked where it is suppressed (users − difference would give it back)
+            linked=(linked_to, "home_care_council_funded", "council_funded"),
+            derived=(*derived, *shares),
         )
+        notes.append(f"council-funded: {source}")
         notes.extend(community.notes)
         sections.append(
             _share_section(
@@ -176,7 +196,7 @@ def self_funders_step(ctx: Context, spec: dict[str, Any]) -> StepResult:
                 "people paying for their own home care",
                 "{:,.0f}",
                 "People receiving home care (estimated from a survey of providers) minus those whose care "
-                "the council funds (client-level data), with the interval of the difference.",
+                f"the council funds ({source}), with the interval of the difference.",
             )
         )
     return StepResult(tables=tables, protect=protect, notes=tuple(notes), sections=tuple(sections))
