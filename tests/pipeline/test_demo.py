@@ -141,3 +141,14 @@ def test_no_identifier_in_any_output(demo):
         assert not any(
             c.lower() in ("respondent", "resp_id", "home_id", "der_nhs_number_traced_pseudo") for c in cols
         ), path
+
+
+def test_the_demo_never_replaces_an_edited_config(tmp_path):
+    from carepop.errors import CarepopError
+
+    (tmp_path / "carepop.toml").write_text("# my edits\n")
+    with pytest.raises(CarepopError) as err:
+        run_demo(tmp_path, seed=2021)
+    assert err.value.code == "cannot_write" and "edited" in str(err.value)
+    assert (tmp_path / "carepop.toml").read_text() == "# my edits\n"
+    assert not (tmp_path / "inputs").exists()  # refused before writing anything

@@ -26,10 +26,14 @@ carers survey might be:
 - stage 2: 20 residents per sampled MSOA, each answering the census unpaid-care question with
   the MSOA's census distribution (fpc: the MSOA's residents aged 5+).
 
-carepop then estimates the share of residents who provide unpaid care in each LA with a 95%
-(logit) interval, and compares it with the census figure the sample was drawn from: about 95% of
-the intervals should cover it (over 40 seeds: 98% for logit intervals, 96% for t, 88% for Wald
-intervals, which ignore that each LA has only 3 design degrees of freedom).
+Each respondent also carries the 2023 council of their LA (``council_code``), so the demo's
+carers measure estimates by council. Direct LA estimates from this sample cover the census rate
+they were drawn from at about the nominal rate (over 40 seeds: 98% for logit intervals, 96% for t,
+88% for Wald intervals, which ignore that each LA has only 3 design degrees of freedom;
+``validation/simulation.py``).
+
+Rerunning the demo rewrites its inputs and results; it refuses to replace a ``carepop.toml`` that
+has been edited (copy it elsewhere, or give ``--out`` a new folder).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from carepop.core.survey import Survey
+from carepop.errors import CarepopError
 from carepop.sources.census import HOURS_BANDS, HOURS_LABELS, load_ts039
 
 MSOAS_PER_LA = 4
@@ -109,6 +114,14 @@ def run_demo(out: Path, seed: int = 2021, *, say=None) -> Path:
 
     say = say or (lambda _msg: None)
     out = Path(out)
+    config = out / "carepop.toml"
+    if config.exists() and config.read_text(encoding="utf-8") != demo_config(seed):
+        raise CarepopError(
+            f"{str(config)!r} has been edited (or written with another seed); the demo will not replace it.",
+            code="cannot_write",
+            got=str(config),
+            fix="run it with carepop run, copy it elsewhere, or give --out a new folder",
+        )
     inputs = out / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)
     say("drawing the synthetic surveys")
@@ -131,7 +144,6 @@ def run_demo(out: Path, seed: int = 2021, *, say=None) -> Path:
         write_text_atomic(inputs / name, frame.to_csv(index=False, lineterminator="\n"))
     cld = inputs / "synthetic_cld.parquet"
     generate(cld, rows=60_000, seed=seed, release="r2")
-    config = out / "carepop.toml"
     write_text_atomic(config, demo_config(seed))
     return run(config, out=out / "results", progress=say).out
 
