@@ -159,3 +159,22 @@ def test_input_references_and_pairs_are_checked_before_any_work(tmp_path):
 def test_output_formats_are_checked(tmp_path):
     err = _error(tmp_path, GOOD + '\n[outputs]\nplots = ["pdf"]\n')
     assert err.code == "bad_value" and "pdf" in str(err)
+
+
+@pytest.mark.parametrize(
+    "extra, key, line",
+    [
+        ('\n[measures.unmet_need]\nsurvey = "carers"\ndefinition = "HSE"\n', "definition", 20),
+        ('\n[measures.unmet_need]\nsurvey = "carers"\nboot = 0\n', "boot", 20),
+        ('\n[measures.unmet_need]\nsurvey = "carers"\nvariants = ["no help"]\n', "variants", 20),
+        ("\n[measures.projection]\nto = 2100\n", "to", 19),
+        ("\n[disclosure]\nthreshold = 0\n", "threshold", 19),
+    ],
+)
+def test_values_are_checked_before_any_work(tmp_path, extra, key, line):
+    from carepop.pipeline.steps import check_values
+
+    cfg = load_config(_write(tmp_path, GOOD + extra), measure_schemas())
+    with pytest.raises(CarepopError) as err:
+        check_values(cfg)
+    assert err.value.code == "bad_value" and err.value.column == key and f"line {line}" in str(err.value)

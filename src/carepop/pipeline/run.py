@@ -31,7 +31,7 @@ import pandas as pd
 from carepop.errors import CarepopError
 from carepop.pipeline.config import Config, load_config
 from carepop.pipeline.governance import refuse_hashed_values, refuse_identifiers
-from carepop.pipeline.steps import STEPS, Context, StepResult, check_references, measure_schemas
+from carepop.pipeline.steps import STEPS, Context, StepResult, check_references, check_values, measure_schemas
 
 #: packages whose versions the manifest records
 PACKAGES = ("carepop", "numpy", "scipy", "pandas", "pyarrow", "openpyxl", "matplotlib", "statsmodels")
@@ -212,6 +212,7 @@ def run(
     timings: dict[str, float] = {}
     config = load_config(config_path, measure_schemas())
     check_references(config)
+    check_values(config)
     folder = output_folder(config, out)
     check_folder(folder)
     t0 = time.perf_counter()

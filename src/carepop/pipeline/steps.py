@@ -183,5 +183,90 @@ def check_references(config: Any) -> None:
                 )
 
 
+def _allowed() -> dict[tuple[str, str], tuple[object, ...] | tuple[float, float]]:
+    """The values a key may take: a tuple of choices, or a (lowest, highest) range of numbers."""
+    from carepop.measures.unmet_need import DEFINITIONS, MODELS, VARIANTS
+
+    return {
+        ("carers", "benchmark"): ("region", "england", "none"),
+        ("carers", "boot"): (1, 100_000),
+        ("unmet_need", "boot"): (1, 100_000),
+        ("self_funders", "boot"): (0, 100_000),
+        ("self_funders", "min_homes"): (2, 100_000),
+        ("unmet_need", "definition"): tuple(DEFINITIONS),
+        ("unmet_need", "model"): tuple(MODELS),
+        ("projection", "variant"): tuple(VARIANTS),
+        ("projection", "to"): (2022, 2043),
+        ("projection", "method"): ("delta", "bootstrap"),
+        ("workforce", "pa_method"): ("delta", "exact", "bootstrap"),
+        ("cld_signals", "engine"): ("duckdb", "spark"),
+        ("cld_signals", "release"): ("r1", "r2"),
+        **{
+            (m, "level"): (0.5, 0.999)
+            for m in ("carers", "unmet_need", "self_funders", "workforce", "projection")
+        },
+    }
+
+
+def check_values(config: Any) -> None:
+    """Keys whose values have a fixed set of choices or a range, and the disclosure rules, checked
+    before any work with the line of the key (a typo'd definition is not found after minutes)."""
+    from carepop.errors import CarepopError
+    from carepop.pipeline.config import config_error, nearest
+    from carepop.pipeline.publish import disclosure_rules
+
+    for (name, key), allowed in _allowed().items():
+        spec = config.measures.get(name, {})
+        if key not in spec:
+            continue
+        value = spec[key]
+        values = value if isinstance(value, list) else [value]
+        numeric = len(allowed) == 2 and all(isinstance(a, int | float) for a in allowed)
+        for v in values:
+            if numeric:
+                ok = isinstance(v, int | float) and allowed[0] <= v <= allowed[1]
+                expected = f"a number from {allowed[0]} to {allowed[1]}"
+            else:
+                ok = v in allowed
+                expected = "one of " + ", ".join(map(str, allowed))
+            if not ok:
+                raise config_error(
+                    config.path,
+                    config.text,
+                    f"measures.{name}",
+                    key,
+                    f"{key} = {v!r} is not allowed{'' if numeric else nearest(str(v), map(str, allowed))}.",
+                    f"give {expected}",
+                    code="bad_value",
+                )
+    variants = config.measures.get("unmet_need", {}).get("variants")
+    if variants is not None:
+        from carepop.measures.unmet_need import VARIANTS
+
+        bad = [v for v in variants if v not in VARIANTS]
+        if bad:
+            raise config_error(
+                config.path,
+                config.text,
+                "measures.unmet_need",
+                "variants",
+                f"{bad[0]!r} is not a variant{nearest(str(bad[0]), VARIANTS)}.",
+                "give some of " + ", ".join(VARIANTS),
+                code="bad_value",
+            )
+    try:
+        disclosure_rules(config.disclosure)
+    except CarepopError as err:
+        raise config_error(
+            config.path,
+            config.text,
+            "disclosure",
+            next((k for k in config.disclosure if str(err).startswith(k)), None),
+            str(err).split("\n")[0],
+            "see [disclosure] in the starter config (carepop run --init)",
+            code="bad_value",
+        ) from None
+
+
 def measure_schemas() -> dict[str, Schema]:
     return {s.name: s.schema for s in STEPS}
