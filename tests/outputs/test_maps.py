@@ -69,6 +69,7 @@ def test_path_data_is_finite_closed_and_inside_the_view_box():
             assert np.isfinite(xy).all()
             assert (xy >= 0).all() and (xy[:, 0] <= w).all() and (xy[:, 1] <= h).all()
             # every ring ends where it started: arcs were joined in order and reversed where asked
+            # (atol: coordinates are written with one decimal in the SVG path, so 0.1 plus rounding)
             assert np.allclose(xy[0], xy[-1], atol=0.11), path[:40]
 
 

@@ -68,6 +68,7 @@ from carepop.core.estimation.ci import critical
 from carepop.core.results import TableResult
 from carepop.errors import CarepopError, data_rows, opt
 from carepop.measures.propagate import propagate, source
+from carepop.sae.areas import need_columns
 
 CELLS = ("council_code", "home_type")
 ENGLAND = "E92000001"
@@ -362,15 +363,7 @@ def _pairs(cell: np.ndarray, dom: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 # ------------------------------------------------------------------------------ inputs
 def _home_frame(homes, cells, council, beds, residents, self_funders, share, fee) -> pd.DataFrame:
     need = [*cells, council, beds, residents, share or self_funders] + ([fee] if fee else [])
-    missing = [c for c in dict.fromkeys(need) if c not in homes.columns]
-    if missing:
-        raise CarepopError(
-            f"The survey of homes has no column {missing[0]!r}.",
-            code="unknown_column",
-            column=missing[0],
-            expected=list(map(str, homes.columns)),
-            fix="name the column with the matching option",
-        )
+    need_columns(homes, list(dict.fromkeys(need)), "The survey of homes")
     data = homes[list(dict.fromkeys(need))].copy()
     for col in [beds, residents, share or self_funders] + ([fee] if fee else []):
         x = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float)
@@ -455,15 +448,7 @@ def _home_frame(homes, cells, council, beds, residents, self_funders, share, fee
 def _cells(data, directory, cells, beds, directory_homes):
     """Each home's cell index; per cell: responding homes, directory homes and directory beds."""
     need = [*cells, beds] + ([directory_homes] if directory_homes else [])
-    missing = [c for c in need if c not in directory.columns]
-    if missing:
-        raise CarepopError(
-            f"The directory has no column {missing[0]!r}.",
-            code="unknown_column",
-            column=missing[0],
-            expected=list(map(str, directory.columns)),
-            fix="name the column with the matching option",
-        )
+    need_columns(directory, need, "The directory")
     db = pd.to_numeric(directory[beds], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(db) | (db <= 0)
     if bad.any():
@@ -647,15 +632,7 @@ def community_self_funders(
         (users, "users", [area, estimate, se] + ([df] if df else [])),
         (cld, "CLD signals", [area, funded] + ([funded_se] if funded_se else [])),
     ):
-        missing = [c for c in cols if c not in t.columns]
-        if missing:
-            raise CarepopError(
-                f"The {what} table has no column {missing[0]!r}.",
-                code="unknown_column",
-                column=missing[0],
-                expected=list(map(str, t.columns)),
-                fix="name it with the matching option",
-            )
+        need_columns(t, cols, f"The {what} table")
     u = users.assign(_k=users[area].astype(str)).set_index("_k")
     c = cld.assign(_k=cld[area].astype(str)).set_index("_k")
     dup = c.index.duplicated()

@@ -49,6 +49,7 @@ from carepop.core.results import TableResult
 from carepop.core.survey import Survey
 from carepop.errors import CarepopError, data_rows, opt
 from carepop.measures.propagate import Propagated, propagate, source
+from carepop.sae.areas import need_columns
 
 CELLS = ("council_code", "service", "employer_type")
 VARIANCES = ("stratified", "poststratified")
@@ -212,15 +213,7 @@ def _cell_frame(
         (establishments, "establishments", [*cells, filled, vacancies]),
         (register, "register", [*cells] + ([locations] if locations else [])),
     ):
-        missing = [c for c in cols if c not in table.columns]
-        if missing:
-            raise CarepopError(
-                f"The {what} have no column {missing[0]!r}.",
-                code="unknown_column",
-                column=missing[0],
-                expected=list(map(str, table.columns)),
-                fix="name the column with the matching option",
-            )
+        need_columns(table, cols, f"The {what} table")
     for col in (filled, vacancies):
         x = pd.to_numeric(establishments[col], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(x) | (x < 0)
